@@ -1,0 +1,107 @@
+// The syntax tree of a .attn file, as parsed; Sema annotates expressions with
+// their types and what each name refers to. Nodes own their children.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/Source.h"
+
+namespace attnc::dsl {
+
+enum class Type { Int, Float, Bool, Error };
+const char *typeName(Type t);  // "an integer", "a float", "a bool"
+
+enum class ExprKind { IntLit, FloatLit, BoolLit, Name, Unary, Binary, Ternary, Call, Index };
+
+enum class UnaryOp { Neg, Plus, Not };
+enum class BinaryOp { Add, Sub, Mul, Div, Rem, Eq, Ne, Lt, Le, Gt, Ge, And, Or };
+const char *spelling(BinaryOp op);
+const char *spelling(UnaryOp op);
+
+/// What a name refers to once Sema has resolved it.
+enum class NameRef {
+  Unresolved,
+  Batch, Head, QIdx, KvIdx,  // per-element indices: b, h, q_idx, kv_idx
+  SeqQ, SeqKv,               // run-time lengths
+  Constant,                  // heads, kv_heads, head_dim, value_dim or a param: a folded value
+  Input,                     // an `input` tensor (only valid indexed)
+  Score,                     // inside score_mod
+  Causal,                    // the `causal` mask builtin
+};
+
+struct Expr {
+  ExprKind kind;
+  SourceRange range;
+  int depth = 1;  // height of the tree below, bounded by the parser
+
+  // Literals and folded constants.
+  int64_t intValue = 0;
+  double floatValue = 0;
+  bool boolValue = false;
+
+  std::string name;  // Name, Call (callee), Index (tensor)
+  SourceRange nameRange;
+  UnaryOp unaryOp = UnaryOp::Neg;
+  BinaryOp binaryOp = BinaryOp::Add;
+  SourceRange opRange;
+  std::vector<std::unique_ptr<Expr>> args;  // operands, call arguments or indices
+
+  // Filled by Sema.
+  Type type = Type::Error;
+  NameRef ref = NameRef::Unresolved;
+  int inputIndex = -1;       // for NameRef::Input and Index
+  Type constType = Type::Error;  // for NameRef::Constant: the folded value's type
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class ItemKind {
+  Dtype, Heads, KvHeads, HeadDim, ValueDim, Layout, Scale, Param, Input,
+  Score, ScoreMod, Mask, Normalize, Output, Compress,
+};
+const char *itemName(ItemKind k);
+
+struct Dim {
+  std::string text;   // a name, or the digits of an integer
+  bool isInt = false;
+  int64_t value = 0;
+  SourceRange range;
+};
+
+enum class TransformKind { Prune, SparseInput, SparseTop, LowRankKv, LowRankSeq };
+const char *transformName(TransformKind k);  // "prune heads", "sparse block ... input", ...
+
+struct TransformDecl {
+  TransformKind kind;
+  SourceRange range;              // the whole transform
+  std::vector<ExprPtr> heads;     // prune
+  ExprPtr block, top, rank;       // sparse / low_rank
+};
+
+struct Item {
+  ItemKind kind;
+  SourceRange keyword;       // the item's first word
+  std::string word;          // dtype/layout/score/normalize/output value; param/input name
+  SourceRange wordRange;
+  ExprPtr expr;              // integer items, scale, param, score_mod, mask, sigmoid bias, units
+  std::string inputType;     // input NAME : TYPE[...]
+  SourceRange inputTypeRange;
+  std::vector<Dim> dims;
+  std::vector<TransformDecl> transforms;
+};
+
+struct AttentionDecl {
+  std::string name;
+  SourceRange nameRange;
+  SourceRange keyword;
+  std::vector<Item> items;
+};
+
+struct FileAst {
+  std::vector<AttentionDecl> attentions;
+};
+
+}  // namespace attnc::dsl

@@ -1,0 +1,902 @@
+#include "dsl/Sema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "dsl/Parser.h"
+
+namespace attnc::dsl {
+
+const char *typeName(Type t) {
+  switch (t) {
+  case Type::Int: return "an integer";
+  case Type::Float: return "a float";
+  case Type::Bool: return "a bool";
+  case Type::Error: return "an invalid value";
+  }
+  return "";
+}
+
+const char *spelling(BinaryOp op) {
+  static const char *s[] = {"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||"};
+  return s[static_cast<int>(op)];
+}
+const char *spelling(UnaryOp op) {
+  static const char *s[] = {"-", "+", "!"};
+  return s[static_cast<int>(op)];
+}
+
+const char *itemName(ItemKind k) {
+  static const char *s[] = {"dtype", "heads",  "kv_heads", "head_dim",  "value_dim",
+                            "layout", "scale", "param",    "input",     "score",
+                            "score_mod", "mask", "normalize", "output", "compress"};
+  return s[static_cast<int>(k)];
+}
+
+const char *transformName(TransformKind k) {
+  switch (k) {
+  case TransformKind::Prune: return "prune heads";
+  case TransformKind::SparseInput: return "sparse block ... input";
+  case TransformKind::SparseTop: return "sparse block ... top";
+  case TransformKind::LowRankKv: return "low_rank kv";
+  case TransformKind::LowRankSeq: return "low_rank seq";
+  }
+  return "";
+}
+
+const char *dtypeName(DType t) {
+  static const char *s[] = {"f32", "f16", "bf16", "i32", "u8"};
+  return s[static_cast<int>(t)];
+}
+bool isFloat(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+const char *dimName(InputDim::Kind k) {
+  static const char *s[] = {"", "batch", "heads", "kv_heads", "seq_q", "seq_kv"};
+  return s[static_cast<int>(k)];
+}
+
+namespace {
+
+/// Where an expression is evaluated; decides which names are in scope.
+enum class Ctx { Constant, ScoreMod, Mask, SigmoidBias };
+
+/// A checked expression's type and, in constant contexts, its value.
+struct Value {
+  Type type = Type::Error;
+  bool isConst = false;
+  int64_t i = 0;
+  double f = 0;
+  bool b = false;
+  double asFloat() const { return type == Type::Int ? static_cast<double>(i) : f; }
+};
+
+Value errorValue() { return {}; }
+Value intConst(int64_t v) { return {Type::Int, true, v, 0, false}; }
+Value floatConst(double v) { return {Type::Float, true, 0, v, false}; }
+Value boolConst(bool v) { return {Type::Bool, true, 0, 0, v}; }
+Value runtime(Type t) { return {t, false, 0, 0, false}; }
+
+/// i32 arithmetic wraps, as it does in generated code.
+int64_t wrap32(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
+
+struct FnInfo {
+  std::string_view name;
+  int minArgs, maxArgs;
+};
+const FnInfo kFunctions[] = {
+    {"exp", 1, 1},    {"exp2", 1, 1},  {"log", 1, 1},     {"log2", 1, 1},   {"sqrt", 1, 1},
+    {"rsqrt", 1, 1},  {"tanh", 1, 1},  {"sigmoid", 1, 1}, {"abs", 1, 1},    {"min", 2, 2},
+    {"max", 2, 2},    {"clamp", 3, 3}, {"floor", 1, 1},   {"ceil", 1, 1},   {"select", 3, 3},
+    {"softcap", 2, 2}, {"window", 1, 2}, {"sinks", 1, 1}, {"prefix", 1, 1},
+};
+
+const std::vector<std::string_view> kIndexNames = {"b", "h", "q_idx", "kv_idx", "seq_q", "seq_kv"};
+const std::vector<std::string_view> kSizeNames = {"heads", "kv_heads", "head_dim", "value_dim"};
+
+bool isReserved(std::string_view n) {
+  for (auto s : kIndexNames) if (s == n) return true;
+  for (auto s : kSizeNames) if (s == n) return true;
+  for (auto &f : kFunctions) if (f.name == n) return true;
+  return n == "score" || n == "causal" || n == "batch" || n == "true" || n == "false";
+}
+
+std::string arityText(const FnInfo &f) {
+  auto plural = [](int n) { return fmt::format("{} argument{}", n, n == 1 ? "" : "s"); };
+  if (f.minArgs == f.maxArgs) return plural(f.minArgs);
+  return fmt::format("{} or {}", f.minArgs, plural(f.maxArgs));
+}
+
+std::string dimsText(size_t n) { return fmt::format("{} dimension{}", n, n == 1 ? "" : "s"); }
+
+class SpecChecker {
+public:
+  SpecChecker(AttentionDecl &decl, DiagnosticEngine &diags) : decl_(decl), diags_(diags) {}
+  bool run(Spec &spec);
+
+private:
+  // Items.
+  void collectItems();
+  Value evalNamed(const std::string &name, SourceRange use);
+  int64_t intItem(ItemKind k, int64_t dflt, bool required, int64_t min);
+  int64_t positiveInt(Expr *e, const char *what, int64_t min = 1);
+  void checkInputs(Spec &spec);
+  void checkTransforms(Spec &spec);
+
+  // Expressions.
+  Value check(Expr &e, Ctx ctx);
+  Value checkName(Expr &e, Ctx ctx);
+  Value checkCall(Expr &e, Ctx ctx);
+  Value checkIndex(Expr &e, Ctx ctx);
+  Value checkUnary(Expr &e, Ctx ctx);
+  Value checkBinary(Expr &e, Ctx ctx);
+  Value checkTernary(Expr &e, Ctx ctx);
+  bool wantNumber(const Value &v, const Expr &e, const std::string &what) {
+    if (v.type == Type::Bool) {
+      diags_.error(DiagKind::expected_number, e.range, what);
+      return false;
+    }
+    return v.type != Type::Error;
+  }
+  bool wantBool(const Value &v, const Expr &e, const std::string &what) {
+    if (v.type == Type::Int || v.type == Type::Float) {
+      diags_.error(DiagKind::expected_bool, e.range, what, typeName(v.type));
+      return false;
+    }
+    return v.type != Type::Error;
+  }
+  bool wantInt(const Value &v, const Expr &e, const std::string &what) {
+    if (v.type == Type::Float || v.type == Type::Bool) {
+      diags_.error(DiagKind::expected_integer, e.range, what, typeName(v.type));
+      return false;
+    }
+    return v.type != Type::Error;
+  }
+  Value runtimeName(Expr &e, Ctx ctx, NameRef ref) {
+    e.ref = ref;
+    if (ctx == Ctx::Constant) {
+      diags_.error(DiagKind::not_constant, e.range, constWhat_, e.name);
+      return errorValue();
+    }
+    return runtime(ref == NameRef::Causal ? Type::Bool : Type::Int);
+  }
+  std::vector<std::string_view> namesInScope(Ctx ctx) const;
+
+  AttentionDecl &decl_;
+  DiagnosticEngine &diags_;
+  std::map<ItemKind, Item *> items_;
+  struct Named {
+    Item *item = nullptr;
+    enum State { Unvisited, InProgress, Done } state = Unvisited;
+    Value value;
+  };
+  std::map<std::string, Named> params_;  // params and the four size items
+  std::vector<std::string> paramOrder_;
+  std::map<std::string, size_t> inputIndex_;
+  std::vector<InputDecl> inputs_;
+  std::string constWhat_;  // "`heads`", for not_constant messages
+};
+
+void SpecChecker::collectItems() {
+  std::map<std::string, SourceRange> declared;
+  for (Item &item : decl_.items) {
+    if (item.kind == ItemKind::Param || item.kind == ItemKind::Input) {
+      if (isReserved(item.word)) {
+        diags_.error(DiagKind::reserved_name, item.wordRange, item.word);
+        continue;
+      }
+      auto [it, fresh] = declared.emplace(item.word, item.wordRange);
+      if (!fresh) {
+        Diagnostic *d = diags_.error(DiagKind::duplicate_name, item.wordRange, item.word);
+        diags_.note(d, DiagKind::note_previous, it->second, fmt::format("`{}` is", item.word));
+        continue;
+      }
+      if (item.kind == ItemKind::Param) {
+        params_[item.word].item = &item;
+        paramOrder_.push_back(item.word);
+      } else {
+        inputIndex_[item.word] = SIZE_MAX;  // resolved in checkInputs
+      }
+      continue;
+    }
+    auto [it, fresh] = items_.emplace(item.kind, &item);
+    if (!fresh) {
+      Diagnostic *d = diags_.error(DiagKind::duplicate_item, item.keyword, itemName(item.kind));
+      diags_.note(d, DiagKind::note_previous, it->second->keyword,
+                  fmt::format("`{}` is", itemName(item.kind)));
+    }
+  }
+  for (ItemKind k : {ItemKind::Heads, ItemKind::KvHeads, ItemKind::HeadDim, ItemKind::ValueDim}) {
+    auto it = items_.find(k);
+    params_[itemName(k)].item = it == items_.end() ? nullptr : it->second;
+  }
+}
+
+/// Evaluates a param or size item on first use (so they may refer to each
+/// other in any order), detecting cycles.
+Value SpecChecker::evalNamed(const std::string &name, SourceRange use) {
+  Named &n = params_.at(name);
+  if (n.state == Named::Done) return n.value;
+  if (n.state == Named::InProgress) {
+    diags_.error(DiagKind::circular_definition, use, name);
+    n.value = errorValue();
+    return n.value;
+  }
+  n.state = Named::InProgress;
+  Value v;
+  if (n.item && n.item->expr) {
+    std::string saved = constWhat_;
+    constWhat_ = n.item->kind == ItemKind::Param ? fmt::format("param `{}`", name) : fmt::format("`{}`", name);
+    v = check(*n.item->expr, Ctx::Constant);
+    constWhat_ = saved;
+    if (n.item->kind != ItemKind::Param && v.type != Type::Error && !wantInt(v, *n.item->expr, constWhat_))
+      v = errorValue();
+  } else if (name == "kv_heads") {
+    v = evalNamed("heads", use);
+  } else if (name == "value_dim") {
+    v = evalNamed("head_dim", use);
+  } else {
+    v = errorValue();  // a missing required item, reported by run()
+  }
+  // A value that failed stays an error without re-reporting at each use.
+  n.value = v;
+  n.state = Named::Done;
+  return v;
+}
+
+int64_t SpecChecker::positiveInt(Expr *e, const char *what, int64_t min) {
+  if (!e) return 0;
+  std::string saved = constWhat_;
+  constWhat_ = fmt::format("`{}`", what);
+  Value v = check(*e, Ctx::Constant);
+  constWhat_ = saved;
+  if (!wantInt(v, *e, fmt::format("`{}`", what)) || !v.isConst) return 0;
+  if (v.i < min) {
+    diags_.error(DiagKind::value_out_of_range, e->range, what, fmt::format("at least {}", min), v.i);
+    return 0;
+  }
+  return v.i;
+}
+
+std::vector<std::string_view> SpecChecker::namesInScope(Ctx ctx) const {
+  std::vector<std::string_view> names(kSizeNames.begin(), kSizeNames.end());
+  if (ctx != Ctx::Constant) {
+    names.insert(names.end(), kIndexNames.begin(), kIndexNames.end());
+    names.push_back("causal");
+  }
+  if (ctx == Ctx::ScoreMod) names.push_back("score");
+  for (auto &p : paramOrder_) names.push_back(p);
+  if (ctx != Ctx::Constant)
+    for (auto &in : inputs_) names.push_back(in.name);
+  return names;
+}
+
+Value SpecChecker::check(Expr &e, Ctx ctx) {
+  Value v;
+  switch (e.kind) {
+  case ExprKind::IntLit: v = intConst(e.intValue); break;
+  case ExprKind::FloatLit: v = floatConst(e.floatValue); break;
+  case ExprKind::BoolLit: v = boolConst(e.boolValue); break;
+  case ExprKind::Name: v = checkName(e, ctx); break;
+  case ExprKind::Call: v = checkCall(e, ctx); break;
+  case ExprKind::Index: v = checkIndex(e, ctx); break;
+  case ExprKind::Unary: v = checkUnary(e, ctx); break;
+  case ExprKind::Binary: v = checkBinary(e, ctx); break;
+  case ExprKind::Ternary: v = checkTernary(e, ctx); break;
+  }
+  e.type = v.type;
+  return v;
+}
+
+Value SpecChecker::checkName(Expr &e, Ctx ctx) {
+  const std::string &n = e.name;
+  static const std::pair<std::string_view, NameRef> indexRefs[] = {
+      {"b", NameRef::Batch},  {"h", NameRef::Head},        {"q_idx", NameRef::QIdx},
+      {"kv_idx", NameRef::KvIdx}, {"seq_q", NameRef::SeqQ}, {"seq_kv", NameRef::SeqKv},
+      {"causal", NameRef::Causal}};
+  for (auto &[name, ref] : indexRefs)
+    if (n == name) return runtimeName(e, ctx, ref);
+  if (n == "score") {
+    if (ctx != Ctx::ScoreMod) {
+      diags_.error(DiagKind::score_outside_score_mod, e.range);
+      return errorValue();
+    }
+    e.ref = NameRef::Score;
+    return runtime(Type::Float);
+  }
+  if (params_.count(n)) {
+    Value v = evalNamed(n, e.range);
+    e.ref = NameRef::Constant;
+    e.constType = v.type;
+    e.intValue = v.i;
+    e.floatValue = v.f;
+    e.boolValue = v.b;
+    return v;
+  }
+  if (inputIndex_.count(n)) {
+    if (ctx == Ctx::Constant) {
+      diags_.error(DiagKind::not_constant, e.range, constWhat_, n);
+      return errorValue();
+    }
+    auto it = inputIndex_.find(n);
+    if (it->second != SIZE_MAX)
+      diags_.error(DiagKind::input_not_indexed, e.range, n, dimsText(inputs_[it->second].dims.size()));
+    return errorValue();
+  }
+  for (auto &f : kFunctions)
+    if (f.name == n) {
+      // A function named without a call: say how it is called.
+      diags_.error(DiagKind::wrong_arity, e.range, n, arityText(f), "none");
+      return errorValue();
+    }
+  diags_.error(DiagKind::unknown_name, e.range, n, didYouMean(n, namesInScope(ctx)));
+  return errorValue();
+}
+
+Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
+  const FnInfo *fn = nullptr;
+  for (auto &f : kFunctions)
+    if (f.name == e.name) fn = &f;
+  if (!fn) {
+    std::vector<std::string_view> names;
+    for (auto &f : kFunctions) names.push_back(f.name);
+    std::string hint = didYouMean(e.name, names);
+    if (hint.empty() && inputIndex_.count(e.name))
+      hint = fmt::format("; `{}` is an input: index it with `[ ]`", e.name);
+    diags_.error(DiagKind::unknown_function, e.nameRange, e.name, hint);
+    for (auto &a : e.args) check(*a, ctx);
+    return errorValue();
+  }
+  int n = static_cast<int>(e.args.size());
+  if (n < fn->minArgs || n > fn->maxArgs) {
+    diags_.error(DiagKind::wrong_arity, e.range, e.name, arityText(*fn), n);
+    return errorValue();
+  }
+  std::vector<Value> a;
+  for (auto &arg : e.args) a.push_back(check(*arg, ctx));
+  for (auto &v : a)
+    if (v.type == Type::Error) return errorValue();
+  std::string_view name = fn->name;
+  auto argWhat = [&](size_t i) {
+    return fn->maxArgs == 1 ? fmt::format("the argument of `{}`", name)
+                            : fmt::format("argument {} of `{}`", i + 1, name);
+  };
+  if (name == "window" || name == "sinks" || name == "prefix") {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!wantInt(a[i], *e.args[i], argWhat(i))) return errorValue();
+    e.ref = NameRef::Causal;  // mask builtins are run-time bools
+    if (ctx == Ctx::Constant) {
+      diags_.error(DiagKind::not_constant, e.range, constWhat_, name);
+      return errorValue();
+    }
+    return runtime(Type::Bool);
+  }
+  if (name == "select") {
+    if (!wantBool(a[0], *e.args[0], argWhat(0))) return errorValue();
+    bool bool1 = a[1].type == Type::Bool, bool2 = a[2].type == Type::Bool;
+    if (bool1 != bool2) {
+      if (bool1) wantBool(a[2], *e.args[2], argWhat(2));
+      else wantNumber(a[2], *e.args[2], argWhat(2));
+      return errorValue();
+    }
+    Type t = bool1 ? Type::Bool
+             : (a[1].type == Type::Int && a[2].type == Type::Int) ? Type::Int : Type::Float;
+    if (a[0].isConst && a[1].isConst && a[2].isConst) {
+      const Value &pick = a[0].b ? a[1] : a[2];
+      if (t == Type::Float) return floatConst(pick.asFloat());
+      return pick;
+    }
+    return runtime(t);
+  }
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!wantNumber(a[i], *e.args[i], argWhat(i))) return errorValue();
+  bool allInt = true, allConst = true;
+  for (auto &v : a) {
+    allInt = allInt && v.type == Type::Int;
+    allConst = allConst && v.isConst;
+  }
+  bool intResult = allInt && (name == "abs" || name == "min" || name == "max" || name == "clamp");
+  if (!allConst) return runtime(intResult ? Type::Int : Type::Float);
+  if (intResult) {
+    if (name == "abs") return intConst(wrap32(std::llabs(a[0].i)));
+    if (name == "min") return intConst(std::min(a[0].i, a[1].i));
+    if (name == "max") return intConst(std::max(a[0].i, a[1].i));
+    return intConst(std::max(std::min(a[0].i, a[2].i), a[1].i));
+  }
+  double x = a[0].asFloat();
+  double r = 0;
+  if (name == "exp") r = std::exp(x);
+  else if (name == "exp2") r = std::exp2(x);
+  else if (name == "log") r = std::log(x);
+  else if (name == "log2") r = std::log2(x);
+  else if (name == "sqrt") r = std::sqrt(x);
+  else if (name == "rsqrt") r = 1 / std::sqrt(x);
+  else if (name == "tanh") r = std::tanh(x);
+  else if (name == "sigmoid") r = 1 / (1 + std::exp(-x));
+  else if (name == "abs") r = std::fabs(x);
+  else if (name == "floor") r = std::floor(x);
+  else if (name == "ceil") r = std::ceil(x);
+  else if (name == "min") r = std::fmin(x, a[1].asFloat());
+  else if (name == "max") r = std::fmax(x, a[1].asFloat());
+  else if (name == "clamp") r = std::fmax(std::fmin(x, a[2].asFloat()), a[1].asFloat());
+  else if (name == "softcap") r = a[1].asFloat() * std::tanh(x / a[1].asFloat());
+  return floatConst(r);
+}
+
+Value SpecChecker::checkIndex(Expr &e, Ctx ctx) {
+  auto it = inputIndex_.find(e.name);
+  if (it == inputIndex_.end()) {
+    bool known = params_.count(e.name) || isReserved(e.name);
+    if (known) diags_.error(DiagKind::not_indexable, e.nameRange, e.name);
+    else diags_.error(DiagKind::unknown_name, e.nameRange, e.name, didYouMean(e.name, namesInScope(ctx)));
+    for (auto &a : e.args) check(*a, ctx);
+    return errorValue();
+  }
+  if (ctx == Ctx::Constant) {
+    diags_.error(DiagKind::not_constant, e.nameRange, constWhat_, e.name);
+    return errorValue();
+  }
+  if (it->second == SIZE_MAX) return errorValue();  // the input's declaration was invalid
+  const InputDecl &in = inputs_[it->second];
+  bool ok = true;
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    Value v = check(*e.args[i], ctx);
+    ok = wantInt(v, *e.args[i], fmt::format("index {} of `{}`", i + 1, e.name)) && ok;
+  }
+  if (e.args.size() != in.dims.size()) {
+    diags_.error(DiagKind::wrong_index_count, e.range, e.name, dimsText(in.dims.size()),
+                 e.args.size() == 1 ? std::string("1 index") : fmt::format("{} indices", e.args.size()));
+    return errorValue();
+  }
+  if (!ok) return errorValue();
+  e.ref = NameRef::Input;
+  e.inputIndex = static_cast<int>(it->second);
+  return runtime(isFloat(in.dtype) ? Type::Float : Type::Int);
+}
+
+Value SpecChecker::checkUnary(Expr &e, Ctx ctx) {
+  Value v = check(*e.args[0], ctx);
+  std::string what = fmt::format("the operand of `{}`", spelling(e.unaryOp));
+  if (e.unaryOp == UnaryOp::Not) {
+    if (!wantBool(v, *e.args[0], what)) return errorValue();
+    return v.isConst ? boolConst(!v.b) : runtime(Type::Bool);
+  }
+  if (!wantNumber(v, *e.args[0], what)) return errorValue();
+  if (!v.isConst || e.unaryOp == UnaryOp::Plus) return v;
+  return v.type == Type::Int ? intConst(wrap32(-v.i)) : floatConst(-v.f);
+}
+
+Value SpecChecker::checkBinary(Expr &e, Ctx ctx) {
+  Value l = check(*e.args[0], ctx);
+  Value r = check(*e.args[1], ctx);
+  if (l.type == Type::Error || r.type == Type::Error) return errorValue();
+  BinaryOp op = e.binaryOp;
+  std::string lw = fmt::format("the left operand of `{}`", spelling(op));
+  std::string rw = fmt::format("the right operand of `{}`", spelling(op));
+  bool bothConst = l.isConst && r.isConst;
+  switch (op) {
+  case BinaryOp::And:
+  case BinaryOp::Or: {
+    bool ok = wantBool(l, *e.args[0], lw);
+    ok = wantBool(r, *e.args[1], rw) && ok;
+    if (!ok) return errorValue();
+    if (bothConst) return boolConst(op == BinaryOp::And ? (l.b && r.b) : (l.b || r.b));
+    return runtime(Type::Bool);
+  }
+  case BinaryOp::Eq:
+  case BinaryOp::Ne:
+    if (l.type == Type::Bool || r.type == Type::Bool) {
+      if (l.type == Type::Bool ? !wantBool(r, *e.args[1], rw) : !wantNumber(r, *e.args[1], rw))
+        return errorValue();
+      if (bothConst) return boolConst((l.b == r.b) == (op == BinaryOp::Eq));
+      return runtime(Type::Bool);
+    }
+    [[fallthrough]];
+  case BinaryOp::Lt:
+  case BinaryOp::Le:
+  case BinaryOp::Gt:
+  case BinaryOp::Ge: {
+    bool ok = wantNumber(l, *e.args[0], lw);
+    ok = wantNumber(r, *e.args[1], rw) && ok;
+    if (!ok) return errorValue();
+    if (!bothConst) return runtime(Type::Bool);
+    double a = l.asFloat(), b = r.asFloat();
+    bool res = op == BinaryOp::Eq ? a == b : op == BinaryOp::Ne ? a != b : op == BinaryOp::Lt ? a < b
+             : op == BinaryOp::Le ? a <= b : op == BinaryOp::Gt ? a > b : a >= b;
+    return boolConst(res);
+  }
+  default: break;
+  }
+  // Arithmetic.
+  bool ok = wantNumber(l, *e.args[0], lw);
+  ok = wantNumber(r, *e.args[1], rw) && ok;
+  if (!ok) return errorValue();
+  if (op == BinaryOp::Rem) {
+    ok = wantInt(l, *e.args[0], lw);
+    ok = wantInt(r, *e.args[1], rw) && ok;
+    if (!ok) return errorValue();
+  }
+  bool isInt = l.type == Type::Int && r.type == Type::Int;
+  if (!bothConst) return runtime(isInt ? Type::Int : Type::Float);
+  if (isInt) {
+    int64_t a = l.i, b = r.i;
+    if ((op == BinaryOp::Div || op == BinaryOp::Rem) && b == 0) {
+      diags_.error(DiagKind::constant_division_by_zero, e.opRange);
+      return errorValue();
+    }
+    switch (op) {
+    case BinaryOp::Add: return intConst(wrap32(a + b));
+    case BinaryOp::Sub: return intConst(wrap32(a - b));
+    case BinaryOp::Mul: return intConst(wrap32(a * b));
+    case BinaryOp::Div: return intConst(wrap32(a / b));
+    default: return intConst(wrap32(a % b));
+    }
+  }
+  double a = l.asFloat(), b = r.asFloat();
+  switch (op) {
+  case BinaryOp::Add: return floatConst(a + b);
+  case BinaryOp::Sub: return floatConst(a - b);
+  case BinaryOp::Mul: return floatConst(a * b);
+  default: return floatConst(a / b);
+  }
+}
+
+Value SpecChecker::checkTernary(Expr &e, Ctx ctx) {
+  Value c = check(*e.args[0], ctx);
+  Value a = check(*e.args[1], ctx);
+  Value b = check(*e.args[2], ctx);
+  bool ok = c.type == Type::Error || wantBool(c, *e.args[0], "the condition of `?:`");
+  if (!ok || c.type == Type::Error || a.type == Type::Error || b.type == Type::Error) return errorValue();
+  if ((a.type == Type::Bool) != (b.type == Type::Bool)) {
+    if (a.type == Type::Bool) wantBool(b, *e.args[2], "the third operand of `?:`");
+    else wantNumber(b, *e.args[2], "the third operand of `?:`");
+    return errorValue();
+  }
+  Type t = a.type == Type::Bool ? Type::Bool
+           : (a.type == Type::Int && b.type == Type::Int) ? Type::Int : Type::Float;
+  if (c.isConst && a.isConst && b.isConst) {
+    const Value &pick = c.b ? a : b;
+    return t == Type::Float ? floatConst(pick.asFloat()) : pick;
+  }
+  return runtime(t);
+}
+
+void SpecChecker::checkInputs(Spec &spec) {
+  for (Item &item : decl_.items) {
+    if (item.kind != ItemKind::Input) continue;
+    auto it = inputIndex_.find(item.word);
+    // Skipped: a reserved or duplicate name, already reported.
+    if (it == inputIndex_.end() || it->second != SIZE_MAX) continue;
+    InputDecl in;
+    in.name = item.word;
+    in.range = item.wordRange;
+    bool ok = true;
+    static const std::pair<std::string_view, DType> types[] = {
+        {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"i32", DType::I32}, {"u8", DType::U8}};
+    auto t = std::find_if(std::begin(types), std::end(types), [&](auto &p) { return p.first == item.inputType; });
+    if (t == std::end(types)) {
+      diags_.error(DiagKind::unknown_keyword, item.inputTypeRange, "element type", item.inputType,
+                   "`f32`, `f16`, `bf16`, `i32` or `u8`");
+      ok = false;
+    } else {
+      in.dtype = t->second;
+    }
+    if (item.dims.empty() || item.dims.size() > 4) {
+      diags_.error(DiagKind::invalid_input_rank, item.wordRange, item.word, item.dims.size());
+      ok = false;
+    }
+    for (const Dim &d : item.dims) {
+      InputDim dim;
+      if (d.isInt) {
+        if (d.value < 1) {
+          diags_.error(DiagKind::value_out_of_range, d.range, "input dimension", "at least 1", d.value);
+          ok = false;
+        }
+        dim.size = d.value;
+      } else {
+        static const std::pair<std::string_view, InputDim::Kind> names[] = {
+            {"batch", InputDim::Batch}, {"heads", InputDim::Heads}, {"kv_heads", InputDim::KvHeads},
+            {"seq_q", InputDim::SeqQ},  {"seq_kv", InputDim::SeqKv}};
+        auto n = std::find_if(std::begin(names), std::end(names), [&](auto &p) { return p.first == d.text; });
+        if (n == std::end(names) && params_.count(d.text) && params_.at(d.text).item) {
+          // A param: a fixed size known at compile time.
+          Value v = evalNamed(d.text, d.range);
+          if (v.type == Type::Error) {
+            ok = false;
+          } else if (v.type != Type::Int) {
+            diags_.error(DiagKind::expected_integer, d.range, "an input dimension", typeName(v.type));
+            ok = false;
+          } else if (v.i < 1) {
+            diags_.error(DiagKind::value_out_of_range, d.range, "input dimension", "at least 1", v.i);
+            ok = false;
+          }
+          dim.size = v.i;
+        } else if (n == std::end(names)) {
+          std::vector<std::string_view> cands;
+          for (auto &p : names) cands.push_back(p.first);
+          for (auto &p : paramOrder_) cands.push_back(p);
+          std::string hint = didYouMean(d.text, cands);
+          if (hint.empty())
+            hint = "; expected an integer, a param or one of `batch`, `heads`, `kv_heads`, `seq_q`, `seq_kv`";
+          diags_.error(DiagKind::unknown_dimension, d.range, d.text, hint);
+          ok = false;
+        } else {
+          dim.kind = n->second;
+        }
+      }
+      in.dims.push_back(dim);
+    }
+    if (!ok) continue;
+    it->second = inputs_.size();
+    inputs_.push_back(std::move(in));
+  }
+  spec.inputs = inputs_;
+}
+
+void SpecChecker::checkTransforms(Spec &spec) {
+  auto it = items_.find(ItemKind::Compress);
+  if (it == items_.end()) return;
+  const TransformDecl *lowRank = nullptr, *sparse = nullptr, *prune = nullptr;
+  for (TransformDecl &t : it->second->transforms) {
+    Transform out;
+    out.kind = t.kind;
+    out.range = t.range;
+    bool ok = true;
+    auto conflict = [&](const TransformDecl *&slot, bool sameFamilyIsDuplicate) {
+      if (slot) {
+        Diagnostic *d;
+        if (slot->kind == t.kind || sameFamilyIsDuplicate)
+          d = diags_.error(DiagKind::duplicate_transform, t.range, transformName(t.kind));
+        else
+          d = diags_.error(DiagKind::conflicting_transforms, t.range, transformName(t.kind),
+                           transformName(slot->kind));
+        diags_.note(d, DiagKind::note_previous, slot->range, fmt::format("`{}` is", transformName(slot->kind)));
+        ok = false;
+      } else {
+        slot = &t;
+      }
+    };
+    switch (t.kind) {
+    case TransformKind::Prune: {
+      conflict(prune, true);
+      std::map<int64_t, SourceRange> seen;
+      for (auto &h : t.heads) {
+        int64_t v = positiveInt(h.get(), "pruned head", 0);
+        if (h->type != Type::Int) { ok = false; continue; }
+        if (spec.heads > 0 && v >= spec.heads) {
+          diags_.error(DiagKind::pruned_head_out_of_range, h->range, v, spec.heads);
+          ok = false;
+          continue;
+        }
+        auto [s, fresh] = seen.emplace(v, h->range);
+        if (!fresh) {
+          Diagnostic *d = diags_.error(DiagKind::duplicate_pruned_head, h->range, v);
+          diags_.note(d, DiagKind::note_previous, s->second, fmt::format("head {} is", v));
+          ok = false;
+          continue;
+        }
+        out.heads.push_back(v);
+      }
+      if (ok && spec.heads > 0 && static_cast<int64_t>(out.heads.size()) == spec.heads) {
+        diags_.error(DiagKind::all_heads_pruned, t.range);
+        ok = false;
+      }
+      std::sort(out.heads.begin(), out.heads.end());
+      break;
+    }
+    case TransformKind::SparseInput:
+    case TransformKind::SparseTop:
+      out.block = positiveInt(t.block.get(), "block");
+      if (t.top) out.top = positiveInt(t.top.get(), "top");
+      ok = ok && out.block > 0 && (!t.top || out.top > 0);
+      if (lowRank && lowRank->kind == TransformKind::LowRankSeq) {
+        Diagnostic *d = diags_.error(DiagKind::conflicting_transforms, t.range, transformName(t.kind),
+                                     transformName(lowRank->kind));
+        diags_.note(d, DiagKind::note_previous, lowRank->range,
+                    fmt::format("`{}` is", transformName(lowRank->kind)));
+        ok = false;
+      }
+      conflict(sparse, false);
+      break;
+    case TransformKind::LowRankKv:
+    case TransformKind::LowRankSeq:
+      out.rank = positiveInt(t.rank.get(), "rank");
+      ok = ok && out.rank > 0;
+      if (t.kind == TransformKind::LowRankSeq && sparse) {
+        Diagnostic *d = diags_.error(DiagKind::conflicting_transforms, t.range, transformName(t.kind),
+                                     transformName(sparse->kind));
+        diags_.note(d, DiagKind::note_previous, sparse->range, fmt::format("`{}` is", transformName(sparse->kind)));
+        ok = false;
+      }
+      conflict(lowRank, false);
+      break;
+    }
+    if (ok) spec.transforms.push_back(std::move(out));
+  }
+}
+
+/// Whether an expression reads `kv_idx`, directly or through a mask builtin.
+const Expr *findKvIdx(const Expr &e) {
+  if (e.ref == NameRef::KvIdx) return &e;
+  if (e.kind == ExprKind::Name && e.ref == NameRef::Causal) return &e;
+  if (e.kind == ExprKind::Call && e.ref == NameRef::Causal) return &e;
+  for (auto &a : e.args)
+    if (const Expr *r = findKvIdx(*a)) return r;
+  return nullptr;
+}
+
+bool SpecChecker::run(Spec &spec) {
+  size_t errorsBefore = diags_.errorCount();
+  spec.name = decl_.name;
+  spec.range = decl_.nameRange;
+  collectItems();
+  for (ItemKind k : {ItemKind::Dtype, ItemKind::Heads, ItemKind::HeadDim})
+    if (!items_.count(k)) diags_.error(DiagKind::missing_item, decl_.nameRange, decl_.name, itemName(k));
+
+  if (auto it = items_.find(ItemKind::Dtype); it != items_.end()) {
+    const Item &item = *it->second;
+    if (item.word == "f32") spec.dtype = DType::F32;
+    else if (item.word == "f16") spec.dtype = DType::F16;
+    else if (item.word == "bf16") spec.dtype = DType::BF16;
+    else diags_.error(DiagKind::unknown_keyword, item.wordRange, "type", item.word, "`f32`, `f16` or `bf16`");
+  }
+  if (auto it = items_.find(ItemKind::Layout); it != items_.end()) {
+    const Item &item = *it->second;
+    if (item.word == "bhsd") spec.layout = Layout::BHSD;
+    else if (item.word == "bshd") spec.layout = Layout::BSHD;
+    else diags_.error(DiagKind::unknown_keyword, item.wordRange, "layout", item.word, "`bhsd` or `bshd`");
+  }
+  if (auto it = items_.find(ItemKind::Output); it != items_.end()) {
+    const Item &item = *it->second;
+    if (item.word == "lse") spec.outputLse = true;
+    else diags_.error(DiagKind::unknown_keyword, item.wordRange, "output", item.word, "`lse`");
+  }
+
+  // Sizes: evaluated (with params) on demand, then range-checked.
+  struct SizeItem { const char *name; int64_t *slot; int64_t min; };
+  for (SizeItem s : {SizeItem{"heads", &spec.heads, 1}, SizeItem{"kv_heads", &spec.kvHeads, 1},
+                     SizeItem{"head_dim", &spec.headDim, 1}, SizeItem{"value_dim", &spec.valueDim, 1}}) {
+    Named &n = params_.at(s.name);
+    Value v = evalNamed(s.name, decl_.nameRange);
+    if (v.type != Type::Int || !v.isConst) continue;
+    // A defaulted kv_heads/value_dim inherits its source's error; report it once.
+    if (!(n.item && n.item->expr) && (v.i < s.min)) continue;
+    constexpr int64_t kMax = 65536;
+    if (v.i < s.min || v.i > kMax) {
+      SourceRange r = n.item && n.item->expr ? n.item->expr->range : decl_.nameRange;
+      diags_.error(DiagKind::value_out_of_range, r, s.name, fmt::format("between {} and {}", s.min, kMax), v.i);
+      continue;
+    }
+    *s.slot = v.i;
+  }
+  if (spec.heads > 0 && spec.kvHeads > 0 && spec.heads % spec.kvHeads != 0) {
+    auto it = items_.find(ItemKind::KvHeads);
+    SourceRange r = it != items_.end() ? it->second->expr->range : decl_.nameRange;
+    Diagnostic *d = diags_.error(DiagKind::heads_not_divisible, r, spec.heads, spec.kvHeads);
+    if (auto h = items_.find(ItemKind::Heads); h != items_.end())
+      diags_.note(d, DiagKind::note_declared_here, h->second->expr->range, "`heads` is");
+  }
+  // Params nobody used are still checked.
+  for (auto &p : paramOrder_) evalNamed(p, params_.at(p).item->wordRange);
+
+  checkInputs(spec);
+
+  if (auto it = items_.find(ItemKind::Score); it != items_.end()) {
+    Item &item = *it->second;
+    if (item.word == "dot") spec.score = ScoreKind::Dot;
+    else if (item.word == "additive") {
+      spec.score = ScoreKind::Additive;
+      spec.additiveUnits = positiveInt(item.expr.get(), "units");
+    } else {
+      diags_.error(DiagKind::unknown_keyword, item.wordRange, "score", item.word, "`dot` or `additive`");
+    }
+  }
+  if (auto it = items_.find(ItemKind::Scale); it != items_.end()) {
+    Item &item = *it->second;
+    constWhat_ = "`scale`";
+    Value v = check(*item.expr, Ctx::Constant);
+    if (wantNumber(v, *item.expr, "`scale`") && v.isConst) spec.scale = v.asFloat();
+  } else {
+    spec.scale = spec.score == ScoreKind::Additive || spec.headDim <= 0 ? 1.0 : 1.0 / std::sqrt(double(spec.headDim));
+  }
+  if (auto it = items_.find(ItemKind::ScoreMod); it != items_.end()) {
+    Item &item = *it->second;
+    Value v = check(*item.expr, Ctx::ScoreMod);
+    if (wantNumber(v, *item.expr, "`score_mod`")) {
+      spec.scoreMod = item.expr.get();
+      spec.scoreModRange = item.keyword;
+    }
+  }
+  if (auto it = items_.find(ItemKind::Mask); it != items_.end()) {
+    Item &item = *it->second;
+    Value v = check(*item.expr, Ctx::Mask);
+    if (wantBool(v, *item.expr, "`mask`")) {
+      spec.mask = item.expr.get();
+      spec.maskRange = item.keyword;
+    }
+  }
+  if (auto it = items_.find(ItemKind::Normalize); it != items_.end()) {
+    Item &item = *it->second;
+    if (item.word == "softmax") spec.normalize = Normalize::Softmax;
+    else if (item.word == "sigmoid") {
+      spec.normalize = Normalize::Sigmoid;
+      if (item.expr) {
+        Value v = check(*item.expr, Ctx::SigmoidBias);
+        if (wantNumber(v, *item.expr, "the bias of `sigmoid`")) {
+          spec.sigmoidBias = item.expr.get();
+          spec.sigmoidBiasRange = item.expr->range;
+        }
+      }
+    } else {
+      diags_.error(DiagKind::unknown_keyword, item.wordRange, "normalization", item.word, "`softmax` or `sigmoid`");
+    }
+    if (spec.outputLse && spec.normalize == Normalize::Sigmoid)
+      if (auto o = items_.find(ItemKind::Output); o != items_.end()) {
+        Diagnostic *d = diags_.error(DiagKind::lse_needs_softmax, o->second->keyword);
+        diags_.note(d, DiagKind::note_declared_here, item.wordRange, "the normalization is");
+      }
+  }
+
+  checkTransforms(spec);
+  for (const Transform &t : spec.transforms) {
+    if (t.kind != TransformKind::LowRankSeq) continue;
+    auto report = [&](const Expr *e, const char *what) {
+      if (!e) return;
+      if (const Expr *kv = findKvIdx(*e)) {
+        Diagnostic *d = diags_.error(DiagKind::kv_idx_after_low_rank_seq, kv->range, what);
+        diags_.note(d, DiagKind::note_declared_here, t.range, "`low_rank seq` is");
+      }
+    };
+    report(spec.mask, "`mask`");
+    report(spec.scoreMod, "`score_mod`");
+    report(spec.sigmoidBias, "the bias of `sigmoid`");
+  }
+  return diags_.errorCount() == errorsBefore;
+}
+
+}  // namespace
+
+std::vector<Spec> analyze(FileAst &ast, DiagnosticEngine &diags) {
+  std::vector<Spec> specs;
+  std::map<std::string, SourceRange> names;
+  for (AttentionDecl &decl : ast.attentions) {
+    if (decl.name.empty()) continue;  // its header failed to parse; already reported
+    auto [it, fresh] = names.emplace(decl.name, decl.nameRange);
+    if (!fresh) {
+      Diagnostic *d = diags.error(DiagKind::duplicate_attention, decl.nameRange, decl.name);
+      diags.note(d, DiagKind::note_previous, it->second, fmt::format("`{}` is", decl.name));
+      continue;
+    }
+    Spec spec;
+    SpecChecker checker(decl, diags);
+    if (checker.run(spec)) specs.push_back(std::move(spec));
+    if (diags.saturated()) break;
+  }
+  return specs;
+}
+
+std::unique_ptr<CheckedFile> checkSource(std::string path, std::string text) {
+  auto cf = std::make_unique<CheckedFile>();
+  cf->source = std::make_unique<SourceFile>(std::move(path), std::move(text));
+  cf->diags = std::make_unique<DiagnosticEngine>(*cf->source);
+  cf->ast = parse(*cf->source, *cf->diags);
+  if (!cf->diags->saturated()) cf->specs = analyze(cf->ast, *cf->diags);
+  if (cf->diags->hasErrors()) cf->specs.clear();
+  return cf;
+}
+
+std::unique_ptr<CheckedFile> checkFile(const std::string &path, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("cannot read `{}`", path);
+    return nullptr;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return checkSource(path, ss.str());
+}
+
+}  // namespace attnc::dsl
