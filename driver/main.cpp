@@ -1,0 +1,201 @@
+// attnc: the command line. Parses arguments, runs the front end and the
+// lowering pipeline, and writes what the target asks for.
+//
+// Exit codes: 0 success, 1 errors in the spec, 2 usage errors, 3 internal errors.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "dsl/Sema.h"
+#include "lowering/Pipeline.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitSpec = 1, kExitUsage = 2, kExitInternal = 3;
+
+const char *kVersion = "attnc 0.1.0 (ABI 1; MLIR 19)";
+
+struct Target {
+  const char *name;
+  bool built;
+  const char *what;
+};
+const Target kTargets[] = {
+    {"mlir", true, "print the lowered `attn` dialect IR"},
+    {"x86", false, "x86 SIMD kernel through Halide (not built yet in this version)"},
+    {"x86-avx2", false, "x86 with AVX2 forced (not built yet in this version)"},
+    {"x86-avx512", false, "x86 with AVX-512 forced (not built yet in this version)"},
+    {"cuda", false, "CUDA C++ source (not built yet in this version)"},
+};
+
+std::string targetHelp() {
+  std::string s = "output target:";
+  for (const Target &t : kTargets) s += std::string("\n  ") + t.name + ": " + t.what;
+  return s;
+}
+
+bool useColor() { return isatty(fileno(stderr)) && !std::getenv("NO_COLOR"); }
+
+void errorLine(const std::string &msg) {
+  bool c = useColor();
+  std::cerr << (c ? "\033[1m" : "") << "attnc: " << (c ? "\033[1;31m" : "") << "error: " << (c ? "\033[0m" : "")
+            << msg << '\n';
+}
+
+/// Reads and checks a spec; prints its diagnostics. Null when it has errors.
+std::unique_ptr<attnc::dsl::CheckedFile> frontEnd(const std::string &path, int &exitCode) {
+  std::string err;
+  auto file = attnc::dsl::checkFile(path, err);
+  if (!file) {
+    errorLine(err);
+    exitCode = kExitUsage;
+    return nullptr;
+  }
+  file->diags->print(std::cerr, useColor());
+  if (!file->ok()) {
+    exitCode = kExitSpec;
+    return nullptr;
+  }
+  return file;
+}
+
+std::unique_ptr<attnc::Compilation> lower(const attnc::dsl::CheckedFile &file, const attnc::PipelineOptions &opts,
+                                          std::ostream *trace, int &exitCode) {
+  std::string err;
+  auto c = attnc::Compilation::fromChecked(file, err);
+  if (!c || !c->run(opts, trace, err)) {
+    errorLine("internal error: " + err);
+    exitCode = kExitInternal;
+    return nullptr;
+  }
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  // `-target` (one dash, as in clang's `-target`) is accepted as `--target`.
+  std::vector<std::string> args(argv, argv + argc);
+  for (auto &a : args) {
+    if (a == "-target") a = "--target";
+    else if (a.rfind("-target=", 0) == 0) a = "-" + a;
+  }
+  std::vector<char *> cargs;
+  for (auto &a : args) cargs.push_back(a.data());
+
+  CLI::App app{"attnc: compiles .attn attention specs into fused kernels", "attnc"};
+  app.set_version_flag("--version", kVersion);
+  app.footer("Exit status: 0 success, 1 errors in the spec, 2 usage errors, 3 internal errors.\n"
+             "Examples:\n  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn\n"
+             "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256");
+
+  std::string spec, target, output;
+  attnc::PipelineOptions opts;
+  app.add_option("spec", spec, "the .attn file");
+  app.add_option("-t,--target", target, targetHelp());
+  app.add_option("-o,--output", output, "output file (`-` or none: standard output)");
+  app.add_flag("--print-after-all", opts.printAfterAll, "print the IR after every pipeline step");
+  app.add_flag("--print-locations", opts.printLocations, "print .attn source locations in the IR");
+  app.add_option("--tile-q", opts.tileQ, "query tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--tile-kv", opts.tileKv, "key/value tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
+
+  auto *check = app.add_subcommand("check", "check a spec and report every error in it");
+  std::string checkSpec;
+  check->add_option("spec", checkSpec, "the .attn file")->required();
+
+  auto *tiles = app.add_subcommand("tiles", "print the mask analysis's tile classification for a shape");
+  std::string tilesSpec;
+  int64_t seqQ = 0, seqKv = 0;
+  tiles->add_option("spec", tilesSpec, "the .attn file")->required();
+  tiles->add_option("--seq-q", seqQ, "query length")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  tiles->add_option("--seq-kv", seqKv, "key/value length")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  tiles->add_option("--tile-q", opts.tileQ, "query tile size")->check(CLI::Range(1, 1 << 20));
+  tiles->add_option("--tile-kv", opts.tileKv, "key/value tile size")->check(CLI::Range(1, 1 << 20));
+
+  try {
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+
+  int code = kExitOk;
+  try {
+    if (*check) {
+      auto file = frontEnd(checkSpec, code);
+      if (!file) return code;
+      if (!lower(*file, opts, nullptr, code)) return code;
+      return kExitOk;
+    }
+    if (*tiles) {
+      auto file = frontEnd(tilesSpec, code);
+      if (!file) return code;
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      for (const std::string &name : c->kernelNames()) {
+        attnc::MaskInfo info = c->maskInfo(name);
+        std::cout << "kernel " << name << ": mask " << info.kind() << ", tiles " << opts.tileQ << "x" << opts.tileKv
+                  << ", seq_q " << seqQ << ", seq_kv " << seqKv << "\n";
+        std::cout << "  kv possible: " << info.outer.str() << "\n  kv certain:  " << info.inner.str() << "\n";
+        auto t = info.classifyTiles(seqQ, seqKv, opts.tileQ, opts.tileKv);
+        size_t counts[4] = {0, 0, 0, 0};
+        for (auto c : t) ++counts[static_cast<int>(c)];
+        std::cout << "  empty " << counts[0] << ", partial " << counts[1] << ", full " << counts[2] << ", run-time "
+                  << counts[3] << "  (. empty, P partial, F full, R run-time)\n";
+        std::cout << attnc::renderTiles(t, seqQ, seqKv, opts.tileQ, opts.tileKv);
+      }
+      return kExitOk;
+    }
+    if (spec.empty()) {
+      errorLine("no spec given; see `attnc --help`");
+      return kExitUsage;
+    }
+    if (target.empty()) {
+      errorLine("no target given; use `-target mlir` (see `attnc --help`)");
+      return kExitUsage;
+    }
+    const Target *t = nullptr;
+    for (const Target &k : kTargets)
+      if (target == k.name) t = &k;
+    if (!t) {
+      errorLine("unknown target `" + target + "`; see `attnc --help` for the targets");
+      return kExitUsage;
+    }
+    if (!t->built) {
+      errorLine("target `" + target + "` is not built yet in this version of attnc");
+      return kExitUsage;
+    }
+    auto file = frontEnd(spec, code);
+    if (!file) return code;
+    std::ofstream fileOut;
+    std::ostream *os = &std::cout;
+    if (!output.empty() && output != "-") {
+      fileOut.open(output, std::ios::binary);
+      if (!fileOut) {
+        errorLine("cannot write `" + output + "`");
+        return kExitUsage;
+      }
+      os = &fileOut;
+    }
+    auto c = lower(*file, opts, os, code);
+    if (!c) return code;
+    if (!opts.printAfterAll) *os << c->printIR(opts.printLocations);
+    os->flush();
+    if (!*os) {
+      errorLine("failed writing the output");
+      return kExitInternal;
+    }
+    return kExitOk;
+  } catch (const std::exception &e) {
+    errorLine(std::string("internal error: ") + e.what());
+    return kExitInternal;
+  }
+}

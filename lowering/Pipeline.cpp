@@ -1,0 +1,188 @@
+#include "lowering/Pipeline.h"
+
+#include <functional>
+#include <sstream>
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "lowering/CompilationImpl.h"
+#include "lowering/MLIRGen.h"
+#include "lowering/MaskAnalysisIR.h"
+#include "lowering/Passes.h"
+
+using namespace mlir;
+
+namespace attnc {
+
+namespace {
+
+struct Step {
+  std::string name;
+  std::function<LogicalResult(ModuleOp, const PipelineOptions &)> run;
+};
+
+/// The pipeline: each step is a function of the module; see docs/architecture.md.
+const std::vector<Step> &steps() {
+  static const std::vector<Step> s = {
+      {"expand-builtins", [](ModuleOp m, const PipelineOptions &) { return expandBuiltins(m); }},
+      {"canonicalize", [](ModuleOp m, const PipelineOptions &) { return canonicalize(m); }},
+      {"mask-analysis",
+       [](ModuleOp m, const PipelineOptions &o) { return annotateMaskAnalysis(m, o.tileQ, o.tileKv); }},
+  };
+  return s;
+}
+
+std::string print(ModuleOp m, bool withLocations) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  OpPrintingFlags flags;
+  if (withLocations) flags.enableDebugInfo(true, /*prettyForm=*/true);
+  m.print(os, flags);
+  return out;
+}
+
+/// Runs `fn`, turning MLIR diagnostics it emits into `error`.
+LogicalResult capture(MLIRContext &ctx, std::string &error, const std::function<LogicalResult()> &fn) {
+  std::string msgs;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(msgs);
+    os << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  LogicalResult r = fn();
+  if (failed(r)) error = msgs.empty() ? "internal error" : msgs;
+  return r;
+}
+
+}  // namespace
+
+const std::vector<std::string> &pipelineSteps() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"mlirgen"};
+    for (auto &s : steps()) n.push_back(s.name);
+    return n;
+  }();
+  return names;
+}
+
+Compilation::Compilation() : impl_(std::make_unique<Impl>()) {}
+Compilation::~Compilation() = default;
+
+attn::KernelOp Compilation::Impl::lookup(const std::string &name) const {
+  attn::KernelOp found;
+  module->walk([&](attn::KernelOp k) {
+    if (k.getSymName() == name) found = k;
+  });
+  return found;
+}
+
+std::unique_ptr<Compilation> Compilation::fromChecked(const dsl::CheckedFile &file, std::string &error) {
+  std::unique_ptr<Compilation> c(new Compilation());
+  c->impl_->ctx.loadDialect<attn::AttnDialect, arith::ArithDialect, math::MathDialect>();
+  c->impl_->module = mlirGen(c->impl_->ctx, file);
+  if (failed(capture(c->impl_->ctx, error, [&] { return verify(*c->impl_->module); }))) {
+    error = "MLIRGen produced invalid IR: " + error;
+    return nullptr;
+  }
+  return c;
+}
+
+bool Compilation::run(const PipelineOptions &opts, std::ostream *trace, std::string &error) {
+  ModuleOp m = *impl_->module;
+  auto dump = [&](const std::string &step) {
+    if (opts.printAfterAll && trace)
+      *trace << "// -----// IR Dump After " << step << " //----- //\n" << print(m, opts.printLocations) << "\n";
+  };
+  dump("mlirgen");
+  for (const Step &s : steps()) {
+    if (failed(capture(impl_->ctx, error, [&] { return s.run(m, opts); }))) {
+      error = "step `" + s.name + "` failed: " + error;
+      return false;
+    }
+    if (failed(capture(impl_->ctx, error, [&] { return verify(m); }))) {
+      error = "IR invalid after `" + s.name + "`: " + error;
+      return false;
+    }
+    dump(s.name);
+  }
+  return true;
+}
+
+std::string Compilation::printIR(bool withLocations) const { return print(*impl_->module, withLocations); }
+
+std::vector<std::string> Compilation::kernelNames() const {
+  std::vector<std::string> names;
+  impl_->module->walk([&](attn::KernelOp k) { names.push_back(k.getSymName().str()); });
+  return names;
+}
+
+std::unique_ptr<KernelDesc> Compilation::describe(const std::string &name) const {
+  attn::KernelOp k = impl_->lookup(name);
+  if (!k) return nullptr;
+  return std::make_unique<KernelDesc>(describeKernel(k));
+}
+
+MaskInfo Compilation::maskInfo(const std::string &name) const {
+  attn::KernelOp k = impl_->lookup(name);
+  return k ? analyzeMask(k) : MaskInfo{};
+}
+
+namespace {
+dsl::DType parseDType(llvm::StringRef s) {
+  if (s == "f16") return dsl::DType::F16;
+  if (s == "bf16") return dsl::DType::BF16;
+  if (s == "i32") return dsl::DType::I32;
+  if (s == "u8") return dsl::DType::U8;
+  return dsl::DType::F32;
+}
+}  // namespace
+
+KernelDesc describeKernel(attn::KernelOp k) {
+  KernelDesc d;
+  d.name = k.getSymName().str();
+  d.dtype = parseDType(k.getDtype());
+  d.heads = k.getHeads();
+  d.kvHeads = k.getKvHeads();
+  d.headDim = k.getHeadDim();
+  d.valueDim = k.getValueDim();
+  d.layout = k.getLayout() == "bshd" ? dsl::Layout::BSHD : dsl::Layout::BHSD;
+  d.additive = k.getScore() == "additive";
+  d.units = k.getUnits();
+  d.sigmoid = k.getNormalize() == "sigmoid";
+  d.scale = k.getScale().convertToDouble();
+  d.outputLse = k.getOutputLse();
+  d.hasScoreMod = !k.getScoreMod().empty();
+  d.hasMask = !k.getMask().empty();
+  d.hasBias = !k.getBias().empty();
+  for (Operation &op : k.getBody().front()) {
+    if (auto in = dyn_cast<attn::InputOp>(op)) {
+      InputDesc id{in.getName().str(), parseDType(in.getElementType()), {}};
+      for (Attribute a : in.getDims()) {
+        llvm::StringRef s = cast<StringAttr>(a).getValue();
+        dsl::InputDim dim;
+        if (s == "batch") dim.kind = dsl::InputDim::Batch;
+        else if (s == "heads") dim.kind = dsl::InputDim::Heads;
+        else if (s == "kv_heads") dim.kind = dsl::InputDim::KvHeads;
+        else if (s == "seq_q") dim.kind = dsl::InputDim::SeqQ;
+        else if (s == "seq_kv") dim.kind = dsl::InputDim::SeqKv;
+        else s.getAsInteger(10, dim.size);
+        id.dims.push_back(dim);
+      }
+      d.inputs.push_back(std::move(id));
+    } else if (auto p = dyn_cast<attn::PruneOp>(op)) {
+      d.prunedHeads.assign(p.getHeads().begin(), p.getHeads().end());
+    } else if (auto s = dyn_cast<attn::SparseBlockOp>(op)) {
+      d.sparseBlock = s.getBlock();
+      d.sparseTop = s.getMode() == "top";
+      d.sparseTopT = s.getTop();
+    } else if (auto l = dyn_cast<attn::LowRankOp>(op)) {
+      d.lowRank = l.getKind() == "kv" ? KernelDesc::LowRank::Kv : KernelDesc::LowRank::Seq;
+      d.rank = l.getRank();
+    }
+  }
+  return d;
+}
+
+}  // namespace attnc

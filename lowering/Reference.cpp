@@ -1,0 +1,600 @@
+#include "lowering/Reference.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "lowering/CompilationImpl.h"
+
+using namespace mlir;
+
+namespace attnc {
+
+HostTensor::HostTensor(std::vector<int64_t> s, double fill) : shape(std::move(s)) {
+  data.assign(numel(), fill);
+}
+
+int64_t HostTensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+double &HostTensor::at(std::initializer_list<int64_t> idx) {
+  int64_t off = 0, i = 0;
+  for (int64_t v : idx) off = off * shape[i++] + v;
+  return data[off];
+}
+double HostTensor::at(std::initializer_list<int64_t> idx) const {
+  return const_cast<HostTensor *>(this)->at(idx);
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Bytecode for the score_mod / mask / bias regions.
+
+enum class Code : uint8_t {
+  Const, SeqQ, SeqKv,
+  AddI, SubI, MulI, DivI, RemI, MinI, MaxI, AbsI,
+  AddF, SubF, MulF, DivF, RemF, NegF, MinF, MaxF, AbsF,
+  Exp, Exp2, Log, Log2, Sqrt, Rsqrt, Tanh, Floor, Ceil,
+  CmpI, CmpF, And, Or, Xor, Select, IToF, FToI, Load,
+};
+
+struct Instr {
+  Code code;
+  uint8_t pred = 0;
+  int32_t dst = 0, a = 0, b = 0, c = 0;
+  double imm = 0;
+  int32_t input = -1;
+};
+
+/// Registers 0..4 hold score, b, h, q_idx, kv_idx; the rest are op results.
+struct Program {
+  std::vector<Instr> code;
+  int32_t numRegs = 5;
+  int32_t result = -1;
+  bool empty() const { return result < 0; }
+};
+
+double wrap32(double v) {
+  return static_cast<double>(static_cast<int32_t>(static_cast<uint32_t>(static_cast<int64_t>(v))));
+}
+
+bool cmpI(uint8_t pred, int64_t a, int64_t b) {
+  using P = arith::CmpIPredicate;
+  switch (static_cast<P>(pred)) {
+  case P::eq: return a == b;
+  case P::ne: return a != b;
+  case P::slt: return a < b;
+  case P::sle: return a <= b;
+  case P::sgt: return a > b;
+  case P::sge: return a >= b;
+  case P::ult: return uint32_t(a) < uint32_t(b);
+  case P::ule: return uint32_t(a) <= uint32_t(b);
+  case P::ugt: return uint32_t(a) > uint32_t(b);
+  case P::uge: return uint32_t(a) >= uint32_t(b);
+  }
+  return false;
+}
+
+bool cmpF(uint8_t pred, double a, double b) {
+  using P = arith::CmpFPredicate;
+  bool unord = std::isnan(a) || std::isnan(b);
+  switch (static_cast<P>(pred)) {
+  case P::AlwaysFalse: return false;
+  case P::OEQ: return !unord && a == b;
+  case P::OGT: return !unord && a > b;
+  case P::OGE: return !unord && a >= b;
+  case P::OLT: return !unord && a < b;
+  case P::OLE: return !unord && a <= b;
+  case P::ONE: return !unord && a != b;
+  case P::ORD: return !unord;
+  case P::UEQ: return unord || a == b;
+  case P::UGT: return unord || a > b;
+  case P::UGE: return unord || a >= b;
+  case P::ULT: return unord || a < b;
+  case P::ULE: return unord || a <= b;
+  case P::UNE: return unord || a != b;
+  case P::UNO: return unord;
+  case P::AlwaysTrue: return true;
+  }
+  return false;
+}
+
+/// A bound input tensor: values, extents and row-major strides.
+struct BoundInput {
+  const double *data = nullptr;
+  int rank = 0;
+  int64_t extent[4] = {1, 1, 1, 1};
+  int64_t stride[4] = {0, 0, 0, 0};
+};
+
+struct EvalEnv {
+  double seqQ = 0, seqKv = 0;
+  const std::vector<BoundInput> *inputs = nullptr;
+};
+
+double execute(const Program &p, double *regs, const EvalEnv &env) {
+  for (const Instr &in : p.code) {
+    double a = regs[in.a], b = regs[in.b];
+    double &d = regs[in.dst];
+    switch (in.code) {
+    case Code::Const: d = in.imm; break;
+    case Code::SeqQ: d = env.seqQ; break;
+    case Code::SeqKv: d = env.seqKv; break;
+    case Code::AddI: d = wrap32(a + b); break;
+    case Code::SubI: d = wrap32(a - b); break;
+    case Code::MulI: d = wrap32(static_cast<double>(static_cast<int64_t>(a) * static_cast<int64_t>(b))); break;
+    // Integer division by zero is defined as 0 (docs/language.md).
+    case Code::DivI: d = b == 0 ? 0 : wrap32(std::trunc(a / b)); break;
+    case Code::RemI: d = b == 0 ? 0 : wrap32(static_cast<double>(static_cast<int64_t>(a) % static_cast<int64_t>(b))); break;
+    case Code::MinI: d = std::min(a, b); break;
+    case Code::MaxI: d = std::max(a, b); break;
+    case Code::AbsI: d = wrap32(std::fabs(a)); break;
+    case Code::AddF: d = a + b; break;
+    case Code::SubF: d = a - b; break;
+    case Code::MulF: d = a * b; break;
+    case Code::DivF: d = a / b; break;
+    case Code::RemF: d = std::fmod(a, b); break;
+    case Code::NegF: d = -a; break;
+    case Code::MinF: d = (std::isnan(a) || std::isnan(b)) ? NAN : std::min(a, b); break;
+    case Code::MaxF: d = (std::isnan(a) || std::isnan(b)) ? NAN : std::max(a, b); break;
+    case Code::AbsF: d = std::fabs(a); break;
+    case Code::Exp: d = std::exp(a); break;
+    case Code::Exp2: d = std::exp2(a); break;
+    case Code::Log: d = std::log(a); break;
+    case Code::Log2: d = std::log2(a); break;
+    case Code::Sqrt: d = std::sqrt(a); break;
+    case Code::Rsqrt: d = 1 / std::sqrt(a); break;
+    case Code::Tanh: d = std::tanh(a); break;
+    case Code::Floor: d = std::floor(a); break;
+    case Code::Ceil: d = std::ceil(a); break;
+    case Code::CmpI: d = cmpI(in.pred, static_cast<int64_t>(a), static_cast<int64_t>(b)); break;
+    case Code::CmpF: d = cmpF(in.pred, a, b); break;
+    case Code::And: d = (a != 0) && (b != 0); break;
+    case Code::Or: d = (a != 0) || (b != 0); break;
+    case Code::Xor: d = (a != 0) != (b != 0); break;
+    case Code::Select: d = a != 0 ? b : regs[in.c]; break;
+    case Code::IToF: d = a; break;
+    case Code::FToI: d = wrap32(std::trunc(a)); break;
+    case Code::Load: {
+      const BoundInput &t = (*env.inputs)[in.input];
+      int64_t off = 0;
+      const int32_t idxRegs[4] = {in.a, in.b, in.c, static_cast<int32_t>(in.imm)};
+      for (int i = 0; i < t.rank; ++i) {
+        int64_t v = static_cast<int64_t>(regs[idxRegs[i]]);
+        v = std::clamp<int64_t>(v, 0, t.extent[i] - 1);  // indices are clamped to the bounds
+        off += v * t.stride[i];
+      }
+      d = t.data[off];
+      break;
+    }
+    }
+  }
+  return regs[p.result];
+}
+
+/// Compiles one region into a Program; fails on an op it does not know.
+class RegionCompiler {
+public:
+  RegionCompiler(const std::vector<InputDesc> &inputs) : inputs_(inputs) {}
+
+  bool compile(Region &region, bool withScore, Program &p, std::string &error) {
+    if (region.empty()) return true;
+    Block &block = region.front();
+    regs_.clear();
+    unsigned first = withScore ? 0 : 1;
+    for (BlockArgument arg : block.getArguments()) regs_[arg] = first + arg.getArgNumber();
+    p.numRegs = 5;
+    for (Operation &op : block) {
+      if (auto y = dyn_cast<attn::YieldOp>(op)) {
+        p.result = regs_.at(y.getValue());
+        continue;
+      }
+      if (!emit(op, p)) {
+        error = fmt::format("the reference interpreter does not support `{}`",
+                            op.getName().getStringRef().str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+private:
+  int32_t reg(Value v) { return regs_.at(v); }
+  bool emit(Operation &op, Program &p) {
+    Instr in;
+    in.dst = p.numRegs++;
+    auto bin = [&](Code c) {
+      in.code = c;
+      in.a = reg(op.getOperand(0));
+      in.b = reg(op.getOperand(1));
+    };
+    auto un = [&](Code c) {
+      in.code = c;
+      in.a = reg(op.getOperand(0));
+    };
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      in.code = Code::Const;
+      if (auto f = dyn_cast<FloatAttr>(c.getValue())) in.imm = f.getValueAsDouble();
+      else if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+        in.imm = i.getType().isInteger(1) ? double(i.getValue().getBoolValue()) : double(i.getValue().getSExtValue());
+      else return false;
+    } else if (isa<attn::SeqQOp>(op)) in.code = Code::SeqQ;
+    else if (isa<attn::SeqKvOp>(op)) in.code = Code::SeqKv;
+    else if (isa<arith::AddIOp>(op)) bin(Code::AddI);
+    else if (isa<arith::SubIOp>(op)) bin(Code::SubI);
+    else if (isa<arith::MulIOp>(op)) bin(Code::MulI);
+    else if (isa<arith::DivSIOp>(op)) bin(Code::DivI);
+    else if (isa<arith::RemSIOp>(op)) bin(Code::RemI);
+    else if (isa<arith::MinSIOp>(op)) bin(Code::MinI);
+    else if (isa<arith::MaxSIOp>(op)) bin(Code::MaxI);
+    else if (isa<math::AbsIOp>(op)) un(Code::AbsI);
+    else if (isa<arith::AddFOp>(op)) bin(Code::AddF);
+    else if (isa<arith::SubFOp>(op)) bin(Code::SubF);
+    else if (isa<arith::MulFOp>(op)) bin(Code::MulF);
+    else if (isa<arith::DivFOp>(op)) bin(Code::DivF);
+    else if (isa<arith::RemFOp>(op)) bin(Code::RemF);
+    else if (isa<arith::NegFOp>(op)) un(Code::NegF);
+    else if (isa<arith::MinimumFOp>(op)) bin(Code::MinF);
+    else if (isa<arith::MaximumFOp>(op)) bin(Code::MaxF);
+    else if (isa<math::AbsFOp>(op)) un(Code::AbsF);
+    else if (isa<math::ExpOp>(op)) un(Code::Exp);
+    else if (isa<math::Exp2Op>(op)) un(Code::Exp2);
+    else if (isa<math::LogOp>(op)) un(Code::Log);
+    else if (isa<math::Log2Op>(op)) un(Code::Log2);
+    else if (isa<math::SqrtOp>(op)) un(Code::Sqrt);
+    else if (isa<math::RsqrtOp>(op)) un(Code::Rsqrt);
+    else if (isa<math::TanhOp>(op)) un(Code::Tanh);
+    else if (isa<math::FloorOp>(op)) un(Code::Floor);
+    else if (isa<math::CeilOp>(op)) un(Code::Ceil);
+    else if (auto c = dyn_cast<arith::CmpIOp>(op)) {
+      bin(Code::CmpI);
+      in.pred = static_cast<uint8_t>(c.getPredicate());
+    } else if (auto c = dyn_cast<arith::CmpFOp>(op)) {
+      bin(Code::CmpF);
+      in.pred = static_cast<uint8_t>(c.getPredicate());
+    } else if (isa<arith::AndIOp>(op)) bin(Code::And);
+    else if (isa<arith::OrIOp>(op)) bin(Code::Or);
+    else if (isa<arith::XOrIOp>(op)) bin(Code::Xor);
+    else if (auto s = dyn_cast<arith::SelectOp>(op)) {
+      in.code = Code::Select;
+      in.a = reg(s.getCondition());
+      in.b = reg(s.getTrueValue());
+      in.c = reg(s.getFalseValue());
+    } else if (isa<arith::SIToFPOp>(op)) un(Code::IToF);
+    else if (isa<arith::FPToSIOp>(op)) un(Code::FToI);
+    else if (auto l = dyn_cast<attn::LoadOp>(op)) {
+      in.code = Code::Load;
+      auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](auto &d) { return d.name == l.getInput(); });
+      if (it == inputs_.end()) return false;
+      in.input = static_cast<int32_t>(it - inputs_.begin());
+      int32_t idx[4] = {0, 0, 0, 0};
+      for (size_t i = 0; i < l.getIndices().size(); ++i) idx[i] = reg(l.getIndices()[i]);
+      in.a = idx[0];
+      in.b = idx[1];
+      in.c = idx[2];
+      in.imm = idx[3];
+    } else {
+      return false;
+    }
+    regs_[op.getResult(0)] = in.dst;
+    p.code.push_back(in);
+    return true;
+  }
+
+  const std::vector<InputDesc> &inputs_;
+  llvm::DenseMap<Value, int32_t> regs_;
+};
+
+}  // namespace
+
+struct ReferenceKernel::Impl {
+  KernelDesc desc;
+  Program scoreMod, mask, bias;
+};
+
+ReferenceKernel::ReferenceKernel() : impl_(std::make_unique<Impl>()) {}
+ReferenceKernel::~ReferenceKernel() = default;
+const KernelDesc &ReferenceKernel::desc() const { return impl_->desc; }
+
+std::unique_ptr<ReferenceKernel> ReferenceKernel::create(const Compilation &c, const std::string &name,
+                                                         std::string &error) {
+  attn::KernelOp k = c.impl().lookup(name);
+  if (!k) {
+    error = fmt::format("no kernel named `{}`", name);
+    return nullptr;
+  }
+  std::unique_ptr<ReferenceKernel> r(new ReferenceKernel());
+  r->impl_->desc = describeKernel(k);
+  RegionCompiler rc(r->impl_->desc.inputs);
+  if (!rc.compile(k.getScoreMod(), true, r->impl_->scoreMod, error) ||
+      !rc.compile(k.getMask(), false, r->impl_->mask, error) ||
+      !rc.compile(k.getBias(), false, r->impl_->bias, error))
+    return nullptr;
+  return r;
+}
+
+namespace {
+
+/// Element (i0, i1, i2, i3) of a 4-d row-major tensor.
+inline int64_t off4(const std::vector<int64_t> &s, int64_t a, int64_t b, int64_t c, int64_t d) {
+  return ((a * s[1] + b) * s[2] + c) * s[3] + d;
+}
+
+}  // namespace
+
+bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTensor &out, HostTensor *lse,
+                          std::string &error, int threads) const {
+  const KernelDesc &d = impl_->desc;
+  std::vector<ArgDesc> sig = d.signature();
+  size_t numIn = sig.size() - (d.outputLse ? 2 : 1);
+  if (args.size() != numIn) {
+    error = fmt::format("expected {} input tensors, got {}", numIn, args.size());
+    return false;
+  }
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t i = 0; i < numIn; ++i) {
+    if (!args[i]) {
+      error = fmt::format("`{}` is null", sig[i].name);
+      return false;
+    }
+    if (static_cast<int64_t>(args[i]->data.size()) != args[i]->numel()) {
+      error = fmt::format("`{}` holds {} values for its shape", sig[i].name, args[i]->data.size());
+      return false;
+    }
+    shapes.push_back(args[i]->shape);
+  }
+  // Outputs take their shapes from the signature.
+  CallSizes sz;
+  {
+    std::vector<std::vector<int64_t>> all = shapes;
+    int64_t batch = shapes[0][0];
+    bool bshd = d.layout == dsl::Layout::BSHD;
+    int64_t seqQ = bshd ? shapes[0][1] : shapes[0][2];
+    all.push_back(bshd ? std::vector<int64_t>{batch, seqQ, d.heads, d.valueDim}
+                       : std::vector<int64_t>{batch, d.heads, seqQ, d.valueDim});
+    if (d.outputLse) all.push_back({batch, d.heads, seqQ});
+    if (shapes[0].size() != 4) {
+      error = fmt::format("`q` must have 4 dimensions, got {}", shapes[0].size());
+      return false;
+    }
+    if (!bindShapes(d, all, sz, error)) return false;
+    out = HostTensor(all[numIn]);
+    if (d.outputLse) {
+      if (!lse) {
+        error = "`lse` is null";
+        return false;
+      }
+      *lse = HostTensor(all[numIn + 1]);
+    }
+  }
+  const int64_t B = sz.batch, Sq = sz.seqQ, Skv = sz.seqKv, H = d.heads, Hkv = d.kvHeads, D = d.headDim,
+                Dv = d.valueDim;
+  const bool bshd = d.layout == dsl::Layout::BSHD;
+  const int64_t group = H / Hkv;
+
+  // Index of each argument by name.
+  auto arg = [&](const char *name) -> const HostTensor * {
+    for (size_t i = 0; i < numIn; ++i)
+      if (sig[i].name == name) return args[i];
+    return nullptr;
+  };
+  const HostTensor &Q = *args[0];
+  std::vector<BoundInput> inputs;
+  for (const InputDesc &in : d.inputs) {
+    const HostTensor *t = arg(in.name.c_str());
+    BoundInput bi;
+    bi.data = t->data.data();
+    bi.rank = static_cast<int>(t->shape.size());
+    int64_t stride = 1;
+    for (int i = bi.rank - 1; i >= 0; --i) {
+      bi.extent[i] = t->shape[i];
+      bi.stride[i] = stride;
+      stride *= t->shape[i];
+    }
+    inputs.push_back(bi);
+  }
+  EvalEnv env{static_cast<double>(Sq), static_cast<double>(Skv), &inputs};
+  const int64_t nkv = d.lowRank == KernelDesc::LowRank::Seq ? d.rank : Skv;
+
+  auto qAt = [&](int64_t b, int64_t h, int64_t s, int64_t x) {
+    return Q.data[bshd ? off4(Q.shape, b, s, h, x) : off4(Q.shape, b, h, s, x)];
+  };
+
+  // Dense K and V ([nkv][D], [nkv][Dv]) of one (batch, kv head), whatever the
+  // layout and transform; the attention loop below then reads only these.
+  auto materializeKV = [&](int64_t b, int64_t hk, std::vector<double> &K, std::vector<double> &V) {
+    K.assign(Skv * D, 0);
+    V.assign(Skv * Dv, 0);
+    if (d.lowRank == KernelDesc::LowRank::Kv) {
+      const HostTensor &lat = *arg("latent"), &ku = *arg("k_up"), &vu = *arg("v_up");
+      int64_t R = d.rank;
+      for (int64_t j = 0; j < Skv; ++j)
+        for (int64_t r = 0; r < R; ++r) {
+          double l = lat.data[(b * Skv + j) * R + r];
+          for (int64_t x = 0; x < D; ++x) K[j * D + x] += l * ku.data[(hk * R + r) * D + x];
+          for (int64_t x = 0; x < Dv; ++x) V[j * Dv + x] += l * vu.data[(hk * R + r) * Dv + x];
+        }
+    } else {
+      const HostTensor &k = *arg("k"), &v = *arg("v");
+      for (int64_t j = 0; j < Skv; ++j) {
+        for (int64_t x = 0; x < D; ++x)
+          K[j * D + x] = k.data[bshd ? off4(k.shape, b, j, hk, x) : off4(k.shape, b, hk, j, x)];
+        for (int64_t x = 0; x < Dv; ++x)
+          V[j * Dv + x] = v.data[bshd ? off4(v.shape, b, j, hk, x) : off4(v.shape, b, hk, j, x)];
+      }
+    }
+    if (d.lowRank == KernelDesc::LowRank::Seq) {
+      const HostTensor &e = *arg("e_proj"), &f = *arg("f_proj");
+      int64_t R = d.rank;
+      std::vector<double> K2(R * D, 0), V2(R * Dv, 0);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = 0; j < Skv; ++j) {
+          double ev = e.data[r * Skv + j], fv = f.data[r * Skv + j];
+          for (int64_t x = 0; x < D; ++x) K2[r * D + x] += ev * K[j * D + x];
+          for (int64_t x = 0; x < Dv; ++x) V2[r * Dv + x] += fv * V[j * Dv + x];
+        }
+      K.swap(K2);
+      V.swap(V2);
+    }
+  };
+
+  const Program &maskP = impl_->mask, &modP = impl_->scoreMod, &biasP = impl_->bias;
+  std::vector<char> isPruned(H, 0);
+  for (int64_t h : d.prunedHeads) isPruned[h] = 1;
+  const HostTensor *blockMask = d.sparseBlock > 0 && !d.sparseTop ? arg("block_mask") : nullptr;
+  const int64_t blk = d.sparseBlock;
+  const int64_t nqb = blk ? (Sq + blk - 1) / blk : 0, nkb = blk ? (nkv + blk - 1) / blk : 0;
+
+  HostTensor *lseOut = d.outputLse ? lse : nullptr;
+  auto work = [&](int64_t bh) {
+    int64_t b = bh / H, h = bh % H, hk = h / group;
+    auto outAt = [&](int64_t s, int64_t x) -> double & {
+      return out.data[bshd ? off4(out.shape, b, s, h, x) : off4(out.shape, b, h, s, x)];
+    };
+    if (isPruned[h]) {
+      for (int64_t s = 0; s < Sq; ++s) {
+        for (int64_t x = 0; x < Dv; ++x) outAt(s, x) = 0;
+        if (lseOut) lseOut->data[(b * H + h) * Sq + s] = -std::numeric_limits<double>::infinity();
+      }
+      return;
+    }
+    std::vector<double> K, V;
+    materializeKV(b, hk, K, V);
+    std::vector<double> regs(std::max({maskP.numRegs, modP.numRegs, biasP.numRegs, 5}));
+    auto maskAt = [&](int64_t s, int64_t j) {
+      if (maskP.empty()) return true;
+      regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(j);
+      return execute(maskP, regs.data(), env) != 0;
+    };
+
+    // Additive scoring: the projections of q rows and k rows, once.
+    std::vector<double> qProj, kProj;
+    const int64_t U = d.units;
+    if (d.additive) {
+      const HostTensor &wq = *arg("add_wq"), &wk = *arg("add_wk");
+      qProj.assign(Sq * U, 0);
+      kProj.assign(nkv * U, 0);
+      for (int64_t s = 0; s < Sq; ++s)
+        for (int64_t x = 0; x < D; ++x) {
+          double qv = qAt(b, h, s, x);
+          for (int64_t u = 0; u < U; ++u) qProj[s * U + u] += qv * wq.data[(h * D + x) * U + u];
+        }
+      for (int64_t j = 0; j < nkv; ++j)
+        for (int64_t x = 0; x < D; ++x)
+          for (int64_t u = 0; u < U; ++u) kProj[j * U + u] += K[j * D + x] * wk.data[(hk * D + x) * U + u];
+    }
+
+    // Top-T block selection: which kv blocks each query block keeps.
+    std::vector<char> keptBlock;
+    if (d.sparseTop) {
+      keptBlock.assign(nqb * nkb, 0);
+      std::vector<double> meanK(nkb * D, 0);
+      for (int64_t jb = 0; jb < nkb; ++jb) {
+        int64_t j0 = jb * blk, j1 = std::min(nkv, j0 + blk);
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t x = 0; x < D; ++x) meanK[jb * D + x] += K[j * D + x] / double(j1 - j0);
+      }
+      for (int64_t ib = 0; ib < nqb; ++ib) {
+        int64_t s0 = ib * blk, s1 = std::min(Sq, s0 + blk);
+        std::vector<double> meanQ(D, 0);
+        for (int64_t s = s0; s < s1; ++s)
+          for (int64_t x = 0; x < D; ++x) meanQ[x] += qAt(b, h, s, x) / double(s1 - s0);
+        std::vector<std::pair<double, int64_t>> cands;
+        for (int64_t jb = 0; jb < nkb; ++jb) {
+          int64_t j0 = jb * blk, j1 = std::min(nkv, j0 + blk);
+          bool any = false;
+          for (int64_t s = s0; s < s1 && !any; ++s)
+            for (int64_t j = j0; j < j1 && !any; ++j) any = maskAt(s, j);
+          if (!any) continue;
+          double est = 0;
+          for (int64_t x = 0; x < D; ++x) est += meanQ[x] * meanK[jb * D + x];
+          cands.push_back({est, jb});
+        }
+        std::stable_sort(cands.begin(), cands.end(), [](auto &x, auto &y) { return x.first > y.first; });
+        for (size_t i = 0; i < cands.size() && static_cast<int64_t>(i) < d.sparseTopT; ++i)
+          keptBlock[ib * nkb + cands[i].second] = 1;
+        // The diagonal: blocks holding q' = q + seq_kv - seq_q of the block's rows.
+        for (int64_t s = s0; s < s1; ++s) {
+          int64_t qa = std::clamp<int64_t>(s + nkv - Sq, 0, nkv - 1);
+          int64_t jb = qa / blk;
+          for (auto &c : cands)
+            if (c.second == jb) keptBlock[ib * nkb + jb] = 1;
+        }
+      }
+    }
+
+    std::vector<double> scores(nkv), vals;
+    std::vector<int64_t> idx(nkv);
+    for (int64_t s = 0; s < Sq; ++s) {
+      int64_t n = 0;
+      for (int64_t j = 0; j < nkv; ++j) {
+        if (!maskAt(s, j)) continue;
+        if (blockMask && blockMask->data[((b * H + h) * nqb + s / blk) * nkb + j / blk] == 0) continue;
+        if (d.sparseTop && !keptBlock[(s / blk) * nkb + j / blk]) continue;
+        double sc = 0;
+        if (d.additive) {
+          const HostTensor &av = *arg("add_v");
+          for (int64_t u = 0; u < U; ++u) sc += av.data[h * U + u] * std::tanh(qProj[s * U + u] + kProj[j * U + u]);
+        } else {
+          for (int64_t x = 0; x < D; ++x) sc += qAt(b, h, s, x) * K[j * D + x];
+        }
+        sc *= d.scale;
+        if (!modP.empty()) {
+          regs[0] = sc, regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(j);
+          sc = execute(modP, regs.data(), env);
+        }
+        scores[n] = sc;
+        idx[n++] = j;
+      }
+      for (int64_t x = 0; x < Dv; ++x) outAt(s, x) = 0;
+      if (d.sigmoid) {
+        for (int64_t i = 0; i < n; ++i) {
+          double bias = 0;
+          if (!biasP.empty()) {
+            regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(idx[i]);
+            bias = execute(biasP, regs.data(), env);
+          }
+          double w = 1 / (1 + std::exp(-(scores[i] + bias)));
+          for (int64_t x = 0; x < Dv; ++x) outAt(s, x) += w * V[idx[i] * Dv + x];
+        }
+        continue;
+      }
+      double lseVal = -std::numeric_limits<double>::infinity();
+      if (n > 0) {
+        double m = *std::max_element(scores.begin(), scores.begin() + n);
+        double sum = 0;
+        for (int64_t i = 0; i < n; ++i) sum += std::exp(scores[i] - m);
+        for (int64_t i = 0; i < n; ++i) {
+          double p = std::exp(scores[i] - m) / sum;
+          for (int64_t x = 0; x < Dv; ++x) outAt(s, x) += p * V[idx[i] * Dv + x];
+        }
+        lseVal = m + std::log(sum);
+      }
+      if (lseOut) lseOut->data[(b * H + h) * Sq + s] = lseVal;
+    }
+  };
+
+  int64_t tasks = B * H;
+  int nt = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  nt = static_cast<int>(std::min<int64_t>(nt, tasks));
+  std::atomic<int64_t> next{0};
+  auto worker = [&] {
+    for (int64_t t; (t = next.fetch_add(1)) < tasks;) work(t);
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < nt; ++i) pool.emplace_back(worker);
+  worker();
+  for (auto &t : pool) t.join();
+  return true;
+}
+
+}  // namespace attnc
