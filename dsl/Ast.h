@@ -83,6 +83,7 @@ struct TransformDecl {
 
 struct Item {
   ItemKind kind;
+  bool broken = false;       // a syntax error was reported inside it; Sema only notes it is present
   SourceRange keyword;       // the item's first word
   std::string word;          // dtype/layout/score/normalize/output value; param/input name
   SourceRange wordRange;

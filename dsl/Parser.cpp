@@ -83,7 +83,7 @@ private:
   }
 
   AttentionDecl parseAttention();
-  Item parseItem();
+  void parseItem(Item &item);
   void parseCompress(Item &item);
   TransformDecl parseTransform();
 
@@ -173,20 +173,25 @@ AttentionDecl Parser::parseAttention() {
       diags_.note(d, DiagKind::note_to_match, open, "`{`");
       break;
     }
+    Item item;
     try {
-      decl.items.push_back(parseItem());
+      parseItem(item);
       endItem();
+      decl.items.push_back(std::move(item));
     } catch (ItemError &) {
+      // The item is still there, broken: Sema must not also call it missing.
+      if (item.keyword.end > item.keyword.begin) {
+        item.broken = true;
+        decl.items.push_back(std::move(item));
+      }
       recover();
     }
   }
   return decl;
 }
 
-Item Parser::parseItem() {
-  Item item;
+void Parser::parseItem(Item &item) {
   if (!at(Tok::Ident)) failExpected("an item");
-  item.keyword = tok_.range;
   std::string_view w = tok_.text;
   static const std::pair<std::string_view, ItemKind> kinds[] = {
       {"dtype", ItemKind::Dtype},       {"heads", ItemKind::Heads},
@@ -203,6 +208,7 @@ Item Parser::parseItem() {
     throw ItemError{};
   }
   item.kind = it->second;
+  item.keyword = tok_.range;
   advance();
   auto word = [&](const char *what) {
     Token t = expectIdent(what);
@@ -272,7 +278,6 @@ Item Parser::parseItem() {
     break;
   case ItemKind::Compress: parseCompress(item); break;
   }
-  return item;
 }
 
 void Parser::parseCompress(Item &item) {

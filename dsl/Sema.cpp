@@ -168,6 +168,7 @@ private:
   AttentionDecl &decl_;
   DiagnosticEngine &diags_;
   std::map<ItemKind, Item *> items_;
+  std::set<ItemKind> present_;  // items given but broken by a syntax error
   struct Named {
     Item *item = nullptr;
     enum State { Unvisited, InProgress, Done } state = Unvisited;
@@ -183,6 +184,10 @@ private:
 void SpecChecker::collectItems() {
   std::map<std::string, SourceRange> declared;
   for (Item &item : decl_.items) {
+    if (item.broken) {
+      present_.insert(item.kind);
+      continue;
+    }
     if (item.kind == ItemKind::Param || item.kind == ItemKind::Input) {
       if (isReserved(item.word)) {
         diags_.error(DiagKind::reserved_name, item.wordRange, item.word);
@@ -734,7 +739,7 @@ bool SpecChecker::run(Spec &spec) {
   spec.range = decl_.nameRange;
   collectItems();
   for (ItemKind k : {ItemKind::Dtype, ItemKind::Heads, ItemKind::HeadDim})
-    if (!items_.count(k)) diags_.error(DiagKind::missing_item, decl_.nameRange, decl_.name, itemName(k));
+    if (!items_.count(k) && !present_.count(k)) diags_.error(DiagKind::missing_item, decl_.nameRange, decl_.name, itemName(k));
 
   if (auto it = items_.find(ItemKind::Dtype); it != items_.end()) {
     const Item &item = *it->second;
