@@ -120,14 +120,31 @@ Extremes extremes(const KvInterval &iv, int64_t q0, int64_t q1, int64_t seqQ, in
   return e;
 }
 
+/// Whether some row q in [q0, q1] keeps a column in [k0, k1]: whether
+/// g(q) = min(hi(q), k1) - max(lo(q), k0) >= 0 somewhere. g is concave and
+/// piecewise linear, so its integer maximum lies at an end of the range or
+/// next to a crossing of two of its pieces (the tile edges are pieces too).
+bool intersectsTile(const KvInterval &iv, int64_t q0, int64_t q1, int64_t k0, int64_t k1, int64_t seqQ,
+                    int64_t seqKv) {
+  std::vector<Affine> pieces = iv.lo;
+  pieces.insert(pieces.end(), iv.hi.begin(), iv.hi.end());
+  pieces.push_back(Affine{0, 0, 0, k0});
+  pieces.push_back(Affine{0, 0, 0, k1});
+  for (int64_t q : candidatePoints(pieces, q0, q1, seqQ, seqKv)) {
+    int64_t lo = std::max(maxOf(iv.lo, q, seqQ, seqKv, k0), k0);
+    int64_t hi = std::min(minOf(iv.hi, q, seqQ, seqKv, k1), k1);
+    if (lo <= hi) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TileClass MaskInfo::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int64_t seqQ, int64_t seqKv) const {
   if (!hasMask) return TileClass::Full;
   bool maybe = false;
   for (const KvInterval &iv : outer.parts) {
-    Extremes e = extremes(iv, q0, q1, seqQ, seqKv);
-    if (e.loMin <= k1 && e.hiMax >= k0) {
+    if (intersectsTile(iv, q0, q1, k0, k1, seqQ, seqKv)) {
       maybe = true;
       break;
     }

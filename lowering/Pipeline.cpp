@@ -38,7 +38,7 @@ std::string print(ModuleOp m, bool withLocations) {
   std::string out;
   llvm::raw_string_ostream os(out);
   OpPrintingFlags flags;
-  if (withLocations) flags.enableDebugInfo(true, /*prettyForm=*/true);
+  if (withLocations) flags.enableDebugInfo(true, /*prettyForm=*/false);
   m.print(os, flags);
   return out;
 }

@@ -1,0 +1,84 @@
+// -----// IR Dump After mlirgen //----- //
+module {
+  attn.kernel @sigmoid_attn attributes {dtype = "f16", head_dim = 64 : i64, heads = 12 : i64, kv_heads = 12 : i64, layout = "bhsd", normalize = "sigmoid", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  } score_mod {
+  } mask {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.causal %q_idx, %kv_idx
+    attn.yield %0 : i1
+  } bias {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_kv : i32
+    %1 = arith.sitofp %0 : i32 to f32
+    %2 = math.log %1 : f32
+    %3 = arith.negf %2 : f32
+    attn.yield %3 : f32
+  }
+}
+
+// -----// IR Dump After expand-builtins //----- //
+module {
+  attn.kernel @sigmoid_attn attributes {dtype = "f16", head_dim = 64 : i64, heads = 12 : i64, kv_heads = 12 : i64, layout = "bhsd", normalize = "sigmoid", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  } score_mod {
+  } mask {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_q : i32
+    %1 = attn.seq_kv : i32
+    %2 = arith.subi %1, %0 : i32
+    %3 = arith.addi %q_idx, %2 : i32
+    %4 = arith.cmpi sle, %kv_idx, %3 : i32
+    attn.yield %4 : i1
+  } bias {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_kv : i32
+    %1 = arith.sitofp %0 : i32 to f32
+    %2 = math.log %1 : f32
+    %3 = arith.negf %2 : f32
+    attn.yield %3 : f32
+  }
+}
+
+// -----// IR Dump After canonicalize //----- //
+module {
+  attn.kernel @sigmoid_attn attributes {dtype = "f16", head_dim = 64 : i64, heads = 12 : i64, kv_heads = 12 : i64, layout = "bhsd", normalize = "sigmoid", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  } score_mod {
+  } mask {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_q : i32
+    %1 = attn.seq_kv : i32
+    %2 = arith.subi %1, %0 : i32
+    %3 = arith.addi %q_idx, %2 : i32
+    %4 = arith.cmpi sle, %kv_idx, %3 : i32
+    attn.yield %4 : i1
+  } bias {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_kv : i32
+    %1 = arith.sitofp %0 : i32 to f32
+    %2 = math.log %1 : f32
+    %3 = arith.negf %2 : f32
+    attn.yield %3 : f32
+  }
+}
+
+// -----// IR Dump After mask-analysis //----- //
+module {
+  attn.kernel @sigmoid_attn attributes {dtype = "f16", head_dim = 64 : i64, heads = 12 : i64, kv_heads = 12 : i64, layout = "bhsd", mask_analysis = {kind = "symbolic", kv_certain = "[-inf, q_idx + seq_kv - seq_q]", kv_possible = "[-inf, q_idx + seq_kv - seq_q]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [0, floor(((64*t + 63) + seq_kv - seq_q) / 64)]", "full kv tiles of q-tile t: [0, floor(((64*t) + seq_kv - seq_q + 1) / 64) - 1]"]}, normalize = "sigmoid", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  } score_mod {
+  } mask {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_q : i32
+    %1 = attn.seq_kv : i32
+    %2 = arith.subi %1, %0 : i32
+    %3 = arith.addi %q_idx, %2 : i32
+    %4 = arith.cmpi sle, %kv_idx, %3 : i32
+    attn.yield %4 : i1
+  } bias {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_kv : i32
+    %1 = arith.sitofp %0 : i32 to f32
+    %2 = math.log %1 : f32
+    %3 = arith.negf %2 : f32
+    attn.yield %3 : f32
+  }
+}
+

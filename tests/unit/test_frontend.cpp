@@ -1,0 +1,90 @@
+// Parser and Sema behaviour beyond single diagnostics: recovery, counts of
+// independent errors, robustness on hostile input, and checked values.
+#include "TestUtil.h"
+
+using namespace attnc;
+
+namespace {
+size_t errors(const std::string &text) { return dsl::checkSource("t.attn", text)->diags->errorCount(); }
+}  // namespace
+
+TEST_CASE("one mistake gives one error; independent mistakes are all reported", "[frontend]") {
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 64\n mask q_idx $ kv_idx\n}\n") == 1);
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 64\n mask (q_idx <\n}\n") == 1);
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim (64\n}\n") == 1);
+  // Three unrelated mistakes on three lines.
+  CHECK(errors("attention a {\n dtype f64\n heads 4\n head_dim 64\n hedas 3\n mask q_indx < 2\n}\n") == 3);
+  // Errors in two attention blocks are both found.
+  CHECK(errors("attention a {\n dtype f32\n heads 0\n head_dim 64\n}\n"
+               "attention b {\n dtype f32\n heads 4\n head_dim 64\n mask 1\n}\n") == 2);
+  // An unclosed block is one error, with the note pointing at its `{`.
+  auto f = dsl::checkSource("t.attn", "attention a {\n dtype f32\n heads 4\n head_dim 64\n");
+  REQUIRE(f->diags->errorCount() == 1);
+  CHECK(f->diags->diagnostics()[0].notes.size() == 1);
+}
+
+TEST_CASE("hostile input never crashes or grows without bound", "[frontend]") {
+  // 10 MB of nested parentheses: one diagnostic.
+  std::string deep = "attention a {\n dtype f32\n heads 4\n head_dim 64\n scale " + std::string(10 << 20, '(') + "\n}\n";
+  auto f = dsl::checkSource("deep.attn", deep);
+  CHECK(f->diags->errorCount() == 1);
+  CHECK(f->diags->diagnostics()[0].kind == dsl::DiagKind::nesting_too_deep);
+  CHECK(f->diags->render().size() < 2000);
+  // A long flat chain is bounded too (it would overflow recursive passes).
+  std::string chain = "attention a {\n dtype f32\n heads 4\n head_dim 64\n scale 1";
+  for (int i = 0; i < 100000; ++i) chain += "+1";
+  chain += "\n}\n";
+  CHECK(dsl::checkSource("chain.attn", chain)->diags->errorCount() == 1);
+  // Binary garbage: bounded errors.
+  std::string junk;
+  for (int i = 0; i < 100000; ++i) junk += static_cast<char>((i * 7919) % 256);
+  auto g = dsl::checkSource("junk.attn", junk);
+  CHECK(g->diags->errorCount() <= 51);
+  CHECK(dsl::checkSource("empty.attn", "")->diags->errorCount() == 1);
+  CHECK(dsl::checkSource("nul.attn", std::string("attention a {\0}", 15))->diags->hasErrors());
+}
+
+TEST_CASE("checked specs carry their values", "[frontend]") {
+  auto f = dsl::checkSource("t.attn", R"(
+attention s {
+  dtype bf16
+  heads 2 * group
+  kv_heads 4
+  head_dim 96
+  value_dim 64
+  layout bshd
+  param group = 8
+  param cap = 30.0
+  scale 1 / sqrt(head_dim)
+  score_mod softcap(score, cap)
+  mask window(16, 0) && !sinks(2); output lse
+  compress {
+    prune heads [3, 1]
+  }
+})");
+  INFO(f->diags->render());
+  REQUIRE(f->ok());
+  const dsl::Spec &s = f->specs.at(0);
+  CHECK(s.heads == 16);
+  CHECK(s.kvHeads == 4);
+  CHECK(s.headDim == 96);
+  CHECK(s.valueDim == 64);
+  CHECK(s.layout == dsl::Layout::BSHD);
+  CHECK(s.scale == Approx(1 / std::sqrt(96.0)));
+  CHECK(s.outputLse);
+  REQUIRE(s.transforms.size() == 1);
+  CHECK(s.transforms[0].heads == std::vector<int64_t>{1, 3});
+}
+
+TEST_CASE("defaults", "[frontend]") {
+  auto f = dsl::checkSource("t.attn", "attention a { dtype f16; heads 4; head_dim 64 }\n"
+                                      "attention b { dtype f32; heads 1; head_dim 8; score additive(units 3) }");
+  INFO(f->diags->render());
+  REQUIRE(f->ok());
+  CHECK(f->specs[0].kvHeads == 4);
+  CHECK(f->specs[0].valueDim == 64);
+  CHECK(f->specs[0].scale == Approx(0.125));
+  CHECK(f->specs[0].layout == dsl::Layout::BHSD);
+  CHECK(f->specs[1].scale == 1.0);
+  CHECK(f->specs[1].additiveUnits == 3);
+}

@@ -1,0 +1,233 @@
+// The reference interpreter against cases worked out by hand (the expected
+// numbers are written from the formulas of docs/language.md, not from the
+// interpreter).
+#include <cmath>
+#include <limits>
+
+#include "TestUtil.h"
+
+using namespace attnc;
+
+namespace {
+
+struct Ref {
+  test::Compiled c;
+  std::unique_ptr<ReferenceKernel> k;
+};
+
+Ref make(const std::string &text) {
+  Ref r;
+  r.c = test::compileText(text);
+  std::string err;
+  r.k = ReferenceKernel::create(*r.c.comp, r.c.comp->kernelNames().at(0), err);
+  INFO(err);
+  REQUIRE(r.k);
+  return r;
+}
+
+HostTensor tensor(std::vector<int64_t> shape, std::vector<double> values) {
+  HostTensor t(std::move(shape));
+  REQUIRE(static_cast<int64_t>(values.size()) == t.numel());
+  t.data = std::move(values);
+  return t;
+}
+
+HostTensor run(const Ref &r, std::vector<const HostTensor *> args, HostTensor *lse = nullptr) {
+  HostTensor out;
+  std::string err;
+  INFO(err);
+  REQUIRE(r.k->run(args, out, lse, err));
+  return out;
+}
+
+double sig(double x) { return 1 / (1 + std::exp(-x)); }
+const double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+TEST_CASE("softmax over two keys", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0; output lse }");
+  HostTensor q = tensor({1, 1, 1, 1}, {2}), k = tensor({1, 1, 2, 1}, {1, 3}), v = tensor({1, 1, 2, 1}, {10, 20});
+  HostTensor lse;
+  HostTensor out = run(r, {&q, &k, &v}, &lse);
+  // scores 2 and 6: p = e^2 / (e^2 + e^6), e^6 / (...)
+  double p0 = std::exp(2) / (std::exp(2) + std::exp(6));
+  CHECK(out.data[0] == Approx(10 * p0 + 20 * (1 - p0)).epsilon(1e-12));
+  CHECK(lse.data[0] == Approx(std::log(std::exp(2) + std::exp(6))).epsilon(1e-12));
+}
+
+TEST_CASE("default scale is 1/sqrt(head_dim)", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 4 }");
+  HostTensor q = tensor({1, 1, 1, 4}, {1, 1, 1, 1}), k = tensor({1, 1, 2, 4}, {1, 0, 0, 0, 0, 0, 0, 0}),
+             v = tensor({1, 1, 2, 4}, {1, 0, 0, 0, 0, 1, 0, 0});
+  HostTensor out = run(r, {&q, &k, &v});
+  double p0 = std::exp(0.5) / (std::exp(0.5) + 1);  // scores 1/2 and 0
+  CHECK(out.data[0] == Approx(p0));
+  CHECK(out.data[1] == Approx(1 - p0));
+}
+
+TEST_CASE("causal is bottom-right aligned; fully masked rows give 0 and -inf", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0; mask causal; output lse }");
+  // seq_q 3, seq_kv 2: q' = q - 1, so row 0 sees nothing, row 1 sees kv 0, row 2 sees both.
+  HostTensor q = tensor({1, 1, 3, 1}, {1, 1, 1}), k = tensor({1, 1, 2, 1}, {0, 0}), v = tensor({1, 1, 2, 1}, {4, 8});
+  HostTensor lse;
+  HostTensor out = run(r, {&q, &k, &v}, &lse);
+  CHECK(out.data[0] == 0);
+  CHECK(lse.data[0] == -kInf);
+  CHECK(out.data[1] == Approx(4));
+  CHECK(lse.data[1] == Approx(0).margin(1e-15));
+  CHECK(out.data[2] == Approx(6));
+  CHECK(lse.data[2] == Approx(std::log(2)));
+  // seq_q 1, seq_kv 3 (decode): the one row sees all keys.
+  HostTensor q1 = tensor({1, 1, 1, 1}, {0}), k3 = tensor({1, 1, 3, 1}, {0, 0, 0}), v3 = tensor({1, 1, 3, 1}, {3, 6, 9});
+  CHECK(run(r, {&q1, &k3, &v3}).data[0] == Approx(6));
+}
+
+TEST_CASE("windows, sinks and prefix", "[reference]") {
+  // value = kv index, equal scores: out = mean of the kept kv indices.
+  auto meanKept = [](const std::string &mask, int64_t n, int64_t row) {
+    Ref r = make("attention a { dtype f32; heads 1; head_dim 1; mask " + mask + " }");
+    HostTensor q({1, 1, n, 1}, 0.0), k({1, 1, n, 1}, 0.0), v({1, 1, n, 1});
+    for (int64_t j = 0; j < n; ++j) v.data[j] = j;
+    return run(r, {&q, &k, &v}).data[row];
+  };
+  CHECK(meanKept("window(3)", 10, 7) == Approx((5 + 6 + 7) / 3.0));
+  CHECK(meanKept("window(2, 1)", 10, 7) == Approx((5 + 6 + 7 + 8) / 4.0));
+  CHECK(meanKept("sinks(2) || window(2)", 10, 7) == Approx((0 + 1 + 6 + 7) / 4.0));
+  CHECK(meanKept("causal || prefix(4)", 10, 1) == Approx((0 + 1 + 2 + 3) / 4.0));
+  CHECK(meanKept("causal || prefix(4)", 10, 6) == Approx(3.0));
+}
+
+TEST_CASE("ALiBi and softcap score mods", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 2; head_dim 1; scale 1.0\n"
+               " score_mod score - exp2(-8.0 * (h + 1) / heads) * (q_idx - kv_idx) }");
+  // q = k = 0: scores are -slope * (q - kv); slopes 2^-4 and 2^-8.
+  HostTensor q({1, 2, 2, 1}, 0.0), k({1, 2, 2, 1}, 0.0), v = tensor({1, 2, 2, 1}, {0, 1, 0, 1});
+  HostTensor out = run(r, {&q, &k, &v});
+  for (int h = 0; h < 2; ++h) {
+    double slope = std::exp2(-8.0 * (h + 1) / 2);
+    // row 1: scores -slope (kv 0) and 0 (kv 1)
+    double p1 = 1 / (1 + std::exp(-slope));
+    CHECK(out.at({0, h, 1, 0}) == Approx(p1));
+    // row 0: scores 0 (kv 0) and +slope (kv 1)
+    CHECK(out.at({0, h, 0, 0}) == Approx(std::exp(slope) / (1 + std::exp(slope))));
+  }
+  Ref c = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0; score_mod softcap(score, 2.0) }");
+  HostTensor q1 = tensor({1, 1, 1, 1}, {5}), k2 = tensor({1, 1, 2, 1}, {1, 0}), v2 = tensor({1, 1, 2, 1}, {1, 0});
+  double s0 = 2 * std::tanh(5 / 2.0);
+  CHECK(run(c, {&q1, &k2, &v2}).data[0] == Approx(std::exp(s0) / (std::exp(s0) + 1)));
+}
+
+TEST_CASE("grouped-query heads share k and v; bshd layout", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 4; kv_heads 2; head_dim 1; layout bshd }");
+  // bshd: [batch, seq, heads, dim]; one key per kv head, so out = v of the group's kv head.
+  HostTensor q({1, 1, 4, 1}, 1.0), k({1, 1, 2, 1}, 1.0), v = tensor({1, 1, 2, 1}, {7, 9});
+  HostTensor out = run(r, {&q, &k, &v});
+  CHECK(out.data == std::vector<double>{7, 7, 9, 9});
+}
+
+TEST_CASE("sigmoid normalization with a bias", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0; normalize sigmoid(-1.0); mask causal }");
+  HostTensor q = tensor({1, 1, 2, 1}, {1, 2}), k = tensor({1, 1, 2, 1}, {1, -1}), v = tensor({1, 1, 2, 1}, {3, 5});
+  HostTensor out = run(r, {&q, &k, &v});
+  CHECK(out.data[0] == Approx(3 * sig(1 - 1)));
+  CHECK(out.data[1] == Approx(3 * sig(2 - 1) + 5 * sig(-2 - 1)));
+}
+
+TEST_CASE("inputs: document masks and clamped indices", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1\n input doc : i32[seq_kv]\n"
+               " mask causal && doc[q_idx] == doc[kv_idx] }");
+  HostTensor q({1, 1, 4, 1}, 0.0), k({1, 1, 4, 1}, 0.0), v = tensor({1, 1, 4, 1}, {1, 2, 3, 4});
+  HostTensor doc = tensor({4}, {0, 0, 1, 1});
+  HostTensor out = run(r, {&q, &k, &v, &doc});
+  CHECK(out.data == std::vector<double>{1, 1.5, 3, 3.5});
+  Ref b = make("attention a { dtype f32; heads 1; head_dim 1\n input bias : f32[3]\n score_mod score + bias[kv_idx - 1] }");
+  // kv_idx - 1 = -1 clamps to 0; kv 3 -> index 2.
+  HostTensor bias = tensor({3}, {0, std::log(2.0), std::log(3.0)});
+  HostTensor q1({1, 1, 1, 1}, 0.0), k4({1, 1, 4, 1}, 0.0), v4 = tensor({1, 1, 4, 1}, {1, 0, 0, 0});
+  // weights 1 (clamped to bias[0]), 1, 2, 3 -> p(kv 0) = 1/7
+  CHECK(run(b, {&q1, &k4, &v4, &bias}).data[0] == Approx(1 / 7.0));
+}
+
+TEST_CASE("integer arithmetic is C's, on i32", "[reference]") {
+  // (q_idx - kv_idx) / 2 truncates toward zero; % keeps the dividend's sign.
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1\n"
+               " score_mod score + (q_idx - kv_idx) / 2 * 1.0 + (q_idx - kv_idx) % 2 * 10.0 }");
+  HostTensor q({1, 1, 1, 1}, 0.0), k({1, 1, 4, 1}, 0.0), v = tensor({1, 1, 4, 1}, {1, 0, 0, 0});
+  // row 0 against kv 0..3: d = 0,-1,-2,-3 -> d/2 = 0,0,-1,-1 ; d%2 = 0,-1,0,-1
+  double w[4] = {std::exp(0), std::exp(-10), std::exp(-1), std::exp(-11)};
+  CHECK(run(r, {&q, &k, &v}).data[0] == Approx(w[0] / (w[0] + w[1] + w[2] + w[3])));
+}
+
+TEST_CASE("additive (Bahdanau) scoring", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; score additive(units 2) }");
+  HostTensor q = tensor({1, 1, 1, 1}, {1}), k = tensor({1, 1, 2, 1}, {1, -1}), v = tensor({1, 1, 2, 1}, {1, 0});
+  HostTensor wq = tensor({1, 1, 2}, {0.5, -1}), wk = tensor({1, 1, 2}, {2, 1}), av = tensor({1, 2}, {1, 3});
+  auto score = [&](double kv) { return 1 * std::tanh(0.5 + 2 * kv) + 3 * std::tanh(-1 + kv); };
+  double s0 = score(1), s1 = score(-1);
+  CHECK(run(r, {&q, &k, &v, &wq, &wk, &av}).data[0] == Approx(std::exp(s0) / (std::exp(s0) + std::exp(s1))));
+}
+
+TEST_CASE("pruned heads are zero with lse -inf", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 3; head_dim 1; output lse\n compress { prune heads [1] } }");
+  HostTensor q({1, 3, 1, 1}, 1.0), k({1, 3, 1, 1}, 1.0), v({1, 3, 1, 1}, 5.0), lse;
+  HostTensor out = run(r, {&q, &k, &v}, &lse);
+  CHECK(out.data == std::vector<double>{5, 0, 5});
+  CHECK(lse.data[1] == -kInf);
+  CHECK(lse.data[0] == Approx(1.0));
+}
+
+TEST_CASE("sparse block input", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1\n compress { sparse block 2 input } }");
+  HostTensor q({1, 1, 3, 1}, 0.0), k({1, 1, 3, 1}, 0.0), v = tensor({1, 1, 3, 1}, {1, 2, 3});
+  // 2 q blocks x 2 kv blocks: block row 0 keeps kv block 1 only; row 1 keeps both.
+  HostTensor bm = tensor({1, 1, 2, 2}, {0, 1, 1, 1});
+  HostTensor out = run(r, {&q, &k, &v, &bm});
+  CHECK(out.data == std::vector<double>{3, 3, 2});
+}
+
+TEST_CASE("sparse block top-T keeps the best blocks and the diagonal", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0\n compress { sparse block 2 top 1 } }");
+  // 4 keys in two blocks; k block 0 = {-1,-1}, block 1 = {1,1}; one query block of 2 rows,
+  // q = {1, 1}: estimate favours block 1; the diagonal (rows 0..1 -> q' = 2..3) is block 1 too.
+  HostTensor q({1, 1, 2, 1}, 1.0), k = tensor({1, 1, 4, 1}, {-1, -1, 1, 1}), v = tensor({1, 1, 4, 1}, {1, 2, 3, 4});
+  HostTensor out = run(r, {&q, &k, &v});
+  CHECK(out.data[0] == Approx(3.5));
+  // With negative queries block 0 is best, and block 1 is kept as the diagonal: all four keys.
+  HostTensor qn({1, 1, 2, 1}, -1.0);
+  HostTensor out2 = run(r, {&qn, &k, &v});
+  double w0 = std::exp(1), w1 = std::exp(-1);
+  CHECK(out2.data[0] == Approx((w0 * (1 + 2) + w1 * (3 + 4)) / (2 * w0 + 2 * w1)));
+}
+
+TEST_CASE("low-rank kv: k = latent . k_up, v = latent . v_up", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0\n compress { low_rank kv rank 2 } }");
+  HostTensor q = tensor({1, 1, 1, 1}, {1}), lat = tensor({1, 2, 2}, {1, 0, 0, 1});
+  HostTensor kup = tensor({1, 2, 1}, {2, -1}), vup = tensor({1, 2, 1}, {10, 20});
+  // k = {2, -1}, v = {10, 20}
+  double p0 = std::exp(2) / (std::exp(2) + std::exp(-1));
+  CHECK(run(r, {&q, &lat, &kup, &vup}).data[0] == Approx(10 * p0 + 20 * (1 - p0)));
+}
+
+TEST_CASE("low-rank seq (Linformer)", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0\n compress { low_rank seq rank 1 } }");
+  HostTensor q = tensor({1, 1, 1, 1}, {1}), k = tensor({1, 1, 2, 1}, {1, 2}), v = tensor({1, 1, 2, 1}, {3, 4});
+  HostTensor e = tensor({1, 2}, {1, 1}), f = tensor({1, 2}, {0.5, 0.5});
+  // One projected key/value: out = F.V = 3.5 whatever the score.
+  CHECK(run(r, {&q, &k, &v, &e, &f}).data[0] == Approx(3.5));
+}
+
+TEST_CASE("bad arguments are errors, not crashes", "[reference]") {
+  Ref r = make("attention a { dtype f32; heads 2; head_dim 4 }");
+  HostTensor q({1, 2, 3, 4}), k({1, 2, 5, 4}), v({1, 2, 5, 4}), out;
+  std::string err;
+  HostTensor badK({1, 2, 5, 3});
+  CHECK_FALSE(r.k->run({&q, &badK, &v}, out, nullptr, err));
+  CHECK(err == "`k` dimension 3 (head_dim) must be 4, got 3");
+  HostTensor badV({1, 2, 6, 4});
+  CHECK_FALSE(r.k->run({&q, &k, &badV}, out, nullptr, err));
+  CHECK(err == "`v` dimension 2 (seq_kv) must be 5, got 6");
+  CHECK_FALSE(r.k->run({&q, &k}, out, nullptr, err));
+  CHECK_FALSE(r.k->run({&q, nullptr, &v}, out, nullptr, err));
+  CHECK(err == "`k` is null");
+}
