@@ -8,7 +8,7 @@ namespace {
 size_t errors(const std::string &text) { return dsl::checkSource("t.attn", text)->diags->errorCount(); }
 }  // namespace
 
-TEST_CASE("one mistake gives one error; independent mistakes are all reported", "[frontend]") {
+TEST_CASE("one mistake gives one error and independent mistakes are all reported", "[frontend]") {
   CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 64\n mask q_idx $ kv_idx\n}\n") == 1);
   CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 64\n mask (q_idx <\n}\n") == 1);
   CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim (64\n}\n") == 1);
