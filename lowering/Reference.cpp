@@ -355,6 +355,10 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   // Outputs take their shapes from the signature.
   CallSizes sz;
   {
+    if (shapes[0].size() != 4) {
+      error = fmt::format("`q` must have 4 dimensions, got {}", shapes[0].size());
+      return false;
+    }
     std::vector<std::vector<int64_t>> all = shapes;
     int64_t batch = shapes[0][0];
     bool bshd = d.layout == dsl::Layout::BSHD;
@@ -362,10 +366,6 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
     all.push_back(bshd ? std::vector<int64_t>{batch, seqQ, d.heads, d.valueDim}
                        : std::vector<int64_t>{batch, d.heads, seqQ, d.valueDim});
     if (d.outputLse) all.push_back({batch, d.heads, seqQ});
-    if (shapes[0].size() != 4) {
-      error = fmt::format("`q` must have 4 dimensions, got {}", shapes[0].size());
-      return false;
-    }
     if (!bindShapes(d, all, sz, error)) return false;
     out = HostTensor(all[numIn]);
     if (d.outputLse) {

@@ -233,4 +233,7 @@ TEST_CASE("bad arguments are errors and not crashes", "[reference]") {
   CHECK_FALSE(r.k->run({&q, &k}, out, nullptr, err));
   CHECK_FALSE(r.k->run({&q, nullptr, &v}, out, nullptr, err));
   CHECK(err == "`k` is null");
+  HostTensor flatQ({12});
+  CHECK_FALSE(r.k->run({&flatQ, &k, &v}, out, nullptr, err));
+  CHECK(err == "`q` must have 4 dimensions, got 1");
 }
