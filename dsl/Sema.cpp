@@ -52,11 +52,23 @@ const char *dtypeName(DType t) {
   static const char *s[] = {"f32", "f16", "bf16", "i32", "u8"};
   return s[static_cast<int>(t)];
 }
+std::optional<DType> dtypeFromName(std::string_view name) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32, DType::U8})
+    if (name == dtypeName(t)) return t;
+  return std::nullopt;
+}
+
 bool isFloat(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 const char *dimName(InputDim::Kind k) {
   static const char *s[] = {"", "batch", "heads", "kv_heads", "seq_q", "seq_kv"};
   return s[static_cast<int>(k)];
+}
+
+std::optional<InputDim::Kind> dimKindFromName(std::string_view name) {
+  for (InputDim::Kind k : {InputDim::Batch, InputDim::Heads, InputDim::KvHeads, InputDim::SeqQ, InputDim::SeqKv})
+    if (name == dimName(k)) return k;
+  return std::nullopt;
 }
 
 namespace {
@@ -579,15 +591,13 @@ void SpecChecker::checkInputs(Spec &spec) {
     in.name = item.word;
     in.range = item.wordRange;
     bool ok = true;
-    static const std::pair<std::string_view, DType> types[] = {
-        {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"i32", DType::I32}, {"u8", DType::U8}};
-    auto t = std::find_if(std::begin(types), std::end(types), [&](auto &p) { return p.first == item.inputType; });
-    if (t == std::end(types)) {
+    std::optional<DType> t = dtypeFromName(item.inputType);
+    if (!t) {
       diags_.error(DiagKind::unknown_keyword, item.inputTypeRange, "element type", item.inputType,
                    "`f32`, `f16`, `bf16`, `i32` or `u8`");
       ok = false;
     } else {
-      in.dtype = t->second;
+      in.dtype = *t;
     }
     if (item.dims.empty() || item.dims.size() > 4) {
       diags_.error(DiagKind::invalid_input_rank, item.wordRange, item.word, item.dims.size());
@@ -602,11 +612,8 @@ void SpecChecker::checkInputs(Spec &spec) {
         }
         dim.size = d.value;
       } else {
-        static const std::pair<std::string_view, InputDim::Kind> names[] = {
-            {"batch", InputDim::Batch}, {"heads", InputDim::Heads}, {"kv_heads", InputDim::KvHeads},
-            {"seq_q", InputDim::SeqQ},  {"seq_kv", InputDim::SeqKv}};
-        auto n = std::find_if(std::begin(names), std::end(names), [&](auto &p) { return p.first == d.text; });
-        if (n == std::end(names) && params_.count(d.text) && params_.at(d.text).item) {
+        std::optional<InputDim::Kind> n = dimKindFromName(d.text);
+        if (!n && params_.count(d.text) && params_.at(d.text).item) {
           // A param: a fixed size known at compile time.
           Value v = evalNamed(d.text, d.range);
           if (v.type == Type::Error) {
@@ -619,9 +626,8 @@ void SpecChecker::checkInputs(Spec &spec) {
             ok = false;
           }
           dim.size = v.i;
-        } else if (n == std::end(names)) {
-          std::vector<std::string_view> cands;
-          for (auto &p : names) cands.push_back(p.first);
+        } else if (!n) {
+          std::vector<std::string_view> cands = {"batch", "heads", "kv_heads", "seq_q", "seq_kv"};
           for (auto &p : paramOrder_) cands.push_back(p);
           std::string hint = didYouMean(d.text, cands);
           if (hint.empty())
@@ -629,7 +635,7 @@ void SpecChecker::checkInputs(Spec &spec) {
           diags_.error(DiagKind::unknown_dimension, d.range, d.text, hint);
           ok = false;
         } else {
-          dim.kind = n->second;
+          dim.kind = *n;
         }
       }
       in.dims.push_back(dim);
@@ -743,9 +749,8 @@ bool SpecChecker::run(Spec &spec) {
 
   if (auto it = items_.find(ItemKind::Dtype); it != items_.end()) {
     const Item &item = *it->second;
-    if (item.word == "f32") spec.dtype = DType::F32;
-    else if (item.word == "f16") spec.dtype = DType::F16;
-    else if (item.word == "bf16") spec.dtype = DType::BF16;
+    std::optional<DType> t = dtypeFromName(item.word);
+    if (t && isFloat(*t)) spec.dtype = *t;
     else diags_.error(DiagKind::unknown_keyword, item.wordRange, "type", item.word, "`f32`, `f16` or `bf16`");
   }
   if (auto it = items_.find(ItemKind::Layout); it != items_.end()) {

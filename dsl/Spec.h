@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dsl/Ast.h"
@@ -15,6 +16,7 @@ namespace attnc::dsl {
 
 enum class DType { F32, F16, BF16, I32, U8 };
 const char *dtypeName(DType t);  // "f32", ...
+std::optional<DType> dtypeFromName(std::string_view name);
 bool isFloat(DType t);
 
 enum class Layout { BHSD, BSHD };
@@ -27,6 +29,8 @@ struct InputDim {
   int64_t size = 0;  // for Fixed
 };
 const char *dimName(InputDim::Kind k);
+/// `batch heads kv_heads seq_q seq_kv`; nullopt for anything else.
+std::optional<InputDim::Kind> dimKindFromName(std::string_view name);
 
 struct InputDecl {
   std::string name;

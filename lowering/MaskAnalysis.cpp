@@ -100,24 +100,16 @@ int64_t minOf(const std::vector<Affine> &fs, int64_t q, int64_t seqQ, int64_t se
   return m;
 }
 
-struct Extremes {
-  int64_t loMin, loMax, hiMin, hiMax;
-};
-
-/// The range over q in [q0, q1] of the interval's lower bound max(lo) and upper bound min(hi).
-Extremes extremes(const KvInterval &iv, int64_t q0, int64_t q1, int64_t seqQ, int64_t seqKv) {
-  Extremes e{INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN};
-  for (int64_t q : candidatePoints(iv.lo, q0, q1, seqQ, seqKv)) {
-    int64_t v = maxOf(iv.lo, q, seqQ, seqKv, INT64_MIN / 4);
-    e.loMin = std::min(e.loMin, v);
-    e.loMax = std::max(e.loMax, v);
-  }
-  for (int64_t q : candidatePoints(iv.hi, q0, q1, seqQ, seqKv)) {
-    int64_t v = minOf(iv.hi, q, seqQ, seqKv, INT64_MAX / 4);
-    e.hiMin = std::min(e.hiMin, v);
-    e.hiMax = std::max(e.hiMax, v);
-  }
-  return e;
+/// Whether the interval holds every column of [k0, k1] for every row of
+/// [q0, q1]: the largest lower bound is at most k0 and the smallest upper
+/// bound at least k1 (max/min of affine pieces peak at ends or crossings).
+bool coversTile(const KvInterval &iv, int64_t q0, int64_t q1, int64_t k0, int64_t k1, int64_t seqQ,
+                int64_t seqKv) {
+  for (int64_t q : candidatePoints(iv.lo, q0, q1, seqQ, seqKv))
+    if (maxOf(iv.lo, q, seqQ, seqKv, INT64_MIN / 4) > k0) return false;
+  for (int64_t q : candidatePoints(iv.hi, q0, q1, seqQ, seqKv))
+    if (minOf(iv.hi, q, seqQ, seqKv, INT64_MAX / 4) < k1) return false;
+  return true;
 }
 
 /// Whether some row q in [q0, q1] keeps a column in [k0, k1]: whether
@@ -150,10 +142,8 @@ TileClass MaskInfo::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int
     }
   }
   if (!maybe) return TileClass::Empty;
-  for (const KvInterval &iv : inner.parts) {
-    Extremes e = extremes(iv, q0, q1, seqQ, seqKv);
-    if (e.loMax <= k0 && e.hiMin >= k1) return TileClass::Full;
-  }
+  for (const KvInterval &iv : inner.parts)
+    if (coversTile(iv, q0, q1, k0, k1, seqQ, seqKv)) return TileClass::Full;
   return readsInputs && !exact ? TileClass::Runtime : TileClass::Partial;
 }
 

@@ -130,13 +130,8 @@ MaskInfo Compilation::maskInfo(const std::string &name) const {
 }
 
 namespace {
-dsl::DType parseDType(llvm::StringRef s) {
-  if (s == "f16") return dsl::DType::F16;
-  if (s == "bf16") return dsl::DType::BF16;
-  if (s == "i32") return dsl::DType::I32;
-  if (s == "u8") return dsl::DType::U8;
-  return dsl::DType::F32;
-}
+/// The verifier has checked every name, so the lookups cannot fail.
+dsl::DType parseDType(llvm::StringRef s) { return dsl::dtypeFromName(std::string_view(s)).value(); }
 }  // namespace
 
 KernelDesc describeKernel(attn::KernelOp k) {
@@ -162,11 +157,7 @@ KernelDesc describeKernel(attn::KernelOp k) {
       for (Attribute a : in.getDims()) {
         llvm::StringRef s = cast<StringAttr>(a).getValue();
         dsl::InputDim dim;
-        if (s == "batch") dim.kind = dsl::InputDim::Batch;
-        else if (s == "heads") dim.kind = dsl::InputDim::Heads;
-        else if (s == "kv_heads") dim.kind = dsl::InputDim::KvHeads;
-        else if (s == "seq_q") dim.kind = dsl::InputDim::SeqQ;
-        else if (s == "seq_kv") dim.kind = dsl::InputDim::SeqKv;
+        if (auto kind = dsl::dimKindFromName(std::string_view(s))) dim.kind = *kind;
         else s.getAsInteger(10, dim.size);
         id.dims.push_back(dim);
       }
