@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <thread>
 
@@ -454,6 +455,22 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   const int64_t blk = d.sparseBlock;
   const int64_t nqb = blk ? (Sq + blk - 1) / blk : 0, nkb = blk ? (nkv + blk - 1) / blk : 0;
 
+  const int64_t U = d.units;
+  struct KvCache {
+    std::once_flag once;
+    std::vector<double> K, V, kProj;
+  };
+  std::vector<KvCache> kvCache(B * Hkv);
+  auto buildKv = [&](int64_t b, int64_t hk, KvCache &c) {
+    materializeKV(b, hk, c.K, c.V);
+    if (!d.additive) return;
+    const HostTensor &wk = *arg("add_wk");
+    c.kProj.assign(nkv * U, 0);
+    for (int64_t j = 0; j < nkv; ++j)
+      for (int64_t x = 0; x < D; ++x)
+        for (int64_t u = 0; u < U; ++u) c.kProj[j * U + u] += c.K[j * D + x] * wk.data[(hk * D + x) * U + u];
+  };
+
   HostTensor *lseOut = d.outputLse ? lse : nullptr;
   auto work = [&](int64_t bh) {
     int64_t b = bh / H, h = bh % H, hk = h / group;
@@ -467,8 +484,11 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
       }
       return;
     }
-    std::vector<double> K, V;
-    materializeKV(b, hk, K, V);
+    // The heads of a group share one dense K/V (and additive k projection):
+    // built once per (batch, kv head) by whichever head gets there first.
+    KvCache &cache = kvCache[b * Hkv + hk];
+    std::call_once(cache.once, [&] { buildKv(b, hk, cache); });
+    const std::vector<double> &K = cache.K, &V = cache.V, &kProj = cache.kProj;
     std::vector<double> regs(std::max({maskP.numRegs, modP.numRegs, biasP.numRegs, 5}));
     auto maskAt = [&](int64_t s, int64_t j) {
       if (maskP.empty()) return true;
@@ -476,21 +496,16 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
       return execute(maskP, regs.data(), env) != 0;
     };
 
-    // Additive scoring: the projections of q rows and k rows, once.
-    std::vector<double> qProj, kProj;
-    const int64_t U = d.units;
+    // Additive scoring: the projections of this head's q rows.
+    std::vector<double> qProj;
     if (d.additive) {
-      const HostTensor &wq = *arg("add_wq"), &wk = *arg("add_wk");
+      const HostTensor &wq = *arg("add_wq");
       qProj.assign(Sq * U, 0);
-      kProj.assign(nkv * U, 0);
       for (int64_t s = 0; s < Sq; ++s)
         for (int64_t x = 0; x < D; ++x) {
           double qv = qAt(b, h, s, x);
           for (int64_t u = 0; u < U; ++u) qProj[s * U + u] += qv * wq.data[(h * D + x) * U + u];
         }
-      for (int64_t j = 0; j < nkv; ++j)
-        for (int64_t x = 0; x < D; ++x)
-          for (int64_t u = 0; u < U; ++u) kProj[j * U + u] += K[j * D + x] * wk.data[(hk * D + x) * U + u];
     }
 
     // Top-T block selection: which kv blocks each query block keeps.
