@@ -10,9 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "lowering/CompilationImpl.h"
-
-using namespace mlir;
+#include "lowering/Regions.h"
 
 namespace attnc {
 
@@ -37,39 +35,12 @@ double HostTensor::at(std::initializer_list<int64_t> idx) const {
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Bytecode for the score_mod / mask / bias regions.
-
-enum class Code : uint8_t {
-  Const, SeqQ, SeqKv,
-  AddI, SubI, MulI, DivI, RemI, MinI, MaxI, AbsI,
-  AddF, SubF, MulF, DivF, RemF, NegF, MinF, MaxF, AbsF,
-  Exp, Exp2, Log, Log2, Sqrt, Rsqrt, Tanh, Floor, Ceil,
-  CmpI, CmpF, And, Or, Xor, Select, IToF, FToI, Load,
-};
-
-struct Instr {
-  Code code;
-  uint8_t pred = 0;
-  int32_t dst = 0, a = 0, b = 0, c = 0;
-  double imm = 0;
-  int32_t input = -1;
-};
-
-/// Registers 0..4 hold score, b, h, q_idx, kv_idx; the rest are op results.
-struct Program {
-  std::vector<Instr> code;
-  int32_t numRegs = 5;
-  int32_t result = -1;
-  bool empty() const { return result < 0; }
-};
-
 double wrap32(double v) {
   return static_cast<double>(static_cast<int32_t>(static_cast<uint32_t>(static_cast<int64_t>(v))));
 }
 
 bool cmpI(uint8_t pred, int64_t a, int64_t b) {
-  using P = arith::CmpIPredicate;
+  using P = CmpIPred;
   switch (static_cast<P>(pred)) {
   case P::eq: return a == b;
   case P::ne: return a != b;
@@ -86,10 +57,10 @@ bool cmpI(uint8_t pred, int64_t a, int64_t b) {
 }
 
 bool cmpF(uint8_t pred, double a, double b) {
-  using P = arith::CmpFPredicate;
+  using P = CmpFPred;
   bool unord = std::isnan(a) || std::isnan(b);
   switch (static_cast<P>(pred)) {
-  case P::AlwaysFalse: return false;
+  case P::False: return false;
   case P::OEQ: return !unord && a == b;
   case P::OGT: return !unord && a > b;
   case P::OGE: return !unord && a >= b;
@@ -104,7 +75,7 @@ bool cmpF(uint8_t pred, double a, double b) {
   case P::ULE: return unord || a <= b;
   case P::UNE: return unord || a != b;
   case P::UNO: return unord;
-  case P::AlwaysTrue: return true;
+  case P::True: return true;
   }
   return false;
 }
@@ -182,124 +153,11 @@ double execute(const Program &p, double *regs, const EvalEnv &env) {
   return regs[p.result];
 }
 
-/// Compiles one region into a Program; fails on an op it does not know.
-class RegionCompiler {
-public:
-  RegionCompiler(const std::vector<InputDesc> &inputs) : inputs_(inputs) {}
-
-  bool compile(Region &region, bool withScore, Program &p, std::string &error) {
-    if (region.empty()) return true;
-    Block &block = region.front();
-    regs_.clear();
-    unsigned first = withScore ? 0 : 1;
-    for (BlockArgument arg : block.getArguments()) regs_[arg] = first + arg.getArgNumber();
-    p.numRegs = 5;
-    for (Operation &op : block) {
-      if (auto y = dyn_cast<attn::YieldOp>(op)) {
-        p.result = regs_.at(y.getValue());
-        continue;
-      }
-      if (!emit(op, p)) {
-        error = fmt::format("the reference interpreter does not support `{}`",
-                            op.getName().getStringRef().str());
-        return false;
-      }
-    }
-    return true;
-  }
-
-private:
-  int32_t reg(Value v) { return regs_.at(v); }
-  bool emit(Operation &op, Program &p) {
-    Instr in;
-    in.dst = p.numRegs++;
-    auto bin = [&](Code c) {
-      in.code = c;
-      in.a = reg(op.getOperand(0));
-      in.b = reg(op.getOperand(1));
-    };
-    auto un = [&](Code c) {
-      in.code = c;
-      in.a = reg(op.getOperand(0));
-    };
-    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
-      in.code = Code::Const;
-      if (auto f = dyn_cast<FloatAttr>(c.getValue())) in.imm = f.getValueAsDouble();
-      else if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
-        in.imm = i.getType().isInteger(1) ? double(i.getValue().getBoolValue()) : double(i.getValue().getSExtValue());
-      else return false;
-    } else if (isa<attn::SeqQOp>(op)) in.code = Code::SeqQ;
-    else if (isa<attn::SeqKvOp>(op)) in.code = Code::SeqKv;
-    else if (isa<arith::AddIOp>(op)) bin(Code::AddI);
-    else if (isa<arith::SubIOp>(op)) bin(Code::SubI);
-    else if (isa<arith::MulIOp>(op)) bin(Code::MulI);
-    else if (isa<arith::DivSIOp>(op)) bin(Code::DivI);
-    else if (isa<arith::RemSIOp>(op)) bin(Code::RemI);
-    else if (isa<arith::MinSIOp>(op)) bin(Code::MinI);
-    else if (isa<arith::MaxSIOp>(op)) bin(Code::MaxI);
-    else if (isa<math::AbsIOp>(op)) un(Code::AbsI);
-    else if (isa<arith::AddFOp>(op)) bin(Code::AddF);
-    else if (isa<arith::SubFOp>(op)) bin(Code::SubF);
-    else if (isa<arith::MulFOp>(op)) bin(Code::MulF);
-    else if (isa<arith::DivFOp>(op)) bin(Code::DivF);
-    else if (isa<arith::RemFOp>(op)) bin(Code::RemF);
-    else if (isa<arith::NegFOp>(op)) un(Code::NegF);
-    else if (isa<arith::MinimumFOp>(op)) bin(Code::MinF);
-    else if (isa<arith::MaximumFOp>(op)) bin(Code::MaxF);
-    else if (isa<math::AbsFOp>(op)) un(Code::AbsF);
-    else if (isa<math::ExpOp>(op)) un(Code::Exp);
-    else if (isa<math::Exp2Op>(op)) un(Code::Exp2);
-    else if (isa<math::LogOp>(op)) un(Code::Log);
-    else if (isa<math::Log2Op>(op)) un(Code::Log2);
-    else if (isa<math::SqrtOp>(op)) un(Code::Sqrt);
-    else if (isa<math::RsqrtOp>(op)) un(Code::Rsqrt);
-    else if (isa<math::TanhOp>(op)) un(Code::Tanh);
-    else if (isa<math::FloorOp>(op)) un(Code::Floor);
-    else if (isa<math::CeilOp>(op)) un(Code::Ceil);
-    else if (auto c = dyn_cast<arith::CmpIOp>(op)) {
-      bin(Code::CmpI);
-      in.pred = static_cast<uint8_t>(c.getPredicate());
-    } else if (auto c = dyn_cast<arith::CmpFOp>(op)) {
-      bin(Code::CmpF);
-      in.pred = static_cast<uint8_t>(c.getPredicate());
-    } else if (isa<arith::AndIOp>(op)) bin(Code::And);
-    else if (isa<arith::OrIOp>(op)) bin(Code::Or);
-    else if (isa<arith::XOrIOp>(op)) bin(Code::Xor);
-    else if (auto s = dyn_cast<arith::SelectOp>(op)) {
-      in.code = Code::Select;
-      in.a = reg(s.getCondition());
-      in.b = reg(s.getTrueValue());
-      in.c = reg(s.getFalseValue());
-    } else if (isa<arith::SIToFPOp>(op)) un(Code::IToF);
-    else if (isa<arith::FPToSIOp>(op)) un(Code::FToI);
-    else if (auto l = dyn_cast<attn::LoadOp>(op)) {
-      in.code = Code::Load;
-      auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](auto &d) { return d.name == l.getInput(); });
-      if (it == inputs_.end()) return false;
-      in.input = static_cast<int32_t>(it - inputs_.begin());
-      int32_t idx[4] = {0, 0, 0, 0};
-      for (size_t i = 0; i < l.getIndices().size(); ++i) idx[i] = reg(l.getIndices()[i]);
-      in.a = idx[0];
-      in.b = idx[1];
-      in.c = idx[2];
-      in.imm = idx[3];
-    } else {
-      return false;
-    }
-    regs_[op.getResult(0)] = in.dst;
-    p.code.push_back(in);
-    return true;
-  }
-
-  const std::vector<InputDesc> &inputs_;
-  llvm::DenseMap<Value, int32_t> regs_;
-};
-
 }  // namespace
 
 struct ReferenceKernel::Impl {
   KernelDesc desc;
-  Program scoreMod, mask, bias;
+  KernelRegions regions;
 };
 
 ReferenceKernel::ReferenceKernel() : impl_(std::make_unique<Impl>()) {}
@@ -308,18 +166,14 @@ const KernelDesc &ReferenceKernel::desc() const { return impl_->desc; }
 
 std::unique_ptr<ReferenceKernel> ReferenceKernel::create(const Compilation &c, const std::string &name,
                                                          std::string &error) {
-  attn::KernelOp k = c.impl().lookup(name);
-  if (!k) {
+  std::unique_ptr<KernelDesc> desc = c.describe(name);
+  if (!desc) {
     error = fmt::format("no kernel named `{}`", name);
     return nullptr;
   }
   std::unique_ptr<ReferenceKernel> r(new ReferenceKernel());
-  r->impl_->desc = describeKernel(k);
-  RegionCompiler rc(r->impl_->desc.inputs);
-  if (!rc.compile(k.getScoreMod(), true, r->impl_->scoreMod, error) ||
-      !rc.compile(k.getMask(), false, r->impl_->mask, error) ||
-      !rc.compile(k.getBias(), false, r->impl_->bias, error))
-    return nullptr;
+  r->impl_->desc = *desc;
+  if (!compileRegions(c, name, r->impl_->regions, error)) return nullptr;
   return r;
 }
 
@@ -448,7 +302,7 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
     }
   };
 
-  const Program &maskP = impl_->mask, &modP = impl_->scoreMod, &biasP = impl_->bias;
+  const Program &maskP = impl_->regions.mask, &modP = impl_->regions.scoreMod, &biasP = impl_->regions.bias;
   std::vector<char> isPruned(H, 0);
   for (int64_t h : d.prunedHeads) isPruned[h] = 1;
   const HostTensor *blockMask = d.sparseBlock > 0 && !d.sparseTop ? arg("block_mask") : nullptr;

@@ -1,0 +1,150 @@
+#include "schedules/x86/Schedule.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "lowering/KernelDesc.h"
+
+namespace attnc::x86 {
+
+const char *isaName(Isa isa) { return isa == Isa::Avx512 ? "avx512" : "avx2"; }
+
+Isa hostIsa() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? Isa::Avx512 : Isa::Avx2;
+}
+
+std::string Schedule::str() const {
+  return fmt::format("q{} kv{} v{} qk{}x{} pv{}x{} split{} {}", qPerTile, tileKv, vector, rowBlock, colBlock, pvRows,
+                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp");
+}
+
+int tileRows(const Schedule &s, const KernelDesc &d) {
+  return s.qPerTile * static_cast<int>(d.heads / std::max<int64_t>(1, d.kvHeads));
+}
+
+namespace {
+
+/// The largest divisor of `n` that is <= `want` (at least 1).
+int divisorAtMost(int64_t n, int want) {
+  want = static_cast<int>(std::clamp<int64_t>(want, 1, n));
+  while (n % want) --want;
+  return want;
+}
+
+}  // namespace
+
+std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
+  std::vector<std::string> notes;
+  auto set = [&](int &knob, int v, const char *what) {
+    if (knob != v) notes.push_back(fmt::format("{} {} -> {}", what, knob, v));
+    knob = v;
+  };
+  set(s.vector, std::clamp(s.vector, 1, lanes(isa)), "vector");
+  set(s.qPerTile, std::clamp(s.qPerTile, 1, 1024), "q tile");
+  set(s.tileKv, std::clamp(s.tileKv, 1, 4096), "kv tile");
+  int rows = tileRows(s, d);
+  set(s.rowBlock, divisorAtMost(rows, s.rowBlock), "qk rows");
+  set(s.colBlock, divisorAtMost(s.tileKv, s.colBlock), "qk columns");
+  set(s.pvRows, divisorAtMost(rows, s.pvRows), "pv rows");
+  set(s.dvBlock, divisorAtMost(d.valueDim, s.dvBlock), "pv columns");
+  set(s.maxSplits, std::clamp(s.maxSplits, 1, 4096), "splits");
+  return notes;
+}
+
+Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
+  Schedule s;
+  s.vector = lanes(isa);
+  int group = static_cast<int>(d.heads / std::max<int64_t>(1, d.kvHeads));
+  if (decode) {
+    // One query position per tile: the rows are the group's heads; the kv
+    // range is split across threads. Wider kv tiles amortize the per-tile merge.
+    s.qPerTile = 1;
+    s.tileKv = 256;
+    s.rowBlock = group;
+    s.colBlock = 8;
+    s.pvRows = std::min(group, 8);
+  } else {
+    // About 2 vectors of rows per tile: Q.K^T keeps 2 x 8 accumulators.
+    s.qPerTile = std::max(1, (2 * s.vector) / group);
+    s.tileKv = 128;
+    s.rowBlock = 2 * s.vector;
+    s.colBlock = 8;
+    s.pvRows = 8;
+  }
+  s.dvBlock = 2 * s.vector;
+  s.maxSplits = decode ? 256 : 16;
+  legalize(s, d, isa);
+  return s;
+}
+
+std::vector<Schedule> candidateSchedules(const KernelDesc &d, Isa isa, bool decode) {
+  std::vector<Schedule> out;
+  auto add = [&](Schedule s) {
+    legalize(s, d, isa);
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  };
+  Schedule base = defaultSchedule(d, isa, decode);
+  add(base);
+  for (int kv : {64, 256, 512}) {
+    Schedule s = base;
+    s.tileKv = kv;
+    add(s);
+  }
+  for (int q : {base.qPerTile * 2, std::max(1, base.qPerTile / 2)}) {
+    Schedule s = base;
+    s.qPerTile = q;
+    add(s);
+  }
+  {
+    Schedule s = base;
+    s.colBlock = 4;
+    s.rowBlock = s.vector;
+    s.pvRows = 4;
+    s.dvBlock = s.vector;
+    add(s);
+  }
+  {
+    Schedule s = base;
+    s.fastExp = false;
+    add(s);
+  }
+  return out;
+}
+
+bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
+  std::istringstream in(text);
+  std::string w;
+  auto num = [&](const std::string &str, int &v) {
+    char *end = nullptr;
+    long x = std::strtol(str.c_str(), &end, 10);
+    if (str.empty() || *end || x < 1 || x > 65536) return false;
+    v = static_cast<int>(x);
+    return true;
+  };
+  auto pair = [&](const std::string &str, int &a, int &b) {
+    size_t x = str.find('x');
+    return x != std::string::npos && num(str.substr(0, x), a) && num(str.substr(x + 1), b);
+  };
+  while (in >> w) {
+    bool ok = false;
+    if (w == "fastexp") s.fastExp = true, ok = true;
+    else if (w == "exactexp") s.fastExp = false, ok = true;
+    else if (w.rfind("split", 0) == 0) ok = num(w.substr(5), s.maxSplits);
+    else if (w.rfind("kv", 0) == 0) ok = num(w.substr(2), s.tileKv);
+    else if (w.rfind("qk", 0) == 0) ok = pair(w.substr(2), s.rowBlock, s.colBlock);
+    else if (w.rfind("pv", 0) == 0) ok = pair(w.substr(2), s.pvRows, s.dvBlock);
+    else if (w.rfind("q", 0) == 0) ok = num(w.substr(1), s.qPerTile);
+    else if (w.rfind("v", 0) == 0) ok = num(w.substr(1), s.vector);
+    if (!ok) {
+      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp)", w);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace attnc::x86

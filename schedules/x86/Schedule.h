@@ -1,0 +1,66 @@
+// The x86 schedule: every knob of the Halide kernel that changes speed and
+// never results (beyond rounding). Plain data: the driver, the tuner and the
+// tests build and print schedules without Halide or MLIR.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace attnc {
+struct KernelDesc;
+}
+
+namespace attnc::x86 {
+
+/// The instruction set a kernel is compiled for.
+enum class Isa { Avx2, Avx512 };
+const char *isaName(Isa isa);
+/// The best ISA this CPU runs (AVX-512 where present, else AVX2).
+Isa hostIsa();
+/// Lanes of an f32 vector register.
+inline int lanes(Isa isa) { return isa == Isa::Avx512 ? 16 : 8; }
+
+struct Schedule {
+  /// Query positions per tile. A tile holds qPerTile * group rows: the query
+  /// heads that share a kv head are packed into one tile (GQA packing).
+  int qPerTile = 8;
+  /// Key/value columns per tile: the unit of tile skipping and of the online
+  /// softmax update. S and P tiles are rows x tileKv f32 each.
+  int tileKv = 128;
+  /// Lanes of the f32 vectors (16 on AVX-512, 8 on AVX2; less for tiny dims).
+  int vector = 16;
+  /// The Q.K^T register block: rowBlock rows (vectorized) x colBlock columns.
+  int rowBlock = 32;
+  int colBlock = 8;
+  /// The P.V register block: pvRows rows x dvBlock value columns (vectorized).
+  int pvRows = 8;
+  int dvBlock = 32;
+  /// Most kv splits per query tile; splits run in parallel and are merged
+  /// (for decoding, where batch x heads x q-tiles is less than the cores).
+  int maxSplits = 64;
+  /// Polynomial exp (Halide's fast_exp, ~2^-18 relative) instead of libm's.
+  bool fastExp = true;
+
+  bool operator==(const Schedule &) const = default;
+  std::string str() const;  // "q8 kv128 v16 qk32x8 pv8x32 split64 fastexp"
+};
+
+/// Rows of a query tile for this kernel.
+int tileRows(const Schedule &s, const KernelDesc &d);
+
+/// Adjusts `s` to the nearest legal schedule for the kernel and ISA (block
+/// sizes dividing the dims and tiles they split). Returns notes on what changed.
+std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa);
+
+/// The default heuristic: good without tuning. `decode` is for seq_q <= 16.
+Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode);
+
+/// A few legal schedules around the default, for tests and tuning.
+std::vector<Schedule> candidateSchedules(const KernelDesc &d, Isa isa, bool decode);
+
+/// Parses "q8 kv128 qk32x8 pv8x32 split4 exactexp" (any subset of knobs, over
+/// `base`). False, with `error`, on an unknown or malformed knob.
+bool parseSchedule(const std::string &text, Schedule &s, std::string &error);
+
+}  // namespace attnc::x86
