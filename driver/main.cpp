@@ -11,6 +11,8 @@
 #include <iostream>
 
 #include "dsl/Sema.h"
+#include "driver/Bench.h"
+#include "driver/EmitX86.h"
 #include "lowering/Pipeline.h"
 
 namespace {
@@ -26,9 +28,9 @@ struct Target {
 };
 const Target kTargets[] = {
     {"mlir", true, "print the lowered `attn` dialect IR"},
-    {"x86", false, "x86 SIMD kernel through Halide (not built yet in this version)"},
-    {"x86-avx2", false, "x86 with AVX2 forced (not built yet in this version)"},
-    {"x86-avx512", false, "x86 with AVX-512 forced (not built yet in this version)"},
+    {"x86", true, "x86 SIMD kernel through Halide, for this CPU's best ISA (AVX-512, else AVX2): -o DIR"},
+    {"x86-avx2", true, "x86 kernel for AVX2 (+FMA, F16C): -o DIR"},
+    {"x86-avx512", true, "x86 kernel for AVX-512 (Skylake-X level; never AMX): -o DIR"},
     {"cuda", false, "CUDA C++ source (not built yet in this version)"},
 };
 
@@ -103,6 +105,12 @@ int main(int argc, char **argv) {
   app.add_option("--tile-q", opts.tileQ, "query tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
   app.add_option("--tile-kv", opts.tileKv, "key/value tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
 
+  std::string schedule, decodeSchedule;
+  bool keepTemps = false;
+  app.add_option("--schedule", schedule, "x86: schedule knobs over the default prefill schedule (docs/x86.md)");
+  app.add_option("--decode-schedule", decodeSchedule, "x86: schedule knobs over the default decode schedule");
+  app.add_flag("--keep-temps", keepTemps, "x86: keep DIR/.attnc-NAME/ (the C wrapper source and objects)");
+
   auto *check = app.add_subcommand("check", "check a spec and report every error in it");
   std::string checkSpec;
   check->add_option("spec", checkSpec, "the .attn file")->required();
@@ -115,6 +123,24 @@ int main(int argc, char **argv) {
   tiles->add_option("--seq-kv", seqKv, "key/value length")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   tiles->add_option("--tile-q", opts.tileQ, "query tile size")->check(CLI::Range(1, 1 << 20));
   tiles->add_option("--tile-kv", opts.tileKv, "key/value tile size")->check(CLI::Range(1, 1 << 20));
+
+  auto *bench = app.add_subcommand("bench", "time an x86 kernel against the machine's roofs and unfused OpenBLAS");
+  std::string benchSpec, benchTarget = "x86";
+  attnc::driver::BenchOptions bo;
+  bool noBaseline = false, noRoofs = false;
+  bench->add_option("spec", benchSpec, "the .attn file")->required();
+  bench->add_option("-t,--target", benchTarget, "x86, x86-avx2 or x86-avx512");
+  bench->add_option("--kernel", bo.kernel, "which attention of the file (default: the first)");
+  bench->add_option("--batch", bo.batch, "batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  bench->add_option("--seq-q", bo.seqQ, "query length")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  bench->add_option("--seq-kv", bo.seqKv, "key/value length")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  bench->add_option("--threads", bo.threads, "threads (default: every core)")->check(CLI::Range(1, 1024));
+  bench->add_option("--schedule", bo.schedule, "schedule knobs over the default, e.g. \"q8 kv256\"");
+  bench->add_option("--dtype", bo.dtype, "override the spec's dtype (f32, f16, bf16)");
+  bench->add_option("--layout", bo.layout, "override the spec's layout (bhsd, bshd)");
+  bench->add_flag("--json", bo.json, "print one JSON object");
+  bench->add_flag("--no-baseline", noBaseline, "skip the unfused OpenBLAS attention");
+  bench->add_flag("--no-roofs", noRoofs, "skip the sgemm and bandwidth roofs");
 
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
@@ -134,6 +160,22 @@ int main(int argc, char **argv) {
       if (!file) return code;
       if (!lower(*file, opts, nullptr, code)) return code;
       return kExitOk;
+    }
+    if (*bench) {
+      if (benchTarget == "x86") bo.isa = attnc::x86::hostIsa();
+      else if (benchTarget == "x86-avx2") bo.isa = attnc::x86::Isa::Avx2;
+      else if (benchTarget == "x86-avx512") bo.isa = attnc::x86::Isa::Avx512;
+      else {
+        errorLine("`attnc bench` supports -target x86, x86-avx2 and x86-avx512, not `" + benchTarget + "`");
+        return kExitUsage;
+      }
+      bo.baseline = !noBaseline;
+      bo.roofs = !noRoofs;
+      auto file = frontEnd(benchSpec, code);
+      if (!file) return code;
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      return attnc::driver::runBench(*c, bo);
     }
     if (*tiles) {
       auto file = frontEnd(tilesSpec, code);
@@ -175,6 +217,28 @@ int main(int argc, char **argv) {
     }
     auto file = frontEnd(spec, code);
     if (!file) return code;
+    if (target.rfind("x86", 0) == 0) {
+      if (output.empty() || output == "-") {
+        errorLine("-target " + target + " writes a directory: give it with -o DIR");
+        return kExitUsage;
+      }
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      attnc::driver::EmitOptions eo;
+      eo.dir = output;
+      eo.isa = target == "x86-avx2" ? attnc::x86::Isa::Avx2
+               : target == "x86-avx512" ? attnc::x86::Isa::Avx512
+                                        : attnc::x86::hostIsa();
+      eo.schedule = schedule;
+      eo.decodeSchedule = decodeSchedule;
+      eo.keepTemps = keepTemps;
+      std::string err;
+      if (!attnc::driver::emitX86(*c, eo, err)) {
+        errorLine(err);
+        return kExitInternal;
+      }
+      return kExitOk;
+    }
     std::ofstream fileOut;
     std::ostream *os = &std::cout;
     if (!output.empty() && output != "-") {

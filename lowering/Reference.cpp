@@ -187,7 +187,7 @@ inline int64_t off4(const std::vector<int64_t> &s, int64_t a, int64_t b, int64_t
 }  // namespace
 
 bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTensor &out, HostTensor *lse,
-                          std::string &error, int threads) const {
+                          std::string &error, int threads, HostTensor *scoreMax) const {
   const KernelDesc &d = impl_->desc;
   std::vector<ArgDesc> sig = d.signature();
   size_t numIn = sig.size() - (d.outputLse ? 2 : 1);
@@ -326,6 +326,7 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   };
 
   HostTensor *lseOut = d.outputLse ? lse : nullptr;
+  if (scoreMax) *scoreMax = HostTensor({B, H, Sq});
   auto work = [&](int64_t bh) {
     int64_t b = bh / H, h = bh % H, hk = h / group;
     auto outAt = [&](int64_t s, int64_t x) -> double & {
@@ -424,6 +425,11 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
         scores[n] = sc;
         idx[n++] = j;
       }
+      if (scoreMax) {
+        double mx = 0;
+        for (int64_t i = 0; i < n; ++i) mx = std::max(mx, std::fabs(scores[i]));
+        scoreMax->data[(b * H + h) * Sq + s] = mx;
+      }
       for (int64_t x = 0; x < Dv; ++x) outAt(s, x) = 0;
       if (d.sigmoid) {
         for (int64_t i = 0; i < n; ++i) {
@@ -464,6 +470,40 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   worker();
   for (auto &t : pool) t.join();
   return true;
+}
+
+int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ,
+                                   int64_t seqKv) const {
+  const KernelDesc &d = impl_->desc;
+  const Program &maskP = impl_->regions.mask;
+  if (maskP.empty()) return seqQ * seqKv;
+  std::vector<ArgDesc> sig = d.signature();
+  std::vector<BoundInput> inputs;
+  for (const InputDesc &in : d.inputs) {
+    const HostTensor *t = nullptr;
+    for (size_t i = 0; i < sig.size() && i < args.size(); ++i)
+      if (sig[i].name == in.name) t = args[i];
+    if (!t) return -1;
+    BoundInput bi;
+    bi.data = t->data.data();
+    bi.rank = static_cast<int>(t->shape.size());
+    int64_t stride = 1;
+    for (int i = bi.rank - 1; i >= 0; --i) {
+      bi.extent[i] = t->shape[i];
+      bi.stride[i] = stride;
+      stride *= t->shape[i];
+    }
+    inputs.push_back(bi);
+  }
+  EvalEnv env{static_cast<double>(seqQ), static_cast<double>(seqKv), &inputs};
+  std::vector<double> regs(std::max(maskP.numRegs, 5));
+  int64_t n = 0;
+  for (int64_t q = 0; q < seqQ; ++q)
+    for (int64_t j = 0; j < seqKv; ++j) {
+      regs[1] = double(b), regs[2] = double(h), regs[3] = double(q), regs[4] = double(j);
+      n += execute(maskP, regs.data(), env) != 0;
+    }
+  return n;
 }
 
 }  // namespace attnc

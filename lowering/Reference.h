@@ -38,8 +38,16 @@ public:
   /// `args` are the non-output arguments in signature order (q, k, v, ...).
   /// Fills `out` (and `lse` when the kernel has `output lse`) with the ABI
   /// shapes. Returns false, with `error`, on a bad argument.
+  /// With `scoreMax`, also gives max_j |s_j| over each row's kept pairs
+  /// ([batch, heads, seq_q]): how far f32 rounding of the scores can move a
+  /// backend's result (docs/language.md, "Numerics contract").
   bool run(const std::vector<const HostTensor *> &args, HostTensor &out, HostTensor *lse, std::string &error,
-           int threads = 0) const;
+           int threads = 0, HostTensor *scoreMax = nullptr) const;
+
+  /// Pairs (q, kv) the mask keeps for batch b, head h (transforms aside),
+  /// reading the spec's inputs from `args` (as for run()). -1 on a bad argument.
+  int64_t countKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ,
+                    int64_t seqKv) const;
 
   struct Impl;
 

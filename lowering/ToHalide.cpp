@@ -43,17 +43,30 @@ Type halideType(dsl::DType t) {
 
 const float kNegInf = -std::numeric_limits<float>::infinity();
 
-/// exp for f32 that vectorizes: Halide's fast_exp on a clamped argument (it
-/// is undefined below about -88), or the exact libm exp.
-Expr expF(const Expr &x, bool fast) {
-  if (!fast) return exp(x);
-  return fast_exp(max(x, -87.0f));
+/// e^x for f32 in a form that vectorizes: x = k ln2 + r (Cody-Waite, two
+/// constants), e^r by a degree-7 Taylor polynomial on |r| <= ln2/2 (relative
+/// error < 1e-8 before rounding), times 2^k built in the exponent bits. The
+/// argument is clamped to [-87.3, 88.7], so the result stays a normal float
+/// (exp(-87.3) ~ 1.2e-38 stands in for 0, which callers mask where it matters).
+/// Halide's fast_exp (about 2^-18 relative) was too coarse for f32's 1e-4
+/// tolerance once errors add over long rows; libm's exp does not vectorize.
+Expr vexp(Expr x) {
+  x = clamp(x, -87.3f, 88.7f);
+  Expr k = floor(x * 1.44269504088896341f + 0.5f);
+  Expr r = x - k * 0.693145751953125f;
+  r = r - k * 1.428606765330187e-06f;
+  Expr p = 1.0f / 5040;
+  for (float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = p * r + c;
+  Expr scale = reinterpret<float>((cast<int32_t>(k) + 127) << 23);
+  return p * scale;
 }
+
+Expr expF(const Expr &x, bool fast) { return fast ? vexp(x) : exp(x); }
 
 Expr tanhF(const Expr &x, bool fast) {
   if (!fast) return tanh(x);
   // tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)); exp saturates harmlessly.
-  Expr e = fast_exp(min(2.0f * abs(x), 80.0f));
+  Expr e = vexp(min(2.0f * abs(x), 80.0f));
   Expr t = 1.0f - 2.0f / (e + 1.0f);
   return select(x < 0, -t, t);
 }
@@ -378,7 +391,7 @@ bool Builder::build(std::string &error) {
       Expr x = score;
       if (!rg_.bias.empty()) x = x + evalProgram(rg_.bias, Expr(), b, h, qp, kvj);
       // sigmoid(x) = 1 / (1 + exp(-x)); exp(-x) saturates for very negative x.
-      Expr w = 1.0f / (1.0f + (fast ? fast_exp(clamp(-x, -87.0f, 87.0f)) : exp(-x)));
+      Expr w = 1.0f / (1.0f + (fast ? vexp(-x) : exp(-x)));
       if (which == 1) {
         Expr keep = kvj < Skv;
         if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kvj);
@@ -470,9 +483,7 @@ bool Builder::build(std::string &error) {
     outs[0].dim(0).set_extent(Dv);
     outs[0].dim(hDim).set_extent(static_cast<int>(d.heads));
     if (d.outputLse) {
-      outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv
-      for (int i = 0; i < 4; ++i) outs[1].dim(i).set_min(0);
-      outs[1].dim(0).set_extent(Dv);
+      outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv (extents follow out's)
     }
   }
   Var qo("qo"), qi("qi"), g("g"), task("task"), dvo("dvo"), dvi("dvi"), ro("ro"), ri("ri"), jo("jo"), ji("ji"),
@@ -569,7 +580,9 @@ bool Builder::build(std::string &error) {
 
 Target makeTarget(Isa isa) {
   Target t("x86-64-linux");
-  std::vector<Target::Feature> f = {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C};
+  // LargeBuffers: 64-bit addressing, for K/V of more than 2 GiB (long decodes).
+  std::vector<Target::Feature> f = {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C,
+                                    Target::LargeBuffers};
   if (isa == Isa::Avx512) {
     f.push_back(Target::AVX512);
     f.push_back(Target::AVX512_Skylake);
@@ -725,4 +738,17 @@ bool HalideKernel::compileRuntime(const std::string &path, Isa isa, std::string 
   }
 }
 
+}  // namespace attnc::x86
+
+namespace attnc::x86 {
+bool createStaticLibrary(const std::vector<std::string> &objects, const std::string &path, Isa isa,
+                         std::string &error) {
+  try {
+    Halide::create_static_library(objects, makeTarget(isa), path, true);
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
 }  // namespace attnc::x86

@@ -53,3 +53,9 @@ private:
 int chooseSplits(const KernelDesc &d, const Schedule &s, int64_t batch, int64_t seqQ, int64_t seqKv, int threads);
 
 }  // namespace attnc::x86
+
+namespace attnc::x86 {
+/// Archives object files into a static library with a symbol index.
+bool createStaticLibrary(const std::vector<std::string> &objects, const std::string &path, Isa isa,
+                         std::string &error);
+}  // namespace attnc::x86

@@ -39,7 +39,7 @@ struct Schedule {
   /// Most kv splits per query tile; splits run in parallel and are merged
   /// (for decoding, where batch x heads x q-tiles is less than the cores).
   int maxSplits = 64;
-  /// Polynomial exp (Halide's fast_exp, ~2^-18 relative) instead of libm's.
+  /// The vectorized polynomial exp (about 1 ulp) instead of libm's scalar exp.
   bool fastExp = true;
 
   bool operator==(const Schedule &) const = default;

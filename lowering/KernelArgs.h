@@ -1,4 +1,4 @@
-// Random arguments for a kernel, held twice: as the f64 tensors the reference
+// Random arguments (tests and `attnc bench`) for a kernel, held twice: as the f64 tensors the reference
 // reads and as ABI tensors (attnc_tensor) in the kernel's dtype, with values
 // rounded to that dtype first so both see the same numbers. Outputs are
 // pre-filled with garbage (NaN) so an element a kernel forgets shows up.
@@ -14,7 +14,7 @@
 #include "lowering/KernelDesc.h"
 #include "lowering/Reference.h"
 
-namespace attnc::test {
+namespace attnc {
 
 inline uint16_t toBf16(float f) {
   uint32_t u;
@@ -171,16 +171,19 @@ inline Tolerance toleranceFor(dsl::DType t) {
   }
 }
 
-/// The first element outside atol + rtol |ref| (NaN counts), or "" when all match.
-inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, Tolerance tol, const char *what) {
+/// The first element outside atol + rtol |ref| + extra(i) (NaN counts), or "" when all match.
+template <typename Extra>
+inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, Tolerance tol, const char *what,
+                                  Extra &&extra) {
   if (got.data.size() != ref.data.size()) return std::string(what) + ": size mismatch";
   int64_t bad = 0;
   std::string first;
   double worst = 0;
   for (size_t i = 0; i < ref.data.size(); ++i) {
     double g = got.data[i], r = ref.data[i];
-    bool ok = (std::isinf(r) && g == r) || std::fabs(g - r) <= tol.atol + tol.rtol * std::fabs(r);
-    if (!std::isinf(r) && std::isfinite(g)) worst = std::max(worst, std::fabs(g - r) / (tol.atol + tol.rtol * std::fabs(r)));
+    double bound = tol.atol + tol.rtol * std::fabs(r) + extra(i);
+    bool ok = (std::isinf(r) && g == r) || std::fabs(g - r) <= bound;
+    if (!std::isinf(r) && std::isfinite(g)) worst = std::max(worst, std::fabs(g - r) / bound);
     if (!ok) {
       if (!bad)
         first = std::string(what) + "[" + std::to_string(i) + "] = " + std::to_string(g) + ", reference " +
@@ -193,4 +196,13 @@ inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, 
          " elements off; worst error / tolerance " + std::to_string(worst) + ")";
 }
 
-}  // namespace attnc::test
+inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, Tolerance tol, const char *what) {
+  return compareTensors(got, ref, tol, what, [](size_t) { return 0.0; });
+}
+
+/// The f32 score-rounding term of the numerics contract: a score s is held to
+/// |s| 2^-24, so each weight exp(s - m) moves by up to about |s|max 2^-23 of
+/// itself and an output by that times max |v|. Zero for scores of order 1.
+inline double scoreRoundingBound(double scoreMax, double vMax) { return std::ldexp(scoreMax, -22) * vMax; }
+
+}  // namespace attnc

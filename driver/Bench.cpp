@@ -1,0 +1,329 @@
+#include "driver/Bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include <cblas.h>
+#include <fmt/format.h>
+#include <immintrin.h>
+#include <nlohmann/json.hpp>
+
+#include "driver/X86Build.h"
+#include "lowering/KernelArgs.h"
+#include "lowering/Reference.h"
+#include "lowering/Regions.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace attnc::driver {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+/// Best time of `fn` over at least 3 runs and about `budget` seconds, after one warm-up.
+template <typename F>
+double bestOf(F &&fn, double budget = 1.0, int maxReps = 50) {
+  fn();
+  double best = std::numeric_limits<double>::infinity(), total = 0;
+  for (int i = 0; i < maxReps && (i < 3 || total < budget); ++i) {
+    auto t0 = Clock::now();
+    fn();
+    double t = seconds(t0, Clock::now());
+    best = std::min(best, t);
+    total += t;
+  }
+  return best;
+}
+
+template <typename F>
+void parallelFor(int threads, int64_t n, F &&fn) {
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto &t : pool) t.join();
+}
+
+/// FP32 sgemm throughput (GFLOP/s) of OpenBLAS on 2048^3.
+double sgemmRoof(int threads) {
+  const int n = 2048;
+  std::vector<float> a(size_t(n) * n, 0.5f), b(size_t(n) * n, 0.25f), c(size_t(n) * n);
+  openblas_set_num_threads(threads);
+  double t = bestOf([&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  });
+  return 2.0 * n * n * double(n) / t / 1e9;
+}
+
+__attribute__((target("avx2"))) float sumRange(const float *p, int64_t n) {
+  __m256 acc[8];
+  for (auto &x : acc) x = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_ps(acc[k], _mm256_loadu_ps(p + i + 8 * k));
+  for (int k = 1; k < 8; ++k) acc[0] = _mm256_add_ps(acc[0], acc[k]);
+  float out[8];
+  _mm256_storeu_ps(out, acc[0]);
+  float s = 0;
+  for (float x : out) s += x;
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+/// Streaming read bandwidth (GB/s) over 512 MiB with every thread.
+double readRoof(int threads) {
+  const int64_t n = int64_t(128) << 20;  // floats
+  std::vector<float> buf(n, 1.0f);
+  std::vector<float> sink(threads);
+  double t = bestOf([&] {
+    parallelFor(threads, threads, [&](int64_t t) {
+      int64_t chunk = n / threads;
+      sink[t] = sumRange(buf.data() + t * chunk, chunk);
+    });
+  });
+  volatile float keep = sink[0];
+  (void)keep;
+  return double(n) * 4 / t / 1e9;
+}
+
+int64_t peakRssBytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return int64_t(u.ru_maxrss) * 1024;
+}
+
+/// The unfused attention in f32 with OpenBLAS: per (batch, head) S = Q K^T
+/// (sgemm), mask and softmax row by row (threads), O = P V (sgemm). Returns
+/// seconds, or a negative value when the N x M matrix would not fit.
+double unfusedBaseline(const KernelDesc &d, const KernelArgs &args, const std::vector<char> &keep, int64_t B,
+                       int64_t Sq, int64_t Skv, int threads) {
+  if (double(Sq) * double(Skv) * 4 > double(int64_t(1) << 30)) return -1;
+  const int64_t H = d.heads, Hk = d.kvHeads, D = d.headDim, Dv = d.valueDim, G = H / Hk;
+  const bool bshd = d.layout == dsl::Layout::BSHD;
+  const HostTensor &q = args.host[0], &k = args.host[1], &v = args.host[2];
+  // Dense f32 copies per head (not timed: the baseline gets its preferred layout).
+  std::vector<float> Q(B * H * Sq * D), K(B * Hk * Skv * D), V(B * Hk * Skv * Dv);
+  auto at = [&](const HostTensor &t, int64_t b, int64_t h, int64_t s, int64_t x) {
+    const auto &sh = t.shape;
+    return bshd ? t.data[((b * sh[1] + s) * sh[2] + h) * sh[3] + x] : t.data[((b * sh[1] + h) * sh[2] + s) * sh[3] + x];
+  };
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t s = 0; s < Sq; ++s)
+        for (int64_t x = 0; x < D; ++x) Q[((b * H + h) * Sq + s) * D + x] = float(at(q, b, h, s, x));
+    for (int64_t h = 0; h < Hk; ++h)
+      for (int64_t s = 0; s < Skv; ++s) {
+        for (int64_t x = 0; x < D; ++x) K[((b * Hk + h) * Skv + s) * D + x] = float(at(k, b, h, s, x));
+        for (int64_t x = 0; x < Dv; ++x) V[((b * Hk + h) * Skv + s) * Dv + x] = float(at(v, b, h, s, x));
+      }
+  }
+  std::vector<float> S(Sq * Skv), O(Sq * Dv);
+  openblas_set_num_threads(threads);
+  return bestOf(
+      [&] {
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t h = 0; h < H; ++h) {
+            const float *qp = &Q[(b * H + h) * Sq * D], *kp = &K[(b * Hk + h / G) * Skv * D],
+                        *vp = &V[(b * Hk + h / G) * Skv * Dv];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Sq), int(Skv), int(D), float(d.scale), qp,
+                        int(D), kp, int(D), 0.0f, S.data(), int(Skv));
+            parallelFor(threads, Sq, [&](int64_t i) {
+              float *row = &S[i * Skv];
+              const char *kr = keep.empty() ? nullptr : &keep[i * Skv];
+              float m = -INFINITY;
+              for (int64_t j = 0; j < Skv; ++j) {
+                if (kr && !kr[j]) row[j] = -INFINITY;
+                m = std::max(m, row[j]);
+              }
+              float sum = 0;
+              for (int64_t j = 0; j < Skv; ++j) sum += (row[j] = m == -INFINITY ? 0.0f : std::exp(row[j] - m));
+              float inv = sum > 0 ? 1 / sum : 0;
+              for (int64_t j = 0; j < Skv; ++j) row[j] *= inv;
+            });
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Sq), int(Dv), int(Skv), 1.0f, S.data(),
+                        int(Skv), vp, int(Dv), 0.0f, O.data(), int(Dv));
+          }
+      },
+      1.0, 5);
+}
+
+}  // namespace
+
+int runBench(const Compilation &c, const BenchOptions &o) {
+  std::string name = o.kernel.empty() ? c.kernelNames().front() : o.kernel;
+  std::unique_ptr<KernelDesc> descP = c.describe(name);
+  if (!descP) {
+    std::cerr << "attnc: error: no kernel named `" << name << "`\n";
+    return 2;
+  }
+  KernelDesc desc = *descP;
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const bool decode = o.seqQ <= kDecodeMaxSeqQ;
+  std::string err;
+  auto t0 = Clock::now();
+  std::unique_ptr<KernelDesc> over;
+  auto kernel = buildX86(c, name, o.isa, {decode, o.schedule}, err);
+  if (kernel && (!o.dtype.empty() || !o.layout.empty())) {
+    // Rebuild with the overridden storage type / layout.
+    KernelDesc d2 = kernel->desc();
+    if (!o.dtype.empty()) {
+      auto t = dsl::dtypeFromName(o.dtype);
+      if (!t || !dsl::isFloat(*t)) {
+        std::cerr << "attnc: error: --dtype must be f32, f16 or bf16\n";
+        return 2;
+      }
+      d2.dtype = *t;
+    }
+    if (!o.layout.empty()) {
+      if (o.layout != "bhsd" && o.layout != "bshd") {
+        std::cerr << "attnc: error: --layout must be bhsd or bshd\n";
+        return 2;
+      }
+      d2.layout = o.layout == "bshd" ? dsl::Layout::BSHD : dsl::Layout::BHSD;
+    }
+    KernelRegions regions;
+    compileRegions(c, name, regions, err);
+    kernel = x86::HalideKernel::create(d2, regions, c.maskInfo(name), kernel->schedule(), o.isa, err);
+  }
+  if (!kernel || !kernel->jitCompile(err)) {
+    std::cerr << "attnc: error: " << err << "\n";
+    return 3;
+  }
+  double compileS = seconds(t0, Clock::now());
+  desc = kernel->desc();
+  const int64_t B = o.batch, Sq = o.seqQ, Skv = o.seqKv;
+
+  KernelArgs args = makeArgs(desc, B, Sq, Skv, 1234);
+  int64_t argBytes = 0;
+  for (auto &m : args.mem) argBytes += int64_t(m.size());
+  double kernelS = bestOf([&] {
+    if (!kernel->run(args.tensors, threads, 0, err)) throw std::runtime_error(err);
+  });
+  int64_t rss = peakRssBytes();
+
+  // Useful work: pairs the mask keeps (batch 0, head 0, scaled to all).
+  MaskInfo mi = c.maskInfo(name);
+  int64_t kept = -1;
+  if (!desc.hasMask) kept = Sq * Skv;
+  else if (mi.exact && !mi.readsInputs) {
+    kept = 0;
+    for (int64_t qq = 0; qq < Sq; ++qq) {
+      std::vector<std::pair<int64_t, int64_t>> iv;
+      for (const KvInterval &p : mi.outer.parts) {
+        int64_t lo = 0, hi = Skv - 1;
+        for (const Affine &a : p.lo) lo = std::max(lo, a.eval(qq, Sq, Skv));
+        for (const Affine &a : p.hi) hi = std::min(hi, a.eval(qq, Sq, Skv));
+        if (lo <= hi) iv.push_back({lo, hi});
+      }
+      std::sort(iv.begin(), iv.end());
+      int64_t end = -1;
+      for (auto [lo, hi] : iv) {
+        lo = std::max(lo, end + 1);
+        if (hi >= lo) kept += hi - lo + 1, end = hi;
+      }
+    }
+  }
+  std::vector<char> keepMatrix;
+  auto ref = ReferenceKernel::create(c, name, err);
+  if (ref && desc.hasMask && (kept < 0 || double(Sq) * Skv <= 1 << 26)) {
+    if (kept < 0 && double(Sq) * Skv <= 4e8) kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
+  }
+  double pairs = kept < 0 ? double(Sq) * Skv : double(kept);
+  double usefulFlops = pairs * B * desc.heads * double(2 * desc.headDim + 2 * desc.valueDim);
+  double gflops = usefulFlops / kernelS / 1e9;
+  double bytes = 0;
+  for (size_t i = 0; i < 3; ++i) bytes += double(args.mem[i].size());
+  bytes += double(args.mem[args.sig.size() - (desc.outputLse ? 2 : 1)].size());
+  double gbs = bytes / kernelS / 1e9;
+
+  double sgemm = 0, read = 0;
+  if (o.roofs) {
+    sgemm = sgemmRoof(threads);
+    read = readRoof(threads);
+  }
+  double base = -1;
+  if (o.baseline) {
+    // The baseline's mask: the reference's, for batch 0 / head 0.
+    if (desc.hasMask && double(Sq) * Skv * 4 <= double(int64_t(1) << 30) && ref) {
+      keepMatrix.assign(Sq * Skv, 1);
+      // Rows from the closed form when exact, else pair by pair.
+      for (int64_t qq = 0; qq < Sq; ++qq)
+        for (int64_t j = 0; j < Skv; ++j) {
+          bool k = false;
+          for (const KvInterval &p : mi.outer.parts) {
+            bool in = true;
+            for (const Affine &a : p.lo) in = in && j >= a.eval(qq, Sq, Skv);
+            for (const Affine &a : p.hi) in = in && j <= a.eval(qq, Sq, Skv);
+            k = k || in;
+          }
+          keepMatrix[qq * Skv + j] = k;
+        }
+    }
+    base = unfusedBaseline(desc, args, keepMatrix, B, Sq, Skv, threads);
+  }
+
+  if (o.json) {
+    nlohmann::json j;
+    j["kernel"] = name;
+    j["isa"] = x86::isaName(o.isa);
+    j["schedule"] = kernel->schedule().str();
+    j["threads"] = threads;
+    j["dtype"] = dsl::dtypeName(desc.dtype);
+    j["layout"] = desc.layout == dsl::Layout::BSHD ? "bshd" : "bhsd";
+    j["batch"] = B, j["seq_q"] = Sq, j["seq_kv"] = Skv, j["heads"] = desc.heads, j["kv_heads"] = desc.kvHeads;
+    j["head_dim"] = desc.headDim, j["value_dim"] = desc.valueDim;
+    j["compile_s"] = compileS;
+    j["time_s"] = kernelS;
+    j["kept_fraction"] = pairs / (double(Sq) * Skv);
+    j["gflops"] = gflops;
+    j["gbs"] = gbs;
+    j["sgemm_roof_gflops"] = sgemm;
+    j["read_roof_gbs"] = read;
+    j["ratio_sgemm"] = sgemm > 0 ? gflops / sgemm : 0;
+    j["ratio_read"] = read > 0 ? gbs / read : 0;
+    j["unfused_s"] = base;
+    j["speedup_vs_unfused"] = base > 0 ? base / kernelS : 0;
+    j["peak_rss_bytes"] = rss;
+    j["argument_bytes"] = argBytes;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("kernel   {}  x86 {}  [{}]  {} threads\n", name, x86::isaName(o.isa),
+                           kernel->schedule().str(), threads);
+  std::cout << fmt::format("shape    batch {} heads {} (kv {}) head_dim {} value_dim {} seq_q {} seq_kv {}  {} {}\n", B,
+                           desc.heads, desc.kvHeads, desc.headDim, desc.valueDim, Sq, Skv, dsl::dtypeName(desc.dtype),
+                           desc.layout == dsl::Layout::BSHD ? "bshd" : "bhsd");
+  std::cout << fmt::format("compile  {:.2f} s (Halide JIT)\n", compileS);
+  std::cout << fmt::format("kernel   {:.3f} ms  {:.1f} GFLOP/s useful ({:.1f}% of pairs kept)  {:.1f} GB/s\n",
+                           kernelS * 1e3, gflops, 100 * pairs / (double(Sq) * Skv), gbs);
+  if (o.roofs)
+    std::cout << fmt::format("roofs    sgemm {:.1f} GFLOP/s (OpenBLAS)  read {:.1f} GB/s\n"
+                             "ratios   {:.2f} x sgemm roof  {:.2f} x read roof\n",
+                             sgemm, read, gflops / sgemm, gbs / read);
+  if (base > 0)
+    std::cout << fmt::format("unfused  {:.3f} ms (OpenBLAS QK^T, softmax, PV in f32)  fused speed-up {:.2f}x\n",
+                             base * 1e3, base / kernelS);
+  else if (o.baseline)
+    std::cout << "unfused  n/a (the seq_q x seq_kv score matrix would exceed 1 GiB)\n";
+  std::cout << fmt::format("memory   peak RSS {:.1f} MiB after the kernel; arguments {:.1f} MiB\n", rss / 1048576.0,
+                           argBytes / 1048576.0);
+  return 0;
+}
+
+}  // namespace attnc::driver

@@ -1,0 +1,29 @@
+// `attnc bench`: times a JIT-compiled x86 kernel and, in the same run, the
+// machine's roofs (OpenBLAS sgemm, streaming read bandwidth) and an unfused
+// OpenBLAS attention of the same shape (docs/x86.md, "Reading attnc bench").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "lowering/Pipeline.h"
+#include "schedules/x86/Schedule.h"
+
+namespace attnc::driver {
+
+struct BenchOptions {
+  std::string kernel;       // "" for the file's first kernel
+  x86::Isa isa = x86::Isa::Avx512;
+  std::string schedule;     // knobs over the default
+  int64_t batch = 1, seqQ = 2048, seqKv = 2048;
+  int threads = 0;          // 0: every core
+  bool json = false;
+  bool baseline = true;     // time the unfused OpenBLAS attention
+  bool roofs = true;
+  std::string dtype, layout;  // overrides of the spec's ("" keeps it)
+};
+
+/// Runs the benchmark and prints the report. Returns an exit code.
+int runBench(const Compilation &c, const BenchOptions &o);
+
+}  // namespace attnc::driver

@@ -1,0 +1,28 @@
+// `attnc SPEC -target x86 -o DIR`: for every attention of the file writes
+// DIR/NAME.h and DIR/NAME.a, and DIR/attnc_runtime.h (docs/integration.md).
+#pragma once
+
+#include <string>
+
+#include "lowering/Pipeline.h"
+#include "schedules/x86/Schedule.h"
+
+namespace attnc::driver {
+
+struct EmitOptions {
+  std::string dir;
+  x86::Isa isa = x86::Isa::Avx512;
+  std::string schedule;        // knobs over the default prefill schedule
+  std::string decodeSchedule;  // knobs over the default decode schedule
+  bool keepTemps = false;      // keep DIR/.attnc-NAME/ (wrapper source, objects)
+};
+
+/// Returns false, with `error`, when a kernel cannot be built or written.
+bool emitX86(const Compilation &c, const EmitOptions &o, std::string &error);
+
+/// The C wrapper (argument checks, buffer set-up, variant choice) of one kernel.
+std::string x86WrapperSource(const KernelDesc &d, const x86::Schedule &prefill, const x86::Schedule &decode);
+/// The public header of one kernel.
+std::string x86Header(const KernelDesc &d);
+
+}  // namespace attnc::driver
