@@ -1,0 +1,226 @@
+// Generated x86 kernels (attnc -target x86, built by attnc_add_kernel) called
+// through their C ABI: results against the reference, every status code with
+// its message, strided views, several kernels in one program, and one kernel
+// called from several threads at once.
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <utility>
+
+#include "../unit/TestUtil.h"
+#include "lowering/KernelArgs.h"
+
+#include "alibi.h"
+#include "bahdanau.h"
+#include "llama3_8b.h"
+#include "mqa_decode.h"
+#include "packed_docs.h"
+#include "sigmoid_attn.h"
+#include "sliding_sinks.h"
+#include "t5_bias.h"
+
+namespace attnc::test {
+namespace {
+
+/// Calls a generated kernel with the tensors of `a` (signature order).
+template <typename... P, size_t... I>
+int callImpl(int (*fn)(P...), KernelArgs &a, std::index_sequence<I...>) {
+  return fn(&a.tensors[I]...);
+}
+template <typename... P>
+int call(int (*fn)(P...), KernelArgs &a) {
+  REQUIRE(a.tensors.size() == sizeof...(P));
+  return callImpl(fn, a, std::index_sequence_for<P...>{});
+}
+
+struct Spec {
+  Compiled c;
+  std::unique_ptr<ReferenceKernel> ref;
+  KernelDesc desc;
+};
+
+Spec load(const std::string &example) {
+  Spec s{compileText(readFile(sourcePath("examples/" + example + ".attn"))), nullptr, {}};
+  std::string err;
+  s.ref = ReferenceKernel::create(*s.c.comp, example, err);
+  REQUIRE(s.ref);
+  s.desc = s.ref->desc();
+  return s;
+}
+
+/// "" when the kernel's results on fresh arguments match the reference.
+template <typename F>
+std::string checkAgainstReference(F fn, const Spec &s, int64_t batch, int64_t seqQ, int64_t seqKv, uint32_t seed) {
+  KernelArgs a = makeArgs(s.desc, batch, seqQ, seqKv, seed);
+  int rc = call(fn, a);
+  if (rc != ATTNC_OK) return "status " + std::to_string(rc);
+  HostTensor out, lse, smax;
+  std::string err;
+  if (!s.ref->run(a.inputs(), out, s.desc.outputLse ? &lse : nullptr, err, 0, &smax)) return err;
+  double vmax = 0;
+  for (double x : a.host[2].data) vmax = std::max(vmax, std::fabs(x));
+  double worstRow = 0;
+  for (double x : smax.data) worstRow = std::max(worstRow, x);
+  auto extra = [&](size_t) { return scoreRoundingBound(worstRow, vmax); };
+  std::string bad = compareTensors(a.output(0), out, toleranceFor(s.desc.dtype), "out", extra);
+  if (bad.empty() && s.desc.outputLse)
+    bad = compareTensors(a.output(1), lse, toleranceFor(dsl::DType::F32), "lse",
+                         [&](size_t) { return scoreRoundingBound(worstRow, 1.0); });
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("aot kernels match the reference", "[aot]") {
+  struct Shape {
+    int64_t b, q, kv;
+  };
+  const std::vector<Shape> shapes = {{1, 1, 1}, {2, 7, 65}, {1, 65, 7}, {1, 1, 300}, {3, 17, 40}, {1, 100, 100}};
+  auto each = [&](auto fn, const char *name) {
+    Spec s = load(name);
+    uint32_t seed = 1;
+    for (const Shape &sh : shapes) {
+      INFO(name << " B=" << sh.b << " Sq=" << sh.q << " Skv=" << sh.kv);
+      CHECK(checkAgainstReference(fn, s, sh.b, sh.q, sh.kv, seed++) == "");
+    }
+  };
+  each(llama3_8b, "llama3_8b");
+  each(alibi, "alibi");
+  each(bahdanau, "bahdanau");
+  each(mqa_decode, "mqa_decode");
+  each(packed_docs, "packed_docs");
+  each(sigmoid_attn, "sigmoid_attn");
+  each(sliding_sinks, "sliding_sinks");
+  each(t5_bias, "t5_bias");
+}
+
+TEST_CASE("aot bad arguments: every status with a message naming the tensor", "[aot]") {
+  Spec s = load("llama3_8b");  // bf16, bshd, heads 32, kv_heads 8, head_dim 128
+  auto expectFail = [&](KernelArgs &a, int status, std::vector<std::string> words) {
+    std::vector<unsigned char> before = a.mem.back();
+    int rc = call(llama3_8b, a);
+    std::string msg = llama3_8b_last_error();
+    INFO("message: " << msg);
+    CHECK(rc == status);
+    for (const std::string &w : words) CHECK(msg.find(w) != std::string::npos);
+    CHECK(a.mem.back() == before);  // out untouched
+  };
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[0].data = nullptr;
+    expectFail(a, ATTNC_E_ARGUMENT, {"`q`", "null"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    std::vector<const attnc_tensor *> p;
+    CHECK(llama3_8b(&a.tensors[0], nullptr, &a.tensors[2], &a.tensors[3]) == ATTNC_E_ARGUMENT);
+    CHECK(std::string(llama3_8b_last_error()).find("`k` is null") != std::string::npos);
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[2].dtype = ATTNC_F32;
+    expectFail(a, ATTNC_E_DTYPE, {"`v`", "bf16", "f32"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[1].ndim = 3;
+    expectFail(a, ATTNC_E_SHAPE, {"`k`", "4 dimensions", "got 3"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[1].shape[3] = 64;  // head_dim
+    expectFail(a, ATTNC_E_SHAPE, {"`k`", "dimension 3", "head_dim", "128", "64"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 2, 4, 4, 7);
+    a.tensors[2].shape[0] = 1;  // batch differs from q's
+    expectFail(a, ATTNC_E_SHAPE, {"`v`", "dimension 0", "batch", "as in `q`"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 6, 7);
+    a.tensors[2].shape[1] = 5;  // seq_kv differs from k's
+    expectFail(a, ATTNC_E_SHAPE, {"`v`", "dimension 1", "seq_kv", "as in `k`"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[3].shape[2] = 31;  // heads of out
+    expectFail(a, ATTNC_E_SHAPE, {"`out`", "dimension 2", "heads", "32"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[0].stride[3] = 2;
+    expectFail(a, ATTNC_E_LAYOUT, {"`q`", "stride 1", "last dimension"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[0].shape[1] = 0;
+    expectFail(a, ATTNC_E_SHAPE, {"`q`", "dimension 1"});
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+    a.tensors[1].stride[0] = -1;
+    expectFail(a, ATTNC_E_LAYOUT, {"`k`", "stride"});
+  }
+  // A good call clears the message.
+  KernelArgs a = makeArgs(s.desc, 1, 4, 4, 7);
+  CHECK(call(llama3_8b, a) == ATTNC_OK);
+  CHECK(std::string(llama3_8b_last_error()).empty());
+}
+
+TEST_CASE("aot strided views: q inside a larger buffer", "[aot]") {
+  Spec s = load("alibi");  // f16, bhsd, heads 32, head_dim 128
+  KernelArgs a = makeArgs(s.desc, 2, 9, 20, 11);
+  // Copy q into a buffer with padded rows and heads: strides change, values do not.
+  const attnc_tensor q = a.tensors[0];
+  std::vector<uint16_t> big(size_t(q.shape[0]) * q.shape[1] * (q.shape[2] + 3) * (q.shape[3] + 8), 0x7e00);
+  attnc_tensor v = q;
+  v.stride[3] = 1;
+  v.stride[2] = q.shape[3] + 8;
+  v.stride[1] = v.stride[2] * (q.shape[2] + 3);
+  v.stride[0] = v.stride[1] * q.shape[1];
+  for (int64_t b = 0; b < q.shape[0]; ++b)
+    for (int64_t h = 0; h < q.shape[1]; ++h)
+      for (int64_t i = 0; i < q.shape[2]; ++i)
+        for (int64_t x = 0; x < q.shape[3]; ++x)
+          big[b * v.stride[0] + h * v.stride[1] + i * v.stride[2] + x] =
+              static_cast<const uint16_t *>(q.data)[((b * q.shape[1] + h) * q.shape[2] + i) * q.shape[3] + x];
+  v.data = big.data();
+  a.tensors[0] = v;
+  REQUIRE(call(alibi, a) == ATTNC_OK);
+  HostTensor out;
+  std::string err;
+  REQUIRE(s.ref->run(a.inputs(), out, nullptr, err));
+  HostTensor got = a.output(0);
+  CHECK(compareTensors(got, out, toleranceFor(s.desc.dtype), "out", [](size_t) { return 1e-3; }) == "");
+}
+
+TEST_CASE("aot one kernel called from several threads at once", "[aot]") {
+  Spec s = load("llama3_8b");
+  std::vector<std::string> results(6);
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < results.size(); ++t)
+    pool.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; ++rep) {
+        KernelArgs a = makeArgs(s.desc, 1 + int64_t(t % 2), 5 + int64_t(t), 33 + 7 * int64_t(t), uint32_t(100 * t + rep));
+        if (call(llama3_8b, a) != ATTNC_OK) {
+          results[t] = llama3_8b_last_error();
+          return;
+        }
+        HostTensor out, smax;
+        std::string err;
+        if (!s.ref->run(a.inputs(), out, nullptr, err, 1, &smax)) {
+          results[t] = err;
+          return;
+        }
+        std::string bad = compareTensors(a.output(0), out, toleranceFor(s.desc.dtype), "out");
+        if (!bad.empty()) {
+          results[t] = bad;
+          return;
+        }
+      }
+    });
+  for (auto &t : pool) t.join();
+  for (const std::string &r : results) CHECK(r == "");
+}
+
+}  // namespace attnc::test
