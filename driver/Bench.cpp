@@ -201,6 +201,7 @@ int runBench(const Compilation &c, const BenchOptions &o) {
     compileRegions(c, name, regions, err);
     kernel = x86::HalideKernel::create(d2, regions, c.maskInfo(name), kernel->schedule(), o.isa, err);
   }
+  if (kernel && !o.dumpStmt.empty() && !kernel->compileToStmt(o.dumpStmt, err)) kernel.reset();
   if (!kernel || !kernel->jitCompile(err)) {
     std::cerr << "attnc: error: " << err << "\n";
     return 3;

@@ -20,6 +20,7 @@ struct BenchOptions {
   bool json = false;
   bool baseline = true;     // time the unfused OpenBLAS attention
   bool roofs = true;
+  std::string dumpStmt;     // write Halide's lowered loop nest here
   std::string dtype, layout;  // overrides of the spec's ("" keeps it)
 };
 

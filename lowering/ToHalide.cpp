@@ -491,9 +491,18 @@ bool Builder::build(std::string &error) {
   out_.split(qv, qo, qi, QT, TailStrategy::GuardWithIf);
   if (G > 1) out_.split(hv, hk, g, G, TailStrategy::RoundUp);
   else out_.rename(hv, hk);
-  if (G > 1) out_.reorder(dv, g, qi, qo, hk, b);
-  else out_.reorder(dv, qi, qo, hk, b);
-  out_.fuse(qo, hk, task).fuse(task, b, task).parallel(task);
+  const bool headsInner = s_.headsInner;
+  if (headsInner) {
+    // Tasks are (q-tile, batch); every kv head inside, so that a kv tile of
+    // bshd K/V is read as whole contiguous rows.
+    if (G > 1) out_.reorder(dv, g, qi, hk, qo, b);
+    else out_.reorder(dv, qi, hk, qo, b);
+    out_.fuse(qo, b, task).parallel(task);
+  } else {
+    if (G > 1) out_.reorder(dv, g, qi, qo, hk, b);
+    else out_.reorder(dv, qi, qo, hk, b);
+    out_.fuse(qo, hk, task).fuse(task, b, task).parallel(task);
+  }
   out_.vectorize(dv, dvLoadVec);
 
   LoopLevel atTask(out_, task);
@@ -504,7 +513,8 @@ bool Builder::build(std::string &error) {
     anyF.compute_at(cls, kt);
     allF.compute_at(cls, kt);
   }
-  Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
+  if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
+  else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
   if (d.additive) {
     qproj.compute_at(atTask).vectorize(u, vecFor(d.units, vec));
     qproj.update().reorder(u, r, rdq.x).vectorize(u, vecFor(d.units, vec));
@@ -518,16 +528,28 @@ bool Builder::build(std::string &error) {
     RVar rk(c.rk.x);
     // Stage-specific loop names, so that LoopLevels find the right stage.
     std::string sfx = which == 0 ? "_full" : "_part";
-    Var dvo("dvo" + sfx), ro("ro" + sfx);
+    Var dvo("dvo" + sfx), ro("ro" + sfx), spS("s" + sfx);
     st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
-    st.reorder(dvi, ri, dvo, ro, rk, sp);
+    Var hkS("hk" + sfx);
+    st.rename(sp, spS);
+    if (headsInner) st.rename(hk, hkS).reorder(dvi, ri, dvo, ro, hkS, rk, spS);
+    else st.reorder(dvi, ri, dvo, ro, rk, spS);
     st.vectorize(dvi, dvVec).unroll(ri);
-    st.parallel(sp);
-    LoopLevel atTile(state, rk);
+    st.parallel(spS);
+    if (s_.prefetch) {
+      // Fetch the next kv tile's K and V while this one computes.
+      st.prefetch(param("k"), rk, rk, 1);
+      st.prefetch(param("v"), rk, rk, 1);
+    }
+    LoopLevel atTile = headsInner ? LoopLevel(state, hkS) : LoopLevel(state, rk);
+    // Tile buffers live on the stack (no malloc per tile; at most a few
+    // hundred KiB: rows x tileKv and tileKv x head_dim floats).
     // Inputs converted to f32 once per tile (plain loads for f32).
-    if (d.dtype != dsl::DType::F32) {
-      c.Kf.compute_at(atTile).vectorize(dd, dVec);
-      c.Vf.compute_at(atTile).vectorize(dv, dvLoadVec);
+    // (In dot mode K and V are converted in registers as they are read: each
+    // element is used by every row of the tile right after its load.)
+    if (d.dtype != dsl::DType::F32 && !(s_.dotQK && !d.additive)) {
+      c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
+      c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, dvLoadVec);
     }
     // Q.K^T in register blocks: rowBlock rows (vectors) x colBlock columns.
     if (d.additive) {
@@ -539,29 +561,46 @@ bool Builder::build(std::string &error) {
           .vectorize(r, vecFor(TQ, vec));
     }
     Func Sfn = sig ? c.P : c.S;
-    Var sro("sro"), sri("sri");
-    Sfn.compute_at(atTile)
-        .split(r, sro, sri, s_.rowBlock)
-        .split(j, jo, ji, s_.colBlock)
-        .reorder(sri, ji, sro, jo)
-        .split(sri, rr, rv, rowVec)
-        .vectorize(rv)
-        .unroll(rr)
-        .unroll(ji);
-    if (!d.additive) {
-      c.Smm.compute_at(Sfn, sro).split(r, rr, rv, rowVec).vectorize(rv).unroll(rr).unroll(j);
-      c.Smm.update()
-          .reorder(r, j, c.rd.x)
-          .split(r, rr, rv, rowVec)
+    if (s_.dotQK && !d.additive) {
+      // Dot products over head_dim in vector lanes (rfactor), one horizontal
+      // sum per score: for tiles with fewer rows than a vector.
+      // All rows of one kv column together: each K vector is loaded once.
+      Sfn.compute_at(atTile).store_in(MemoryType::Stack);
+      RVar rdo("rdo" + sfx), rdi("rdi" + sfx);
+      Var lane("lane" + sfx);
+      c.Smm.compute_at(Sfn, j);
+      Func intm = c.Smm.update().split(c.rd.x, rdo, rdi, dVec).rfactor(rdi, lane);
+      intm.compute_at(Sfn, j).reorder_storage(lane, r).vectorize(lane);
+      if (TQ <= 16) intm.unroll(r);
+      intm.update().reorder(lane, r, rdo).vectorize(lane);
+      if (TQ <= 16) intm.update().unroll(r);
+      c.Smm.update().atomic().vectorize(rdi);
+    } else {
+      Var sro("sro"), sri("sri");
+      Sfn.compute_at(atTile)
+          .store_in(MemoryType::Stack)
+          .split(r, sro, sri, s_.rowBlock)
+          .split(j, jo, ji, s_.colBlock)
+          .reorder(sri, ji, sro, jo)
+          .split(sri, rr, rv, rowVec)
           .vectorize(rv)
           .unroll(rr)
-          .unroll(j);
+          .unroll(ji);
+      if (!d.additive) {
+        c.Smm.compute_at(Sfn, sro).split(r, rr, rv, rowVec).vectorize(rv).unroll(rr).unroll(j);
+        c.Smm.update()
+            .reorder(r, j, c.rd.x)
+            .split(r, rr, rv, rowVec)
+            .vectorize(rv)
+            .unroll(rr)
+            .unroll(j);
+      }
     }
     if (!sig) {
       int tv = vecFor(TQ, vec);
       c.Mt.compute_at(atTile).vectorize(r, tv);
       c.Mt.update().reorder(r, c.rjm.x).vectorize(r, tv);
-      c.P.compute_at(atTile).vectorize(r, tv);
+      c.P.compute_at(atTile).store_in(MemoryType::Stack).vectorize(r, tv);
       c.Lt.compute_at(atTile).vectorize(r, tv);
       c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
     }
@@ -671,7 +710,7 @@ Buffer<> wrap(const attnc_tensor &t, bool lseView, int64_t dv, bool bshd) {
 }  // namespace
 
 int chooseSplits(const KernelDesc &d, const Schedule &s, int64_t batch, int64_t seqQ, int64_t seqKv, int threads) {
-  int64_t tasks = batch * d.kvHeads * ((seqQ + s.qPerTile - 1) / s.qPerTile);
+  int64_t tasks = batch * (s.headsInner ? 1 : d.kvHeads) * ((seqQ + s.qPerTile - 1) / s.qPerTile);
   int64_t nkt = (seqKv + s.tileKv - 1) / s.tileKv;
   if (tasks <= 0 || nkt <= 1 || tasks >= 4 * threads) return 1;
   int64_t want = (4 * threads + tasks - 1) / tasks;
@@ -721,6 +760,16 @@ bool HalideKernel::compileToObject(const std::string &path, const std::string &f
   try {
     Target t = makeTarget(impl_->isa).with_feature(Target::NoRuntime);
     impl_->pipeline.compile_to_object(path, impl_->builder->arguments(), fnName, t);
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
+
+bool HalideKernel::compileToStmt(const std::string &path, std::string &error) {
+  try {
+    impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa));
     return true;
   } catch (const Halide::Error &e) {
     error = fmt::format("Halide: {}", e.what());

@@ -38,6 +38,8 @@ public:
 
   /// Compiles to an object file (no Halide runtime) defining `fnName`.
   bool compileToObject(const std::string &path, const std::string &fnName, std::string &error);
+  /// Writes Halide's lowered statement (loop nest) as text, for inspection.
+  bool compileToStmt(const std::string &path, std::string &error);
   /// Compiles the Halide runtime alone (one per static library).
   static bool compileRuntime(const std::string &path, Isa isa, std::string &error);
 

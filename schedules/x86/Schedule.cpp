@@ -18,8 +18,8 @@ Isa hostIsa() {
 }
 
 std::string Schedule::str() const {
-  return fmt::format("q{} kv{} v{} qk{}x{} pv{}x{} split{} {}", qPerTile, tileKv, vector, rowBlock, colBlock, pvRows,
-                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp");
+  return fmt::format("q{} kv{} v{} qk{}x{} pv{}x{} split{} {}{}", qPerTile, tileKv, vector, rowBlock, colBlock, pvRows,
+                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (prefetch ? "" : " noprefetch"));
 }
 
 int tileRows(const Schedule &s, const KernelDesc &d) {
@@ -67,6 +67,8 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     s.rowBlock = group;
     s.colBlock = 8;
     s.pvRows = std::min(group, 8);
+    s.dotQK = group < s.vector;
+    s.headsInner = d.layout == dsl::Layout::BSHD;
   } else {
     // About 2 vectors of rows per tile: Q.K^T keeps 2 x 8 accumulators.
     s.qPerTile = std::max(1, (2 * s.vector) / group);
@@ -132,6 +134,12 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
   while (in >> w) {
     bool ok = false;
     if (w == "fastexp") s.fastExp = true, ok = true;
+    else if (w == "dot") s.dotQK = true, ok = true;
+    else if (w == "prefetch") s.prefetch = true, ok = true;
+    else if (w == "headsinner") s.headsInner = true, ok = true;
+    else if (w == "headsouter") s.headsInner = false, ok = true;
+    else if (w == "noprefetch") s.prefetch = false, ok = true;
+    else if (w == "nodot") s.dotQK = false, ok = true;
     else if (w == "exactexp") s.fastExp = false, ok = true;
     else if (w.rfind("split", 0) == 0) ok = num(w.substr(5), s.maxSplits);
     else if (w.rfind("kv", 0) == 0) ok = num(w.substr(2), s.tileKv);
@@ -140,7 +148,7 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w.rfind("q", 0) == 0) ok = num(w.substr(1), s.qPerTile);
     else if (w.rfind("v", 0) == 0) ok = num(w.substr(1), s.vector);
     if (!ok) {
-      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp)", w);
+      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter)", w);
       return false;
     }
   }

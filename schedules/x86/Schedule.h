@@ -39,11 +39,20 @@ struct Schedule {
   /// Most kv splits per query tile; splits run in parallel and are merged
   /// (for decoding, where batch x heads x q-tiles is less than the cores).
   int maxSplits = 64;
+  /// Q.K^T as dot products vectorized over head_dim (then one horizontal sum
+  /// per score) rather than over rows: for tiles of fewer rows than a vector
+  /// (decoding). rowBlock/colBlock are then unused.
+  bool dotQK = false;
+  /// Parallel tasks over (q-tile, batch) with all kv heads inside each kv
+  /// tile, instead of over (q-tile, kv head, batch): reads bshd K/V rows whole.
+  bool headsInner = false;
+  /// Software-prefetch the next kv tile's K and V during the current one.
+  bool prefetch = true;
   /// The vectorized polynomial exp (about 1 ulp) instead of libm's scalar exp.
   bool fastExp = true;
 
   bool operator==(const Schedule &) const = default;
-  std::string str() const;  // "q8 kv128 v16 qk32x8 pv8x32 split64 fastexp"
+  std::string str() const;  // "q8 kv128 v16 qk32x8 pv8x32 split64 fastexp" (+ " dot")
 };
 
 /// Rows of a query tile for this kernel.
@@ -59,7 +68,7 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode);
 /// A few legal schedules around the default, for tests and tuning.
 std::vector<Schedule> candidateSchedules(const KernelDesc &d, Isa isa, bool decode);
 
-/// Parses "q8 kv128 qk32x8 pv8x32 split4 exactexp" (any subset of knobs, over
+/// Parses "q8 kv128 qk32x8 pv8x32 split4 exactexp dot nodot" (any subset of knobs, over
 /// `base`). False, with `error`, on an unknown or malformed knob.
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error);
 
