@@ -102,6 +102,16 @@ double readRoof(int threads) {
   return double(n) * 4 / t / 1e9;
 }
 
+/// Resident memory now (not the peak), from /proc/self/statm.
+int64_t currentRssBytes() {
+  long pages = 0, resident = 0;
+  if (FILE *f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return int64_t(resident) * 4096;
+}
+
 int64_t peakRssBytes() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -143,7 +153,7 @@ double unfusedBaseline(const KernelDesc &d, const KernelArgs &args, const std::v
                         *vp = &V[(b * Hk + h / G) * Skv * Dv];
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Sq), int(Skv), int(D), float(d.scale), qp,
                         int(D), kp, int(D), 0.0f, S.data(), int(Skv));
-            parallelFor(threads, Sq, [&](int64_t i) {
+            parallelFor(Sq >= 4 * threads ? threads : 1, Sq, [&](int64_t i) {
               float *row = &S[i * Skv];
               const char *kr = keep.empty() ? nullptr : &keep[i * Skv];
               float m = -INFINITY;
@@ -210,13 +220,20 @@ int runBench(const Compilation &c, const BenchOptions &o) {
   desc = kernel->desc();
   const int64_t B = o.batch, Sq = o.seqQ, Skv = o.seqKv;
 
-  KernelArgs args = makeArgs(desc, B, Sq, Skv, 1234);
+  // The kernel's own arguments first, without f64 copies, so that the peak
+  // RSS after the kernel shows its scratch: peak - (RSS before) - arguments.
+  int64_t rssBefore = currentRssBytes();
+  KernelArgs kargs = makeArgs(desc, B, Sq, Skv, 1234, 1.0, /*keepHost=*/false);
   int64_t argBytes = 0;
-  for (auto &m : args.mem) argBytes += int64_t(m.size());
+  for (auto &m : kargs.mem) argBytes += int64_t(m.size());
   double kernelS = bestOf([&] {
-    if (!kernel->run(args.tensors, threads, 0, err)) throw std::runtime_error(err);
+    if (!kernel->run(kargs.tensors, threads, 0, err)) throw std::runtime_error(err);
   });
   int64_t rss = peakRssBytes();
+  // f64 copies (for counting kept pairs of input masks and the baseline) only
+  // when they fit comfortably.
+  const bool hostCopies = argBytes <= (int64_t(1) << 30);
+  KernelArgs args = hostCopies ? makeArgs(desc, B, Sq, Skv, 1234) : KernelArgs{};
 
   // Useful work: pairs the mask keeps (batch 0, head 0, scaled to all).
   MaskInfo mi = c.maskInfo(name);
@@ -242,15 +259,14 @@ int runBench(const Compilation &c, const BenchOptions &o) {
   }
   std::vector<char> keepMatrix;
   auto ref = ReferenceKernel::create(c, name, err);
-  if (ref && desc.hasMask && (kept < 0 || double(Sq) * Skv <= 1 << 26)) {
-    if (kept < 0 && double(Sq) * Skv <= 4e8) kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
-  }
+  if (ref && hostCopies && desc.hasMask && kept < 0 && double(Sq) * Skv <= 4e8)
+    kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
   double pairs = kept < 0 ? double(Sq) * Skv : double(kept);
   double usefulFlops = pairs * B * desc.heads * double(2 * desc.headDim + 2 * desc.valueDim);
   double gflops = usefulFlops / kernelS / 1e9;
   double bytes = 0;
-  for (size_t i = 0; i < 3; ++i) bytes += double(args.mem[i].size());
-  bytes += double(args.mem[args.sig.size() - (desc.outputLse ? 2 : 1)].size());
+  for (size_t i = 0; i < 3; ++i) bytes += double(kargs.mem[i].size());
+  bytes += double(kargs.mem[kargs.sig.size() - (desc.outputLse ? 2 : 1)].size());
   double gbs = bytes / kernelS / 1e9;
 
   double sgemm = 0, read = 0;
@@ -259,7 +275,7 @@ int runBench(const Compilation &c, const BenchOptions &o) {
     read = readRoof(threads);
   }
   double base = -1;
-  if (o.baseline) {
+  if (o.baseline && hostCopies) {
     // The baseline's mask: the reference's, for batch 0 / head 0.
     if (desc.hasMask && double(Sq) * Skv * 4 <= double(int64_t(1) << 30) && ref) {
       keepMatrix.assign(Sq * Skv, 1);
@@ -301,7 +317,9 @@ int runBench(const Compilation &c, const BenchOptions &o) {
     j["unfused_s"] = base;
     j["speedup_vs_unfused"] = base > 0 ? base / kernelS : 0;
     j["peak_rss_bytes"] = rss;
+    j["rss_before_arguments_bytes"] = rssBefore;
     j["argument_bytes"] = argBytes;
+    j["scratch_bytes"] = std::max<int64_t>(0, rss - rssBefore - argBytes);
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -321,9 +339,11 @@ int runBench(const Compilation &c, const BenchOptions &o) {
     std::cout << fmt::format("unfused  {:.3f} ms (OpenBLAS QK^T, softmax, PV in f32)  fused speed-up {:.2f}x\n",
                              base * 1e3, base / kernelS);
   else if (o.baseline)
-    std::cout << "unfused  n/a (the seq_q x seq_kv score matrix would exceed 1 GiB)\n";
-  std::cout << fmt::format("memory   peak RSS {:.1f} MiB after the kernel; arguments {:.1f} MiB\n", rss / 1048576.0,
-                           argBytes / 1048576.0);
+    std::cout << "unfused  n/a (the score matrix or the f32 copies of the arguments would exceed 1 GiB)\n";
+  std::cout << fmt::format("memory   peak RSS {:.1f} MiB after the kernel = {:.1f} MiB before + arguments {:.1f} MiB"
+                           " + {:.1f} MiB scratch\n",
+                           rss / 1048576.0, rssBefore / 1048576.0, argBytes / 1048576.0,
+                           std::max<int64_t>(0, rss - rssBefore - argBytes) / 1048576.0);
   return 0;
 }
 

@@ -605,13 +605,21 @@ bool Builder::build(std::string &error) {
       c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
     }
     // P.V in register blocks: pvRows rows x dvBlock columns (vectors).
-    c.Ot.compute_at(LoopLevel(state, dvo)).split(dv, rr, rv, dvVec).vectorize(rv).unroll(rr).unroll(r);
-    c.Ot.update()
-        .reorder(dv, r, c.rjo.x)
-        .split(dv, rr, rv, dvVec)
-        .vectorize(rv)
-        .unroll(rr)
-        .unroll(r);
+    if (s_.pvStream) {
+      // One pass over the V tile, row after row (every value column of every
+      // tile row per kv row): V streams from memory once; O_t stays in L1.
+      c.Ot.compute_at(atTile).vectorize(dv, dvLoadVec);
+      c.Ot.update().reorder(dv, r, c.rjo.x).vectorize(dv, dvLoadVec);
+      if (TQ <= 16) c.Ot.update().unroll(r);
+    } else {
+      c.Ot.compute_at(LoopLevel(state, dvo)).split(dv, rr, rv, dvVec).vectorize(rv).unroll(rr).unroll(r);
+      c.Ot.update()
+          .reorder(dv, r, c.rjo.x)
+          .split(dv, rr, rv, dvVec)
+          .vectorize(rv)
+          .unroll(rr)
+          .unroll(r);
+    }
     (void)stage;
   }
   return true;

@@ -19,7 +19,7 @@ Isa hostIsa() {
 
 std::string Schedule::str() const {
   return fmt::format("q{} kv{} v{} qk{}x{} pv{}x{} split{} {}{}", qPerTile, tileKv, vector, rowBlock, colBlock, pvRows,
-                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (prefetch ? "" : " noprefetch"));
+                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (pvStream ? " pvstream" : "") + (prefetch ? "" : " noprefetch"));
 }
 
 int tileRows(const Schedule &s, const KernelDesc &d) {
@@ -63,12 +63,14 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     // One query position per tile: the rows are the group's heads; the kv
     // range is split across threads. Wider kv tiles amortize the per-tile merge.
     s.qPerTile = 1;
-    s.tileKv = 256;
+    s.tileKv = 512;
     s.rowBlock = group;
     s.colBlock = 8;
     s.pvRows = std::min(group, 8);
     s.dotQK = group < s.vector;
     s.headsInner = d.layout == dsl::Layout::BSHD;
+    s.pvStream = true;
+    s.prefetch = false;  // measured slower: the hardware prefetcher streams K/V alone
   } else {
     // About 2 vectors of rows per tile: Q.K^T keeps 2 x 8 accumulators.
     s.qPerTile = std::max(1, (2 * s.vector) / group);
@@ -137,6 +139,8 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w == "dot") s.dotQK = true, ok = true;
     else if (w == "prefetch") s.prefetch = true, ok = true;
     else if (w == "headsinner") s.headsInner = true, ok = true;
+    else if (w == "pvstream") s.pvStream = true, ok = true;
+    else if (w == "pvblock") s.pvStream = false, ok = true;
     else if (w == "headsouter") s.headsInner = false, ok = true;
     else if (w == "noprefetch") s.prefetch = false, ok = true;
     else if (w == "nodot") s.dotQK = false, ok = true;
@@ -148,7 +152,7 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w.rfind("q", 0) == 0) ok = num(w.substr(1), s.qPerTile);
     else if (w.rfind("v", 0) == 0) ok = num(w.substr(1), s.vector);
     if (!ok) {
-      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter)", w);
+      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter pvstream pvblock)", w);
       return false;
     }
   }

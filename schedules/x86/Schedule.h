@@ -46,6 +46,10 @@ struct Schedule {
   /// Parallel tasks over (q-tile, batch) with all kv heads inside each kv
   /// tile, instead of over (q-tile, kv head, batch): reads bshd K/V rows whole.
   bool headsInner = false;
+  /// P.V in one pass over each V tile (all value columns per kv row, O_t in
+  /// L1) instead of register blocks (pvRows x dvBlock) that revisit V: for
+  /// decoding, where V is read once and streams from memory.
+  bool pvStream = false;
   /// Software-prefetch the next kv tile's K and V during the current one.
   bool prefetch = true;
   /// The vectorized polynomial exp (about 1 ulp) instead of libm's scalar exp.

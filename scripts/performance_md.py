@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Writes docs/performance.md from the JSON of `attnc bench` runs
+(scripts/bench-x86.sh). Usage: performance_md.py DIR > docs/performance.md"""
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import date
+
+d = sys.argv[1]
+
+
+def load(name):
+    with open(os.path.join(d, name + ".json")) as f:
+        return json.load(f)
+
+
+def cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
+    except Exception:
+        return "unknown"
+
+
+def shape(j):
+    return (f"B={j['batch']} H={j['heads']} (kv {j['kv_heads']}) D={j['head_dim']} "
+            f"seq_q={j['seq_q']} seq_kv={j['seq_kv']} {j['dtype']} {j['layout']}")
+
+
+def mark(ok):
+    return "**met**" if ok else "**not met**"
+
+
+r = {n: load(n) for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "gqa_f32_causal", "decode_bhsd",
+                          "decode_bshd", "long_prefill", "long_decode"]}
+out = []
+w = out.append
+w("# Performance\n")
+w(f"Measured {date.today()} at commit `{commit()}` on `{cpu()}`, {r['mha_f32']['threads']} threads, "
+  f"x86 {r['mha_f32']['isa']}. Rerun with `scripts/bench-x86.sh` (it rewrites this file); one case by hand with "
+  "`attnc bench SPEC --seq-q N --seq-kv M [--batch B] [--json]`, with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` "
+  "unset (when set, OpenBLAS pins an AVX2 kernel and the sgemm roof is low).\n")
+w("Every ratio below comes from a single `attnc bench` run: the kernel, the roofs (OpenBLAS sgemm on 2048^3; "
+  "a streaming read of 512 MiB) and the unfused baseline (OpenBLAS QK^T, a softmax pass, PV, in f32) are measured "
+  "in the same process, one after the other. This machine is shared and noisy: the roofs themselves move by up to "
+  "2x between runs, so compare ratios, not absolute numbers, across runs. GFLOP/s count useful work only: "
+  "4 x head_dim x (pairs the mask keeps) per head.\n")
+w("## x86 bars (issue 3)\n")
+w("| case | shape | kernel | result | bar | |")
+w("|---|---|---|---|---|---|")
+j = r["mha_f32"]
+w(f"| f32, no mask | {shape(j)} | {j['time_s']*1e3:.1f} ms, {j['gflops']:.1f} GFLOP/s | "
+  f"{j['ratio_sgemm']:.2f} x sgemm roof ({j['sgemm_roof_gflops']:.0f}) | >= 0.65 | {mark(j['ratio_sgemm'] >= 0.65)} |")
+j = r["mha_f32_causal"]
+w(f"| f32, causal | {shape(j)} | {j['time_s']*1e3:.1f} ms, {j['gflops']:.1f} GFLOP/s | "
+  f"{j['ratio_sgemm']:.2f} x sgemm roof ({j['sgemm_roof_gflops']:.0f}) | >= 0.55 | {mark(j['ratio_sgemm'] >= 0.55)} |")
+j, f = r["gqa_bf16_causal"], r["gqa_f32_causal"]
+w(f"| bf16 GQA causal | {shape(j)} | {j['time_s']*1e3:.1f} ms, {j['gflops']:.1f} GFLOP/s | "
+  f"f32 of the same shape: {f['gflops']:.1f} GFLOP/s ({j['gflops']/f['gflops']:.2f}x) | >= f32 | "
+  f"{mark(j['gflops'] >= f['gflops'])} |")
+for n, label in [("decode_bhsd", "bf16 decode, bhsd cache"), ("decode_bshd", "bf16 decode, bshd cache")]:
+    j = r[n]
+    w(f"| {label} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gbs']:.1f} GB/s | "
+      f"{j['ratio_read']:.2f} x read roof ({j['read_roof_gbs']:.1f} GB/s) | >= 0.6 | {mark(j['ratio_read'] >= 0.6)} |")
+w("")
+w("Against the unfused OpenBLAS attention (bar: >= 3x):\n")
+w("| case | fused | unfused | speed-up | |")
+w("|---|---|---|---|---|")
+for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "decode_bhsd", "decode_bshd"]:
+    j = r[n]
+    if j["unfused_s"] > 0:
+        w(f"| {n} | {j['time_s']*1e3:.2f} ms | {j['unfused_s']*1e3:.2f} ms | {j['speedup_vs_unfused']:.2f}x | "
+          f"{mark(j['speedup_vs_unfused'] >= 3)} |")
+    else:
+        w(f"| {n} | {j['time_s']*1e3:.2f} ms | n/a | n/a | |")
+w("")
+w("## Memory (no N x M buffer anywhere)\n")
+w("Scratch is the peak RSS after the kernel minus the RSS before the arguments were allocated minus the "
+  "arguments themselves (the JIT compiler's memory is in 'before').\n")
+w("| case | shape | time | arguments | scratch |")
+w("|---|---|---|---|---|")
+for n in ["long_prefill", "long_decode"]:
+    j = r[n]
+    w(f"| {n} | {shape(j)} | {j['time_s']:.2f} s | {j['argument_bytes']/2**20:.0f} MiB | "
+      f"{j['scratch_bytes']/2**20:.1f} MiB |")
+w("")
+w("## CUDA\n")
+w("No GPU was lent to the sessions that wrote this file (the CUDA backend is issue 4); nothing is measured here yet.\n")
+print("\n".join(out))
