@@ -14,6 +14,7 @@
 #include "driver/Bench.h"
 #include "driver/EmitX86.h"
 #include "lowering/Pipeline.h"
+#include "schedules/x86/Schedule.h"
 
 namespace {
 
@@ -75,6 +76,28 @@ std::unique_ptr<attnc::Compilation> lower(const attnc::dsl::CheckedFile &file, c
     return nullptr;
   }
   return c;
+}
+
+/// "" when every schedule text parses, else the parser's message.
+std::string badSchedule(std::initializer_list<const std::string *> texts) {
+  for (const std::string *t : texts) {
+    attnc::x86::Schedule s;
+    std::string err;
+    if (!t->empty() && !attnc::x86::parseSchedule(*t, s, err)) return err;
+  }
+  return "";
+}
+
+/// Why the x86 backend cannot compile this file ("" when it can).
+std::string x86Unsupported(const attnc::Compilation &c) {
+  for (const std::string &name : c.kernelNames()) {
+    auto d = c.describe(name);
+    if (d && (d->lowRank != attnc::KernelDesc::LowRank::None || d->sparseBlock || !d->prunedHeads.empty()))
+      return "attention `" + name +
+             "` uses `compress` transforms, which the x86 backend does not support yet (the reference "
+             "backend runs them)";
+  }
+  return "";
 }
 
 }  // namespace
@@ -176,6 +199,14 @@ int main(int argc, char **argv) {
       if (!file) return code;
       auto c = lower(*file, opts, nullptr, code);
       if (!c) return code;
+      if (std::string why = x86Unsupported(*c); !why.empty()) {
+        errorLine(why);
+        return kExitUsage;
+      }
+      if (std::string why = badSchedule({&bo.schedule}); !why.empty()) {
+        errorLine(why);
+        return kExitUsage;
+      }
       return attnc::driver::runBench(*c, bo);
     }
     if (*tiles) {
@@ -225,6 +256,14 @@ int main(int argc, char **argv) {
       }
       auto c = lower(*file, opts, nullptr, code);
       if (!c) return code;
+      if (std::string why = x86Unsupported(*c); !why.empty()) {
+        errorLine(why);
+        return kExitUsage;
+      }
+      if (std::string why = badSchedule({&schedule, &decodeSchedule}); !why.empty()) {
+        errorLine(why);
+        return kExitUsage;
+      }
       attnc::driver::EmitOptions eo;
       eo.dir = output;
       eo.isa = target == "x86-avx2" ? attnc::x86::Isa::Avx2

@@ -86,8 +86,8 @@ for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "decode_bhsd", "decode
         w(f"| {n} | {j['time_s']*1e3:.2f} ms | n/a | n/a | |")
 w("")
 w("## Memory (no N x M buffer anywhere)\n")
-w("Scratch is the peak RSS after the kernel minus the RSS before the arguments were allocated minus the "
-  "arguments themselves (the JIT compiler's memory is in 'before').\n")
+w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "
+  "just before it: tile buffers, split state and thread stacks, never an N x M matrix.\n")
 w("| case | shape | time | arguments | scratch |")
 w("|---|---|---|---|---|")
 for n in ["long_prefill", "long_decode"]:
