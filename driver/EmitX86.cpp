@@ -287,7 +287,7 @@ static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_b
         "      int64_t want = (4 * (int64_t)threads + tasks - 1) / tasks;\n"
         "      nsplit = (nkt <= 1 || tasks >= 4 * (int64_t)threads) ? 1 : (int32_t)(want < {3} ? want : {3});\n"
         "      if (nsplit > nkt) nsplit = (int32_t)nkt;\n    }}",
-        s.headsInner ? 1 : d.kvHeads, s.qPerTile, s.tileKv, s.maxSplits);
+        s.headsInner || s.allHeads ? 1 : d.kvHeads, s.qPerTile, s.tileKv, s.maxSplits);
   };
   o << "    int threads = num_threads();\n    int32_t nsplit = 1;\n";
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";

@@ -237,7 +237,10 @@ bool Builder::build(std::string &error) {
     error = "the x86 backend does not support `compress` transforms yet";
     return false;
   }
-  group_ = static_cast<int>(d.heads / d.kvHeads);
+  // G: query heads per tile row group. With allHeads every head of the
+  // model shares one tile (the kv head then differs from row to row).
+  const int Greal = static_cast<int>(d.heads / d.kvHeads);
+  group_ = s_.allHeads ? static_cast<int>(d.heads) : Greal;
   const int G = group_;
   const int QT = s_.qPerTile, TK = s_.tileKv, TQ = QT * G;
   const int D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
@@ -274,6 +277,8 @@ bool Builder::build(std::string &error) {
   // Row r of q-tile qt: its query position and head.
   auto qpos = [&](Expr row, Expr qtile) { return G == 1 ? qtile * QT + row : qtile * QT + row / G; };
   auto headOf = [&](Expr row, Expr kvh) { return G == 1 ? kvh : kvh * G + row % G; };
+  // The kv head of a row: the tile's, or with allHeads the row's head's.
+  auto kvOf = [&](Expr row, Expr kvh) { return s_.allHeads ? (row % G) / Greal : kvh; };
 
   // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
   Func Qp("Qp");
@@ -376,13 +381,13 @@ bool Builder::build(std::string &error) {
       c.ru = ru;
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
       c.Smm(r, j, kt, qt, hk, b) += cast<float>(av(ru, headOf(r, hk))) *
-                                    tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, hk, b), fast);
+                                    tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, kvOf(r, hk), b), fast);
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else {
       RDom rd(0, D, "rd" + sfx);
       c.rd = rd;
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
-      c.Smm(r, j, kt, qt, hk, b) += Qp(r, rd, qt, hk, b) * c.Kf(rd, j, kt, hk, b);
+      c.Smm(r, j, kt, qt, hk, b) += Qp(r, rd, qt, hk, b) * c.Kf(rd, j, kt, kvOf(r, hk), b);
       score = c.Smm(r, j, kt, qt, hk, b);
     }
     Expr qp = qpos(r, qt), h = headOf(r, hk);
@@ -421,7 +426,7 @@ bool Builder::build(std::string &error) {
     RDom ro(0, TK, "rjo" + sfx);
     c.rjo = ro;
     c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
-    c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, hk, b);
+    c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
 
     // The update over this split's tiles of this class.
     c.rk = RDom(0, tps, "rk" + sfx);
@@ -571,9 +576,12 @@ bool Builder::build(std::string &error) {
       c.Smm.compute_at(Sfn, j);
       Func intm = c.Smm.update().split(c.rd.x, rdo, rdi, dVec).rfactor(rdi, lane);
       intm.compute_at(Sfn, j).reorder_storage(lane, r).vectorize(lane);
-      if (TQ <= 16) intm.unroll(r);
-      intm.update().reorder(lane, r, rdo).vectorize(lane);
-      if (TQ <= 16) intm.update().unroll(r);
+      if (TQ <= 32) intm.unroll(r);
+      // Rows sharing a kv head (at most 8 at a time) share each K vector
+      // load and keep their accumulators in registers across head_dim.
+      const int rg = std::min(TQ, std::min(8, Greal));
+      Var rgo("rgo" + sfx), rgi("rgi" + sfx);
+      intm.update().split(r, rgo, rgi, rg).reorder(lane, rgi, rdo, rgo).vectorize(lane).unroll(rgi);
       c.Smm.update().atomic().vectorize(rdi);
     } else {
       Var sro("sro"), sri("sri");
@@ -610,7 +618,7 @@ bool Builder::build(std::string &error) {
       // tile row per kv row): V streams from memory once; O_t stays in L1.
       c.Ot.compute_at(atTile).vectorize(dv, dvLoadVec);
       c.Ot.update().reorder(dv, r, c.rjo.x).vectorize(dv, dvLoadVec);
-      if (TQ <= 16) c.Ot.update().unroll(r);
+      if (TQ <= 32) c.Ot.update().unroll(r);
     } else {
       c.Ot.compute_at(LoopLevel(state, dvo)).split(dv, rr, rv, dvVec).vectorize(rv).unroll(rr).unroll(r);
       c.Ot.update()
@@ -718,7 +726,7 @@ Buffer<> wrap(const attnc_tensor &t, bool lseView, int64_t dv, bool bshd) {
 }  // namespace
 
 int chooseSplits(const KernelDesc &d, const Schedule &s, int64_t batch, int64_t seqQ, int64_t seqKv, int threads) {
-  int64_t tasks = batch * (s.headsInner ? 1 : d.kvHeads) * ((seqQ + s.qPerTile - 1) / s.qPerTile);
+  int64_t tasks = batch * (s.headsInner || s.allHeads ? 1 : d.kvHeads) * ((seqQ + s.qPerTile - 1) / s.qPerTile);
   int64_t nkt = (seqKv + s.tileKv - 1) / s.tileKv;
   if (tasks <= 0 || nkt <= 1 || tasks >= 4 * threads) return 1;
   int64_t want = (4 * threads + tasks - 1) / tasks;

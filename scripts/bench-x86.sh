@@ -11,8 +11,8 @@ attnc="$build/driver/attnc"
 command -v python3 >/dev/null || apt-get install -y python3
 # OpenBLAS picks its AVX2 kernel when these are set; the sgemm roof needs its best.
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+out="$build/bench-x86"   # the JSON of each run stays here
+mkdir -p "$out"
 run() {  # name spec args...
   local name=$1 spec=$2; shift 2
   echo "== $name: attnc bench $spec $*" >&2

@@ -50,6 +50,10 @@ struct Schedule {
   /// L1) instead of register blocks (pvRows x dvBlock) that revisit V: for
   /// decoding, where V is read once and streams from memory.
   bool pvStream = false;
+  /// Every query head in one tile (rows = qPerTile x heads, tasks over
+  /// (q-tile, batch)): each kv row of a bshd cache, all kv heads, is read
+  /// whole and contiguously. For decoding.
+  bool allHeads = false;
   /// Software-prefetch the next kv tile's K and V during the current one.
   bool prefetch = true;
   /// The vectorized polynomial exp (about 1 ulp) instead of libm's scalar exp.

@@ -113,3 +113,28 @@ TEST_CASE("x86 matrix: non-default schedules", "[x86][matrix]") {
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86 head dims that are not powers of two and value_dim != head_dim", "[x86]") {
+  struct Case {
+    int d, dv, heads, kv;
+    const char *mask;
+  };
+  for (Case k : {Case{72, 40, 4, 2, "causal"}, Case{192, 192, 2, 1, "window(20)"}, Case{96, 72, 6, 3, "causal"}}) {
+    std::string text = fmt::format("attention odd {{\n  dtype f32\n  heads {}\n  kv_heads {}\n  head_dim {}\n"
+                                   "  value_dim {}\n  output lse\n  mask {}\n}}\n",
+                                   k.heads, k.kv, k.d, k.dv, k.mask);
+    Compiled c = compileText(text);
+    std::unique_ptr<KernelDesc> d = c.comp->describe("odd");
+    for (dsl::DType t : {dsl::DType::F32, dsl::DType::BF16})
+      for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+        for (bool decode : {false, true}) {
+          INFO("head_dim " << k.d << " value_dim " << k.dv << " " << dsl::dtypeName(t) << (decode ? " decode" : ""));
+          CHECK(checkX86(c, "odd", t, l, x86::defaultSchedule(*d, x86::hostIsa(), decode),
+                         {{1, 1, 50}, {2, 9, 33}, {1, 40, 40}}) == "");
+        }
+  }
+}
+
+}  // namespace attnc::test
