@@ -101,14 +101,20 @@ w("- **Unmasked f32 vs unfused (>= 3x).** Without a mask both versions do the sa
   "runs at about 0.8 of the roof, so its lead is the softmax pass plus the N x M traffic, about 2-2.6x here. "
   "3x would need the fused kernel above the sgemm roof. With a mask (causal) the fused kernel skips the empty "
   "tiles and the lead passes 4x.")
+w("- **Decode and the read roof.** The streaming-read roof of this machine is bimodal: most runs measure "
+  "34-36 GB/s, some 55-64 GB/s (same code, same buffer size; likely where the VM's pages land). The decode "
+  "kernel itself is steady at 26-28 GB/s (bhsd) and 21-23 GB/s (bshd), so its ratio reads 0.6-0.8 against the "
+  "first roof and 0.35-0.45 against the second. Against a 60 GB/s roof the bar is not met.")
 w("- **Decode with a bshd cache.** One kv head's rows are 256 B pieces of 2 KiB rows (all heads interleaved). "
-  "Even with all kv heads of a kv tile processed together (`headsinner`), the kernel reads at about 9 GB/s "
-  "against 27 GB/s for the same cache in bhsd; our reading (not yet proven) is that the hardware prefetcher does not follow the interleaved pieces "
-  "well and software prefetch (`prefetch`) did not help. A kernel variant that walks whole rows (all kv heads "
-  "per kv row) is the next step. The bhsd cache meets the bar.")
+  "With one task per kv head (or `headsinner`) the kernel read about 9 GB/s against 27 GB/s for the same cache "
+  "in bhsd; software prefetch did not help. The `allheads` decode tile (every query head in one tile, the kv head "
+  "varying by row group) reads each kv row whole and brought it to 21-23 GB/s; rows that share a kv head share "
+  "each K load with their accumulators in registers.")
 w("- **Decode compute.** The decode kernel is compute-bound per core (it scales 2x from 1 to 2 threads): a "
   "profile of `attnc_<name>_decode` shows about 35% in the horizontal sums of the Q.K dot products and 35% in "
-  "P.V. A halving-tree reduction across rows was tried and lost (Halide emits odd-width shuffles).\n")
+  "P.V. Tried and lost: a halving-tree reduction across rows (Halide emits odd-width shuffles), register-"
+  "blocked P.V that revisits V (`pvblock`), one V load per value vector for all rows. A 4-way "
+  "horizontal add (hadd) of the rows' partial sums would need x86 intrinsics below Halide's portable expressions.\n")
 w("## CUDA\n")
 w("No GPU was lent to the sessions that wrote this file (the CUDA backend is issue 4); nothing is measured here yet.\n")
 print("\n".join(out))
