@@ -93,6 +93,30 @@ struct EvalEnv {
   const std::vector<BoundInput> *inputs = nullptr;
 };
 
+/// The spec's inputs among `args` (signature order), as bound tensors; false
+/// when one is missing.
+bool bindInputs(const KernelDesc &d, const std::vector<ArgDesc> &sig, const std::vector<const HostTensor *> &args,
+                std::vector<BoundInput> &inputs) {
+  inputs.clear();
+  for (const InputDesc &in : d.inputs) {
+    const HostTensor *t = nullptr;
+    for (size_t i = 0; i < sig.size() && i < args.size(); ++i)
+      if (sig[i].name == in.name) t = args[i];
+    if (!t) return false;
+    BoundInput bi;
+    bi.data = t->data.data();
+    bi.rank = static_cast<int>(t->shape.size());
+    int64_t stride = 1;
+    for (int i = bi.rank - 1; i >= 0; --i) {
+      bi.extent[i] = t->shape[i];
+      bi.stride[i] = stride;
+      stride *= t->shape[i];
+    }
+    inputs.push_back(bi);
+  }
+  return true;
+}
+
 double execute(const Program &p, double *regs, const EvalEnv &env) {
   for (const Instr &in : p.code) {
     double a = regs[in.a], b = regs[in.b];
@@ -244,18 +268,9 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   };
   const HostTensor &Q = *args[0];
   std::vector<BoundInput> inputs;
-  for (const InputDesc &in : d.inputs) {
-    const HostTensor *t = arg(in.name.c_str());
-    BoundInput bi;
-    bi.data = t->data.data();
-    bi.rank = static_cast<int>(t->shape.size());
-    int64_t stride = 1;
-    for (int i = bi.rank - 1; i >= 0; --i) {
-      bi.extent[i] = t->shape[i];
-      bi.stride[i] = stride;
-      stride *= t->shape[i];
-    }
-    inputs.push_back(bi);
+  if (!bindInputs(d, sig, args, inputs)) {
+    error = "an input tensor is missing";
+    return false;
   }
   EvalEnv env{static_cast<double>(Sq), static_cast<double>(Skv), &inputs};
   const int64_t nkv = d.lowRank == KernelDesc::LowRank::Seq ? d.rank : Skv;
@@ -479,22 +494,7 @@ int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, 
   if (maskP.empty()) return seqQ * seqKv;
   std::vector<ArgDesc> sig = d.signature();
   std::vector<BoundInput> inputs;
-  for (const InputDesc &in : d.inputs) {
-    const HostTensor *t = nullptr;
-    for (size_t i = 0; i < sig.size() && i < args.size(); ++i)
-      if (sig[i].name == in.name) t = args[i];
-    if (!t) return -1;
-    BoundInput bi;
-    bi.data = t->data.data();
-    bi.rank = static_cast<int>(t->shape.size());
-    int64_t stride = 1;
-    for (int i = bi.rank - 1; i >= 0; --i) {
-      bi.extent[i] = t->shape[i];
-      bi.stride[i] = stride;
-      stride *= t->shape[i];
-    }
-    inputs.push_back(bi);
-  }
+  if (!bindInputs(d, sig, args, inputs)) return -1;
   EvalEnv env{static_cast<double>(seqQ), static_cast<double>(seqKv), &inputs};
   std::vector<double> regs(std::max(maskP.numRegs, 5));
   int64_t n = 0;

@@ -224,6 +224,15 @@ Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, 
   return r[p.result];
 }
 
+/// A register block of a Func (or stage) computed at a tile: `vec`-lane vectors
+/// along `v`, the vectors and every `u` unrolled, so LLVM keeps the block's
+/// accumulators in registers across the reduction loop outside it.
+template <typename StageOrFunc>
+void registerBlock(StageOrFunc &&f, const Var &v, const Var &u, int vec) {
+  Var vo(v.name() + "_vo"), vi(v.name() + "_vi");
+  f.split(v, vo, vi, vec).vectorize(vi).unroll(vo).unroll(u);
+}
+
 /// The largest of vector, vector/2, ..., 1 that divides n.
 int vecFor(int64_t n, int vector) {
   int v = vector;
@@ -595,13 +604,9 @@ bool Builder::build(std::string &error) {
           .unroll(rr)
           .unroll(ji);
       if (!d.additive) {
-        c.Smm.compute_at(Sfn, sro).split(r, rr, rv, rowVec).vectorize(rv).unroll(rr).unroll(j);
-        c.Smm.update()
-            .reorder(r, j, c.rd.x)
-            .split(r, rr, rv, rowVec)
-            .vectorize(rv)
-            .unroll(rr)
-            .unroll(j);
+        c.Smm.compute_at(Sfn, sro);
+        registerBlock(c.Smm, r, j, rowVec);
+        registerBlock(c.Smm.update().reorder(r, j, c.rd.x), r, j, rowVec);
       }
     }
     if (!sig) {
@@ -620,13 +625,9 @@ bool Builder::build(std::string &error) {
       c.Ot.update().reorder(dv, r, c.rjo.x).vectorize(dv, dvLoadVec);
       if (TQ <= 32) c.Ot.update().unroll(r);
     } else {
-      c.Ot.compute_at(LoopLevel(state, dvo)).split(dv, rr, rv, dvVec).vectorize(rv).unroll(rr).unroll(r);
-      c.Ot.update()
-          .reorder(dv, r, c.rjo.x)
-          .split(dv, rr, rv, dvVec)
-          .vectorize(rv)
-          .unroll(rr)
-          .unroll(r);
+      c.Ot.compute_at(LoopLevel(state, dvo));
+      registerBlock(c.Ot, dv, r, dvVec);
+      registerBlock(c.Ot.update().reorder(dv, r, c.rjo.x), dv, r, dvVec);
     }
     (void)stage;
   }
