@@ -323,22 +323,23 @@ std::string shellQuote(const std::string &s) {
 
 }  // namespace
 
-bool emitX86(const Compilation &c, const EmitOptions &o, std::string &error) {
+EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &error) {
+  using S = EmitStatus;
   std::error_code ec;
   fs::create_directories(o.dir, ec);
   if (ec) {
     error = "cannot create `" + o.dir + "`: " + ec.message();
-    return false;
+    return S::Environment;
   }
-  if (!writeFile(fs::path(o.dir) / "attnc_runtime.h", kRuntimeHeaderText, error)) return false;
+  if (!writeFile(fs::path(o.dir) / "attnc_runtime.h", kRuntimeHeaderText, error)) return S::Environment;
   const char *cc = std::getenv("ATTNC_CC");
   if (!cc || !*cc) cc = std::getenv("CC");
   if (!cc || !*cc) cc = "cc";
   for (const std::string &name : c.kernelNames()) {
     auto pre = buildX86(c, name, o.isa, {false, o.schedule}, error);
-    if (!pre) return false;
+    if (!pre) return S::Internal;
     auto dec = buildX86(c, name, o.isa, {true, o.decodeSchedule}, error);
-    if (!dec) return false;
+    if (!dec) return S::Internal;
     fs::path tmp = fs::path(o.dir) / (".attnc-" + name);
     fs::create_directories(tmp, ec);
     std::string objPre = (tmp / (name + "_prefill.o")).string(), objDec = (tmp / (name + "_decode.o")).string(),
@@ -347,21 +348,22 @@ bool emitX86(const Compilation &c, const EmitOptions &o, std::string &error) {
     if (!pre->compileToObject(objPre, "attnc_" + name + "_prefill", error) ||
         !dec->compileToObject(objDec, "attnc_" + name + "_decode", error) ||
         !x86::HalideKernel::compileRuntime(objRt, o.isa, error))
-      return false;
-    if (!writeFile(wrapC, x86WrapperSource(pre->desc(), pre->schedule(), dec->schedule()), error)) return false;
+      return S::Internal;
+    if (!writeFile(wrapC, x86WrapperSource(pre->desc(), pre->schedule(), dec->schedule()), error))
+      return S::Environment;
     std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(o.dir),
                                   shellQuote(objWrap), shellQuote(wrapC));
     if (std::system(cmd.c_str()) != 0) {
       error = fmt::format("compiling the C wrapper of `{}` failed: {} (set ATTNC_CC or CC to a C compiler)", name, cmd);
-      return false;
+      return S::Environment;
     }
     std::string lib = (fs::path(o.dir) / (name + ".a")).string();
     fs::remove(lib, ec);
-    if (!x86::createStaticLibrary({objWrap, objPre, objDec, objRt}, lib, o.isa, error)) return false;
-    if (!writeFile(fs::path(o.dir) / (name + ".h"), x86Header(pre->desc()), error)) return false;
+    if (!x86::createStaticLibrary({objWrap, objPre, objDec, objRt}, lib, o.isa, error)) return S::Environment;
+    if (!writeFile(fs::path(o.dir) / (name + ".h"), x86Header(pre->desc()), error)) return S::Environment;
     if (!o.keepTemps) fs::remove_all(tmp, ec);
   }
-  return true;
+  return S::Ok;
 }
 
 }  // namespace attnc::driver

@@ -17,8 +17,10 @@ struct EmitOptions {
   bool keepTemps = false;      // keep DIR/.attnc-NAME/ (wrapper source, objects)
 };
 
-/// Returns false, with `error`, when a kernel cannot be built or written.
-bool emitX86(const Compilation &c, const EmitOptions &o, std::string &error);
+enum class EmitStatus { Ok, Environment, Internal };
+/// Environment: DIR cannot be written or no C compiler runs (the user can fix
+/// it); Internal: Halide failed on a valid spec (a bug). `error` says which.
+EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &error);
 
 /// The C wrapper (argument checks, buffer set-up, variant choice) of one kernel.
 std::string x86WrapperSource(const KernelDesc &d, const x86::Schedule &prefill, const x86::Schedule &decode);

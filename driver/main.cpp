@@ -273,11 +273,12 @@ int main(int argc, char **argv) {
       eo.decodeSchedule = decodeSchedule;
       eo.keepTemps = keepTemps;
       std::string err;
-      if (!attnc::driver::emitX86(*c, eo, err)) {
-        errorLine(err);
-        return kExitInternal;
+      switch (attnc::driver::emitX86(*c, eo, err)) {
+      case attnc::driver::EmitStatus::Ok: return kExitOk;
+      case attnc::driver::EmitStatus::Environment: errorLine(err); return kExitUsage;
+      case attnc::driver::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;
       }
-      return kExitOk;
+      return kExitInternal;
     }
     std::ofstream fileOut;
     std::ostream *os = &std::cout;

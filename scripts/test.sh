@@ -18,11 +18,12 @@ cmake --build build -j "$jobs"
 echo "== ctest"
 (cd build && ctest -j "$jobs" --output-on-failure)
 
-echo "== unit tests under AddressSanitizer and UBSan"
+echo "== unit tests and the generated kernels' C ABI under AddressSanitizer and UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNC_SANITIZE=ON >/dev/null
-cmake --build build-asan -j "$jobs" --target attnc_unit_tests attnc
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build-asan/tests/attnc_unit_tests
+cmake --build build-asan -j "$jobs" --target attnc_unit_tests attnc attnc_aot_tests
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+build-asan/tests/attnc_unit_tests
+build-asan/tests/attnc_aot_tests
 
 echo "== fuzzing the front end (libFuzzer, clang-19)"
 fuzz=build/fuzz
