@@ -115,14 +115,16 @@ int main(int argc, char **argv) {
   CLI::App app{"attnc: compiles .attn attention specs into fused kernels", "attnc"};
   app.set_version_flag("--version", kVersion);
   app.footer("Exit status: 0 success, 1 errors in the spec, 2 usage errors, 3 internal errors.\n"
-             "Examples:\n  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn\n"
+             "Examples:\n  attnc examples/llama3_8b.attn -target x86 -o out\n"
+             "  attnc bench examples/llama3_8b.attn --seq-q 2048 --seq-kv 2048\n"
+             "  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn\n"
              "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256");
 
   std::string spec, target, output;
   attnc::PipelineOptions opts;
   app.add_option("spec", spec, "the .attn file");
   app.add_option("-t,--target", target, targetHelp());
-  app.add_option("-o,--output", output, "output file (`-` or none: standard output)");
+  app.add_option("-o,--output", output, "mlir: output file (`-` or none: standard output); x86: output directory");
   app.add_flag("--print-after-all", opts.printAfterAll, "print the IR after every pipeline step");
   app.add_flag("--print-locations", opts.printLocations, "print .attn source locations in the IR");
   app.add_option("--tile-q", opts.tileQ, "query tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
