@@ -128,6 +128,18 @@ typedef struct halide_buffer_t {
   void *padding;
 } halide_buffer_t;
 extern int halide_set_num_threads(int n);
+typedef void (*halide_error_handler_t)(void *, const char *);
+extern halide_error_handler_t halide_set_error_handler(halide_error_handler_t handler);
+
+/* Halide's default error handler aborts the process. Every kernel installs
+ * this one instead: it copies the message to the calling kernel's
+ * last_error, found through a thread-local pointer that all kernels of the
+ * program share (a weak symbol: one instance however many are linked). */
+__attribute__((weak)) __thread char *attnc_current_error;
+__attribute__((weak)) void attnc_halide_error(void *user_context, const char *msg) {
+  (void)user_context;
+  if (attnc_current_error) snprintf(attnc_current_error, 512, "Halide: %s", msg);
+}
 )";
   std::string hargs;
   for (size_t i = 0; i < sig.size(); ++i) {
@@ -170,6 +182,7 @@ static int num_threads(void) {
   if (n <= 0) n = 1;
   if (n > 1024) n = 1024;
   halide_set_num_threads((int)n);
+  halide_set_error_handler(attnc_halide_error);
   __atomic_store_n(&threads, (int)n, __ATOMIC_RELEASE);
   return (int)n;
 }
@@ -290,14 +303,17 @@ static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_b
         s.headsInner || s.allHeads ? 1 : d.kvHeads, s.qPerTile, s.tileKv, s.maxSplits);
   };
   o << "    int threads = num_threads();\n    int32_t nsplit = 1;\n";
+  o << "    attnc_current_error = last_error;  /* where a Halide error message goes */\n";
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
   o << "    if (seq_q <= " << kDecodeMaxSeqQ << ") {\n    " << splits(dec) << "\n";
   o << "      rc = attnc_" << N << "_decode(" << call << "nsplit, " << outs << ");\n";
   o << "    } else {\n    " << splits(pre) << "\n";
   o << "      rc = attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ");\n    }\n";
   o << "    (void)seq_kv;\n";
-  o << "    if (rc != 0) return fail(ATTNC_E_INTERNAL, \"the Halide pipeline of `" << N
-    << "` failed with code %d (a bug in attnc: please report it)\", rc);\n";
+  o << "    attnc_current_error = NULL;\n";
+  o << "    if (rc != 0) {\n      char halide_msg[512];\n      snprintf(halide_msg, sizeof halide_msg, \"%s\", last_error);\n";
+  o << "      return fail(ATTNC_E_INTERNAL, \"the Halide pipeline of `" << N
+    << "` failed with code %d (a bug in attnc: please report it) %s\", rc, halide_msg);\n    }\n";
   o << "  }\n  return ATTNC_OK;\n}\n";
   return o.str();
 }

@@ -261,6 +261,11 @@ bool Builder::build(std::string &error) {
     if (a.output) continue;
     params_.emplace_back(halideType(a.dtype), static_cast<int>(a.dims.size()), a.name);
   }
+  // The ABI asks unit inner stride of q, k, v and out only: the weights and
+  // the spec's inputs may be any strided view (Halide assumes stride 1 in
+  // dimension 0 unless told otherwise).
+  for (ImageParam &p : params_)
+    if (p.name() != "q" && p.name() != "k" && p.name() != "v") p.dim(0).set_stride(Expr());
   ImageParam &q = param("q"), &k = param("k"), &v = param("v");
   int sDim = bshd() ? 2 : 1, hDim = bshd() ? 1 : 2;
   seqQ_ = q.dim(sDim).extent();

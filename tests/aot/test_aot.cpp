@@ -224,3 +224,79 @@ TEST_CASE("aot one kernel called from several threads at once", "[aot]") {
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("aot random malformed arguments never crash", "[aot]") {
+  // Valid tensors, then one field of one tensor corrupted at random: the call
+  // must return an error status (or OK when the change kept it valid) and
+  // never read or write out of bounds (this test also runs under ASan).
+  Spec s = load("packed_docs");  // bf16 q/k/v, an i32 input, bhsd
+  std::mt19937 rng(2024);
+  int errors = 0, oks = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    KernelArgs a = makeArgs(s.desc, 1 + iter % 2, 1 + iter % 9, 1 + iter % 13, uint32_t(iter));
+    attnc_tensor &t = a.tensors[rng() % a.tensors.size()];
+    switch (rng() % 6) {
+    case 0: t.dtype = int32_t(rng() % 7) - 1; break;
+    case 1: t.ndim = int32_t(rng() % 7) - 1; break;
+    case 2: t.shape[rng() % 4] += int64_t(rng() % 5) - 2; break;
+    case 3: {  // never larger: a caller's view may not pass its memory, which no check can see
+      int64_t &st = t.stride[rng() % 4];
+      st -= int64_t(rng() % 3) + 1;
+      break;
+    }
+    case 4: t.shape[rng() % 4] = int64_t(1) << (20 + rng() % 40); break;
+    case 5: t.data = nullptr; break;
+    }
+    // Strides only shrink and shapes that grow are never consistent with the
+    // other tensors, so whatever the checks accept must fit the allocation.
+    int64_t need = 1;
+    bool fits = t.ndim >= 1 && t.ndim <= 4;
+    if (fits) {
+      int64_t last = 0;
+      for (int i = 0; i < t.ndim; ++i) {
+        if (t.shape[i] < 1 || t.stride[i] < 0) fits = false;
+        else last += (t.shape[i] - 1) * t.stride[i];
+      }
+      need = last + 1;
+    }
+    size_t idx = static_cast<size_t>(&t - a.tensors.data());
+    bool inBounds = fits && need * int64_t(dtypeSize(a.sig[idx].dtype)) <= int64_t(a.mem[idx].size());
+    int rc = call(packed_docs, a);
+    if (rc == ATTNC_OK) {
+      ++oks;
+      CHECK(inBounds);  // accepted arguments always describe memory we own
+      CHECK(std::string(packed_docs_last_error()).empty());
+    } else {
+      ++errors;
+      CHECK(rc >= ATTNC_E_ARGUMENT);
+      CHECK(rc <= ATTNC_E_LAYOUT);
+      CHECK(!std::string(packed_docs_last_error()).empty());
+    }
+  }
+  CHECK(errors > 300);
+  INFO("accepted " << oks);
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("aot a spec input given as a strided view", "[aot]") {
+  Spec s = load("packed_docs");  // input doc : i32[seq_kv]
+  KernelArgs a = makeArgs(s.desc, 2, 30, 30, 77);
+  // doc (argument 3) with stride 3 inside a larger buffer.
+  const attnc_tensor doc = a.tensors[3];
+  std::vector<int32_t> big(size_t(doc.shape[0]) * 3, -7);
+  for (int64_t i = 0; i < doc.shape[0]; ++i) big[i * 3] = static_cast<const int32_t *>(doc.data)[i];
+  a.tensors[3].data = big.data();
+  a.tensors[3].stride[0] = 3;
+  REQUIRE(call(packed_docs, a) == ATTNC_OK);
+  HostTensor out;
+  std::string err;
+  REQUIRE(s.ref->run(a.inputs(), out, nullptr, err));
+  CHECK(compareTensors(a.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
+}
+
+}  // namespace attnc::test
