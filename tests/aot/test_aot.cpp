@@ -251,18 +251,18 @@ TEST_CASE("aot random malformed arguments never crash", "[aot]") {
     }
     // Strides only shrink and shapes that grow are never consistent with the
     // other tensors, so whatever the checks accept must fit the allocation.
-    int64_t need = 1;
+    __int128 need = 1;  // wide: corrupted extents reach 2^59
     bool fits = t.ndim >= 1 && t.ndim <= 4;
     if (fits) {
-      int64_t last = 0;
+      __int128 last = 0;
       for (int i = 0; i < t.ndim; ++i) {
         if (t.shape[i] < 1 || t.stride[i] < 0) fits = false;
-        else last += (t.shape[i] - 1) * t.stride[i];
+        else last += __int128(t.shape[i] - 1) * t.stride[i];
       }
       need = last + 1;
     }
     size_t idx = static_cast<size_t>(&t - a.tensors.data());
-    bool inBounds = fits && need * int64_t(dtypeSize(a.sig[idx].dtype)) <= int64_t(a.mem[idx].size());
+    bool inBounds = fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
     int rc = call(packed_docs, a);
     if (rc == ATTNC_OK) {
       ++oks;
