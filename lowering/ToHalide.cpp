@@ -505,7 +505,7 @@ bool Builder::build(std::string &error) {
       outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv (extents follow out's)
     }
   }
-  Var qo("qo"), qi("qi"), g("g"), task("task"), dvo("dvo"), dvi("dvi"), ro("ro"), ri("ri"), jo("jo"), ji("ji"),
+  Var qo("qo"), qi("qi"), g("g"), task("task"), dvi("dvi"), ri("ri"), jo("jo"), ji("ji"),
       rv("rv"), rr("rr");
   out_.split(qv, qo, qi, QT, TailStrategy::GuardWithIf);
   if (G > 1) out_.split(hv, hk, g, G, TailStrategy::RoundUp);
@@ -542,7 +542,6 @@ bool Builder::build(std::string &error) {
   state.compute_at(atTask).vectorize(dv, dvLoadVec);
   for (int which = 0; which < 2; ++which) {
     Chain &c = chains[which];
-    int stage = which + 1;
     Stage st = state.update(which);
     RVar rk(c.rk.x);
     // Stage-specific loop names, so that LoopLevels find the right stage.
@@ -634,7 +633,6 @@ bool Builder::build(std::string &error) {
       registerBlock(c.Ot, dv, r, dvVec);
       registerBlock(c.Ot.update().reorder(dv, r, c.rjo.x), dv, r, dvVec);
     }
-    (void)stage;
   }
   return true;
 }
