@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package attnc's build, tests and examples need.
+# Installs every Debian package attnc's build, tests and examples need (gcc: attnc
+# compiles the C entry point of each x86 kernel with `cc`).
 # Idempotent: skips apt entirely when everything is already installed.
 set -euo pipefail
 pkgs=(
-  cmake ninja-build ccache g++ pkg-config
+  cmake ninja-build ccache gcc g++ pkg-config
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   clang-19 libclang-rt-19-dev
   libhalide14-0-dev
