@@ -20,6 +20,7 @@
 
 #include "driver/X86Build.h"
 #include "lowering/KernelArgs.h"
+#include "lowering/ParallelFor.h"
 #include "lowering/Reference.h"
 #include "lowering/Regions.h"
 
@@ -46,18 +47,6 @@ double bestOf(F &&fn, double budget = 1.0, int maxReps = 50) {
     total += t;
   }
   return best;
-}
-
-template <typename F>
-void parallelFor(int threads, int64_t n, F &&fn) {
-  std::atomic<int64_t> next{0};
-  auto work = [&] {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) fn(i);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto &t : pool) t.join();
 }
 
 /// FP32 sgemm throughput (GFLOP/s) of OpenBLAS on 2048^3.

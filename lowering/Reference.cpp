@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "lowering/ParallelFor.h"
 #include "lowering/Regions.h"
 
 namespace attnc {
@@ -476,14 +477,7 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   int64_t tasks = B * H;
   int nt = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nt = static_cast<int>(std::min<int64_t>(nt, tasks));
-  std::atomic<int64_t> next{0};
-  auto worker = [&] {
-    for (int64_t t; (t = next.fetch_add(1)) < tasks;) work(t);
-  };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < nt; ++i) pool.emplace_back(worker);
-  worker();
-  for (auto &t : pool) t.join();
+  parallelFor(nt, tasks, work);
   return true;
 }
 
