@@ -12,24 +12,17 @@
 
 #include "driver/RuntimeHeaderText.h"
 #include "driver/X86Build.h"
+#include "lowering/AbiText.h"
 #include "lowering/ToHalide.h"
 
 namespace attnc::driver {
 
 namespace fs = std::filesystem;
+using abi::cDtypeEnum;
+using abi::paramList;
+using abi::shapeText;
 
 namespace {
-
-const char *cDtypeEnum(dsl::DType t) {
-  switch (t) {
-  case dsl::DType::F32: return "ATTNC_F32";
-  case dsl::DType::F16: return "ATTNC_F16";
-  case dsl::DType::BF16: return "ATTNC_BF16";
-  case dsl::DType::I32: return "ATTNC_I32";
-  case dsl::DType::U8: return "ATTNC_U8";
-  }
-  return "ATTNC_F32";
-}
 
 /// halide_type_t {code, bits, lanes} of a dtype.
 const char *halideTypeInit(dsl::DType t) {
@@ -41,38 +34,6 @@ const char *halideTypeInit(dsl::DType t) {
   case dsl::DType::U8: return "{1, 8, 1}";
   }
   return "{2, 32, 1}";
-}
-
-std::string shapeText(const ArgDesc &a) {
-  std::string s = "[";
-  for (size_t i = 0; i < a.dims.size(); ++i) {
-    if (i) s += ", ";
-    s += a.dims[i].kind == DimSym::Fixed ? std::to_string(a.dims[i].size) : dimSymName(a.dims[i].kind);
-  }
-  return s + "]";
-}
-
-std::string paramList(const KernelDesc &d) {
-  std::string s;
-  for (const ArgDesc &a : d.signature()) {
-    if (!s.empty()) s += ", ";
-    s += fmt::format("{}attnc_tensor *{}", a.output ? "" : "const ", a.name);
-  }
-  return s;
-}
-
-/// The C extent a symbolic dim must have, once bound ("" for run-time symbols).
-std::string fixedExtent(const DimSym &s, const KernelDesc &d) {
-  switch (s.kind) {
-  case DimSym::Heads: return std::to_string(d.heads);
-  case DimSym::KvHeads: return std::to_string(d.kvHeads);
-  case DimSym::HeadDim: return std::to_string(d.headDim);
-  case DimSym::ValueDim: return std::to_string(d.valueDim);
-  case DimSym::Units: return std::to_string(d.units);
-  case DimSym::Rank: return std::to_string(d.rank);
-  case DimSym::Fixed: return std::to_string(s.size);
-  default: return "";
-  }
 }
 
 }  // namespace
@@ -150,28 +111,9 @@ __attribute__((weak)) void attnc_halide_error(void *user_context, const char *ms
   if (d.outputLse) hargs += ", halide_buffer_t *";
   o << "extern int attnc_" << N << "_prefill(" << hargs << ");\n";
   o << "extern int attnc_" << N << "_decode(" << hargs << ");\n\n";
-  o << "static __thread char last_error[512];\n";
+  o << abi::checkHelpers();
   o << "const char *" << N << "_last_error(void) { return last_error; }\n\n";
-  o << R"(static int fail(int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
-  va_end(ap);
-  return status;
-}
-
-static const char *dtype_name(int32_t t) {
-  switch (t) {
-  case ATTNC_F32: return "f32";
-  case ATTNC_F16: return "f16";
-  case ATTNC_BF16: return "bf16";
-  case ATTNC_I32: return "i32";
-  case ATTNC_U8: return "u8";
-  }
-  return "an unknown dtype";
-}
-
-/* Threads: ATTNC_NUM_THREADS, else every online core; read once. */
+  o << R"(/* Threads: ATTNC_NUM_THREADS, else every online core; read once. */
 static int num_threads(void) {
   static int threads = 0;
   int t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
@@ -185,35 +127,6 @@ static int num_threads(void) {
   halide_set_error_handler(attnc_halide_error);
   __atomic_store_n(&threads, (int)n, __ATOMIC_RELEASE);
   return (int)n;
-}
-
-/* Common checks of one tensor: pointer, dtype, rank, strides that fit. */
-static int check_tensor(const attnc_tensor *t, const char *name, int32_t dtype, int32_t ndim, int unit_inner) {
-  int i;
-  if (!t) return fail(ATTNC_E_ARGUMENT, "`%s` is null", name);
-  if (!t->data) return fail(ATTNC_E_ARGUMENT, "`%s` has a null data pointer", name);
-  if (t->dtype != dtype)
-    return fail(ATTNC_E_DTYPE, "`%s` must be %s, got %s", name, dtype_name(dtype), dtype_name(t->dtype));
-  if (t->ndim != ndim) return fail(ATTNC_E_SHAPE, "`%s` must have %d dimensions, got %d", name, ndim, t->ndim);
-  for (i = 0; i < ndim; ++i) {
-    if (t->shape[i] < 1 || t->shape[i] > INT32_MAX)
-      return fail(ATTNC_E_SHAPE, "`%s` dimension %d has extent %lld, outside 1..2^31-1", name, i,
-                  (long long)t->shape[i]);
-    if (t->stride[i] < 0 || t->stride[i] > INT32_MAX)
-      return fail(ATTNC_E_LAYOUT, "`%s` dimension %d has stride %lld, outside 0..2^31-1", name, i,
-                  (long long)t->stride[i]);
-  }
-  if (unit_inner && t->stride[ndim - 1] != 1)
-    return fail(ATTNC_E_LAYOUT, "`%s` must have stride 1 in its last dimension, got %lld", name,
-                (long long)t->stride[ndim - 1]);
-  return ATTNC_OK;
-}
-
-static int check_extent(const attnc_tensor *t, const char *name, int dim, const char *what, int64_t want) {
-  if (t->shape[dim] != want)
-    return fail(ATTNC_E_SHAPE, "`%s` dimension %d (%s) must be %lld, got %lld", name, dim, what, (long long)want,
-                (long long)t->shape[dim]);
-  return ATTNC_OK;
 }
 
 static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_buffer_t *b, halide_dimension_t *dims) {
@@ -234,40 +147,7 @@ static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_b
 )";
   o << "int " << N << "(" << paramList(d) << ") {\n";
   o << "  int64_t batch = -1, seq_q = -1, seq_kv = -1;\n  int rc;\n  last_error[0] = 0;\n";
-  // Checks, argument by argument.
-  auto bound = [&](DimSym::Kind k) -> const char * {
-    switch (k) {
-    case DimSym::Batch: return "batch";
-    case DimSym::SeqQ: return "seq_q";
-    case DimSym::SeqKv: return "seq_kv";
-    default: return nullptr;
-    }
-  };
-  std::map<DimSym::Kind, std::string> firstSeen;
-  for (const ArgDesc &a : sig) {
-    bool unitInner = a.name == "q" || a.name == "k" || a.name == "v" || a.name == "out" || a.name == "lse";
-    o << fmt::format("  if ((rc = check_tensor({0}, \"{0}\", {1}, {2}, {3})) != ATTNC_OK) return rc;\n", a.name,
-                     cDtypeEnum(a.dtype), a.dims.size(), unitInner ? 1 : 0);
-    for (size_t i = 0; i < a.dims.size(); ++i) {
-      const DimSym &s = a.dims[i];
-      if (const char *var = bound(s.kind)) {
-        auto it = firstSeen.find(s.kind);
-        if (it == firstSeen.end()) {
-          o << fmt::format("  {} = {}->shape[{}];\n", var, a.name, i);
-          firstSeen[s.kind] = a.name;
-        } else {
-          o << fmt::format("  if ({0}->shape[{1}] != {2})\n    return fail(ATTNC_E_SHAPE, \"`{0}` dimension {1} ({3}) "
-                           "must be %lld as in `{4}`, got %lld\", (long long){2}, (long long){0}->shape[{1}]);\n",
-                           a.name, i, var, dimSymName(s.kind), it->second);
-        }
-      } else if (s.kind == DimSym::QBlocks || s.kind == DimSym::KvBlocks) {
-        // Not produced for the x86 backend (no sparse transform).
-      } else {
-        o << fmt::format("  if ((rc = check_extent({0}, \"{0}\", {1}, \"{2}\", {3})) != ATTNC_OK) return rc;\n",
-                         a.name, i, s.kind == DimSym::Fixed ? "fixed" : dimSymName(s.kind), fixedExtent(s, d));
-      }
-    }
-  }
+  o << abi::checkStatements(d);
   // Halide buffers.
   const bool bshd = d.layout == dsl::Layout::BSHD;
   o << "  {\n";

@@ -12,6 +12,7 @@
 
 #include "dsl/Sema.h"
 #include "driver/Bench.h"
+#include "driver/EmitCuda.h"
 #include "driver/EmitX86.h"
 #include "lowering/Pipeline.h"
 #include "schedules/x86/Schedule.h"
@@ -32,7 +33,7 @@ const Target kTargets[] = {
     {"x86", true, "x86 SIMD kernel through Halide, for this CPU's best ISA (AVX-512, else AVX2): -o DIR"},
     {"x86-avx2", true, "x86 kernel for AVX2 (+FMA, F16C): -o DIR"},
     {"x86-avx512", true, "x86 kernel for AVX-512 (Skylake-X level; never AMX): -o DIR"},
-    {"cuda", false, "CUDA C++ source (not built yet in this version)"},
+    {"cuda", true, "CUDA C++ source (NAME.cu, NAME.h, device runtime headers) for sm_80+: -o DIR [--arch]"},
 };
 
 std::string targetHelp() {
@@ -117,6 +118,7 @@ int main(int argc, char **argv) {
   app.footer("Exit status: 0 success, 1 errors in the spec, 2 usage errors, 3 internal errors.\n"
              "Examples:\n  attnc examples/llama3_8b.attn -target x86 -o out\n"
              "  attnc bench examples/llama3_8b.attn --seq-q 2048 --seq-kv 2048\n"
+             "  attnc examples/llama3_8b.attn -target cuda --arch sm_90a -o out\n"
              "  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn\n"
              "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256");
 
@@ -124,7 +126,8 @@ int main(int argc, char **argv) {
   attnc::PipelineOptions opts;
   app.add_option("spec", spec, "the .attn file");
   app.add_option("-t,--target", target, targetHelp());
-  app.add_option("-o,--output", output, "mlir: output file (`-` or none: standard output); x86: output directory");
+  app.add_option("-o,--output", output,
+                 "mlir: output file (`-` or none: standard output); x86, cuda: output directory");
   app.add_flag("--print-after-all", opts.printAfterAll, "print the IR after every pipeline step");
   app.add_flag("--print-locations", opts.printLocations, "print .attn source locations in the IR");
   app.add_option("--tile-q", opts.tileQ, "query tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
@@ -132,9 +135,12 @@ int main(int argc, char **argv) {
 
   std::string schedule, decodeSchedule;
   bool keepTemps = false;
-  app.add_option("--schedule", schedule, "x86: schedule knobs over the default prefill schedule (docs/x86.md)");
-  app.add_option("--decode-schedule", decodeSchedule, "x86: schedule knobs over the default decode schedule");
+  app.add_option("--schedule", schedule,
+                 "x86/cuda: schedule knobs over the default prefill schedule (docs/x86.md, docs/cuda.md)");
+  app.add_option("--decode-schedule", decodeSchedule, "x86/cuda: schedule knobs over the default decode schedule");
   app.add_flag("--keep-temps", keepTemps, "x86: keep DIR/.attnc-NAME/ (the C wrapper source and objects)");
+  std::string arch = "sm_80";
+  app.add_option("--arch", arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
 
   auto *check = app.add_subcommand("check", "check a spec and report every error in it");
   std::string checkSpec;
@@ -276,6 +282,33 @@ int main(int argc, char **argv) {
       eo.keepTemps = keepTemps;
       std::string err;
       switch (attnc::driver::emitX86(*c, eo, err)) {
+      case attnc::driver::EmitStatus::Ok: return kExitOk;
+      case attnc::driver::EmitStatus::Environment: errorLine(err); return kExitUsage;
+      case attnc::driver::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;
+      }
+      return kExitInternal;
+    }
+    if (target == "cuda") {
+      if (output.empty() || output == "-") {
+        errorLine("-target cuda writes a directory: give it with -o DIR");
+        return kExitUsage;
+      }
+      attnc::driver::CudaEmitOptions co;
+      if (!attnc::cuda::archFromName(arch, co.arch)) {
+        errorLine("unknown --arch `" + arch + "`; use sm_80, sm_86, sm_89 or sm_90a");
+        return kExitUsage;
+      }
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      if (std::string why = attnc::driver::cudaUnsupported(*c); !why.empty()) {
+        errorLine(why);
+        return kExitUsage;
+      }
+      co.dir = output;
+      co.schedule = schedule;
+      co.decodeSchedule = decodeSchedule;
+      std::string err;
+      switch (attnc::driver::emitCuda(*c, *file, co, err)) {
       case attnc::driver::EmitStatus::Ok: return kExitOk;
       case attnc::driver::EmitStatus::Environment: errorLine(err); return kExitUsage;
       case attnc::driver::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;

@@ -1,0 +1,39 @@
+// lowering/ToCuda: one attention kernel as CUDA C++ source (docs/cuda.md):
+// NAME.cu holds the spec's score_mod/mask/bias as device functions, the
+// FlashAttention-2 kernel (tensor cores for f16/bf16, a SIMT path for f32),
+// the split-KV combine kernel and the host API; NAME.h declares the host API
+// without any CUDA header. Free of MLIR: it reads the plain kernel
+// description, the region programs and the mask analysis.
+#pragma once
+
+#include <string>
+
+#include "lowering/KernelDesc.h"
+#include "lowering/MaskAnalysis.h"
+#include "lowering/Regions.h"
+#include "schedules/cuda/Schedule.h"
+
+namespace attnc::cuda {
+
+/// Where the pieces of the kernel came from, for the comments of NAME.cu:
+/// "file.attn:7: mask causal && doc[q_idx] == doc[kv_idx]".
+struct SourceNotes {
+  std::string spec;  // the .attn file
+  std::string scoreMod, mask, bias, scoring;
+};
+
+struct CudaSources {
+  std::string header;  // NAME.h
+  std::string source;  // NAME.cu
+};
+
+/// seq_q at or under which the decode variant (and its schedule) runs.
+constexpr int64_t kDecodeMaxSeqQ = 16;
+
+/// Generates the sources. The schedules must be legal for `arch` (legalize).
+/// False, with `error`, when the kernel cannot be expressed (a region op no
+/// backend knows).
+bool generate(const KernelDesc &d, const KernelRegions &regions, const MaskInfo &mask, const Schedule &prefill,
+              const Schedule &decode, Arch arch, const SourceNotes &notes, CudaSources &out, std::string &error);
+
+}  // namespace attnc::cuda

@@ -1,0 +1,166 @@
+#include "schedules/cuda/Schedule.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "lowering/KernelDesc.h"
+
+namespace attnc::cuda {
+
+const char *archName(Arch a) {
+  switch (a) {
+  case Arch::Sm80: return "sm_80";
+  case Arch::Sm86: return "sm_86";
+  case Arch::Sm89: return "sm_89";
+  case Arch::Sm90a: return "sm_90a";
+  }
+  return "sm_80";
+}
+
+bool archFromName(const std::string &s, Arch &out) {
+  for (Arch a : {Arch::Sm80, Arch::Sm86, Arch::Sm89, Arch::Sm90a})
+    if (s == archName(a)) {
+      out = a;
+      return true;
+    }
+  return false;
+}
+
+int64_t smemLimit(Arch a) {
+  switch (a) {
+  case Arch::Sm80: return 163 * 1024;
+  case Arch::Sm86:
+  case Arch::Sm89: return 99 * 1024;
+  case Arch::Sm90a: return 227 * 1024;
+  }
+  return 99 * 1024;
+}
+
+std::string Schedule::str() const {
+  return fmt::format("wm{} wn{} mt{} n{} s{} split{}", warpsM, warpsN, mTiles, blockN, stages, maxSplits);
+}
+
+namespace {
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+bool tensorCores(const KernelDesc &d) { return d.dtype != dsl::DType::F32; }
+int64_t elemBytes(const KernelDesc &d) { return tensorCores(d) ? 2 : 4; }
+
+/// Bytes of a SmemTile<rows, chunks> (attnc_device.cuh): rows padded to an
+/// odd number of 16-byte chunks unless the XOR swizzle applies.
+int64_t tileBytes(int64_t rows, int64_t chunks) {
+  int64_t stride = chunks % 8 == 0 ? chunks : (chunks % 2 ? chunks : chunks + 1);
+  return rows * stride * 16;
+}
+}  // namespace
+
+int64_t paddedHeadDim(const KernelDesc &d) { return tensorCores(d) ? roundUp(d.headDim, 16) : roundUp(d.headDim, 4); }
+int64_t paddedValueDim(const KernelDesc &d) {
+  return tensorCores(d) ? roundUp(d.valueDim, 16) : roundUp(d.valueDim, 8);
+}
+
+int64_t smemBytes(const KernelDesc &d, const Schedule &s) {
+  const int64_t eb = elemBytes(d), dChunks = paddedHeadDim(d) * eb / 16, dvChunks = paddedValueDim(d) * eb / 16;
+  const int64_t bm = s.blockM(), bn = s.tileKv(), warps = s.warpsM * s.warpsN;
+  int64_t q = tileBytes(bm, dChunks), k = tileBytes(bn, dChunks), v = tileBytes(bn, dvChunks);
+  int64_t loop = q + s.stages * (k + v);
+  if (!tensorCores(d)) loop += warps * s.mTiles * 16 * s.blockN * 4;  // P of each warp, f32
+  if (d.additive) {
+    const int64_t group = d.heads / d.kvHeads;
+    loop += (bm + bn + group) * d.units * 4;  // q and k projections, add_v of the group
+  }
+  // Merging the warps along kv: each warp's O rows (f32) and (m, l) per row.
+  int64_t merge = s.warpsN > 1 ? q + s.warpsN * s.mTiles * 16 * (paddedValueDim(d) + 2) * 4 : 0;
+  return std::max(loop, merge);
+}
+
+Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
+  Schedule s;
+  const int64_t D = std::max(d.headDim, d.valueDim);
+  if (decode) {
+    s.warpsM = 1;
+    s.warpsN = 4;
+    s.mTiles = 1;
+    s.blockN = D <= 128 ? 32 : 16;
+  } else if (D <= 64) {
+    s.warpsM = 4;
+    s.mTiles = 2;
+    s.blockN = 64;
+  } else if (D <= 128) {
+    s.warpsM = 4;
+    s.mTiles = 1;
+    s.blockN = 64;
+  } else {
+    s.warpsM = 4;
+    s.mTiles = 1;
+    s.blockN = 32;
+  }
+  if (d.dtype == dsl::DType::F32) {  // the SIMT path: no registers to spare for two m-tiles
+    s.mTiles = 1;
+    s.blockN = std::min(s.blockN, 32);
+  }
+  std::string why;
+  legalize(d, arch, s, why);
+  return s;
+}
+
+bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
+  s.warpsM = std::clamp(s.warpsM, 1, 8);
+  s.warpsN = std::clamp(s.warpsN, 1, 8);
+  if (s.warpsN > 1) s.warpsM = 1;  // warps split the rows or the kv tile, not both
+  s.mTiles = std::clamp(s.mTiles, 1, 4);
+  s.blockN = std::clamp((s.blockN + 15) / 16 * 16, 16, 256);
+  s.stages = std::clamp(s.stages, 1, 2);
+  s.maxSplits = std::clamp(s.maxSplits, 1, 1024);
+  if (d.headDim > 256 || d.valueDim > 256) {
+    why = fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 256 (registers hold a row of O)", d.headDim, d.valueDim);
+    return false;
+  }
+  const int64_t limit = smemLimit(arch);
+  while (smemBytes(d, s) > limit) {
+    if (s.blockN > 16) s.blockN /= 2;
+    else if (s.stages > 1) s.stages = 1;
+    else if (s.mTiles > 1) --s.mTiles;
+    else if (s.warpsM > 1) s.warpsM /= 2;
+    else if (s.warpsN > 1) s.warpsN /= 2;
+    else {
+      why = fmt::format("no tile of `{}` fits the {} bytes of shared memory of {} (head_dim {}, value_dim {})",
+                        d.name, limit, archName(arch), d.headDim, d.valueDim);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
+  std::istringstream in(text);
+  std::string w;
+  while (in >> w) {
+    size_t i = 0;
+    while (i < w.size() && std::isalpha(static_cast<unsigned char>(w[i]))) ++i;
+    std::string key = w.substr(0, i), num = w.substr(i);
+    int v = 0;
+    try {
+      size_t used = 0;
+      v = std::stoi(num, &used);
+      if (used != num.size() || v < 1) throw std::invalid_argument("");
+    } catch (...) {
+      error = fmt::format("cuda schedule: `{}` needs a positive number (as in `n64`)", w);
+      return false;
+    }
+    if (key == "wm") s.warpsM = v;
+    else if (key == "wn") s.warpsN = v;
+    else if (key == "mt") s.mTiles = v;
+    else if (key == "n") s.blockN = v;
+    else if (key == "s") s.stages = v;
+    else if (key == "split") s.maxSplits = v;
+    else {
+      error = fmt::format("cuda schedule: unknown knob `{}` (knobs: wm wn mt n s split)", key);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace attnc::cuda

@@ -1,0 +1,66 @@
+// The CUDA schedule: the tile shape of the FlashAttention-2 kernel
+// (docs/cuda.md). Plain data: the driver, the tests and the nvcc checks build,
+// print and legalize schedules without MLIR.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace attnc {
+struct KernelDesc;
+}
+
+namespace attnc::cuda {
+
+/// The GPU generation a kernel is compiled for (all use mma.sync m16n8k16).
+enum class Arch { Sm80, Sm86, Sm89, Sm90a };
+const char *archName(Arch a);                 // "sm_80", ...
+bool archFromName(const std::string &s, Arch &out);
+/// Shared memory one block may opt in to (bytes): 163 KiB on sm_80, 99 KiB on
+/// sm_86/sm_89, 227 KiB on sm_90a.
+int64_t smemLimit(Arch a);
+
+struct Schedule {
+  /// Warps along the query rows; each owns mTiles x 16 (packed) rows.
+  int warpsM = 4;
+  /// Warps along the kv tile; each owns blockN columns of it. More than one
+  /// only for decoding, where a tile has few rows: the warps' partial
+  /// softmax states are merged through shared memory at the end.
+  int warpsN = 1;
+  int mTiles = 1;
+  /// Key/value columns per warp and tile (a multiple of 16).
+  int blockN = 64;
+  /// K/V tiles in flight: 2 double-buffers with cp.async, 1 loads then computes.
+  int stages = 2;
+  /// Most kv splits (split-KV) per query tile; chosen per call up to this.
+  int maxSplits = 64;
+
+  int blockM() const { return warpsM * mTiles * 16; }  // packed query rows per block
+  int tileKv() const { return warpsN * blockN; }       // kv rows per tile
+  int threads() const { return 32 * warpsM * warpsN; }
+  std::string str() const;  // "wm4 wn1 mt1 n64 s2 split64"
+};
+
+/// Element counts the kernel pads head_dim and value_dim to (16 for the
+/// tensor-core dtypes; f32 rows only to whole 16-byte chunks and 8 columns).
+int64_t paddedHeadDim(const KernelDesc &d);
+int64_t paddedValueDim(const KernelDesc &d);
+
+/// Dynamic shared memory of the kernel for this schedule, in bytes. The
+/// generated kernel static_asserts the same figure.
+int64_t smemBytes(const KernelDesc &d, const Schedule &s);
+
+/// The default for a spec: prefill tiles by head_dim (64 rows x 64 kv for
+/// head_dim <= 128, 128 x 64 for <= 64, 64 x 32 above), decode tiles of 16
+/// rows with 4 warps along kv; then legalized for the arch.
+Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode);
+
+/// Makes `s` legal: blockN a multiple of 16, counts in range, shared memory
+/// within the arch's limit (shrinking blockN, then stages, then warps).
+/// False, with `why`, when no shrinking fits.
+bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why);
+
+/// Knobs over `s`, e.g. "wm2 wn1 mt1 n32 s1 split16". False, with `error`.
+bool parseSchedule(const std::string &text, Schedule &s, std::string &error);
+
+}  // namespace attnc::cuda

@@ -1,0 +1,240 @@
+// The CUDA backend without a GPU: generated NAME.cu files compiled as C++
+// against the SIMT emulator (runtime/include/attnc_simt.h) and compared with
+// the reference on every example x dtype x layout x shapes x two schedules
+// (issue 4's correctness matrix), plus the host API's argument checks.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "CudaEmu.h"
+#include "TestUtil.h"
+#include "lowering/KernelArgs.h"
+#include "lowering/Regions.h"
+#include "lowering/ToCuda.h"
+
+namespace attnc::test {
+namespace {
+
+struct Shape {
+  int64_t batch, seqQ, seqKv;
+};
+
+struct Variant {
+  std::string prefill, decode;  // schedule knobs over the defaults
+};
+
+std::unique_ptr<EmuKernel> buildCuda(const Compiled &c, const std::string &name, const KernelDesc &desc,
+                                     const Variant &v, std::string &err, std::string *schedText = nullptr) {
+  KernelRegions regions;
+  if (!compileRegions(*c.comp, name, regions, err)) return nullptr;
+  const cuda::Arch arch = cuda::Arch::Sm80;
+  cuda::Schedule pre = cuda::defaultSchedule(desc, arch, false), dec = cuda::defaultSchedule(desc, arch, true);
+  if (!cuda::parseSchedule(v.prefill, pre, err) || !cuda::parseSchedule(v.decode, dec, err)) return nullptr;
+  if (!cuda::legalize(desc, arch, pre, err) || !cuda::legalize(desc, arch, dec, err)) return nullptr;
+  if (schedText) *schedText = "prefill " + pre.str() + ", decode " + dec.str();
+  cuda::CudaSources src;
+  cuda::SourceNotes notes;
+  notes.spec = name + ".attn";
+  if (!cuda::generate(desc, regions, c.comp->maskInfo(name), pre, dec, arch, notes, src, err)) return nullptr;
+  return EmuKernel::build(name, src, err);
+}
+
+/// Builds the emulated CUDA kernel for `name` with dtype/layout overrides and
+/// checks it on every shape against the reference. Returns "" or a failure.
+std::string checkCuda(const Compiled &c, const std::string &name, dsl::DType dtype, dsl::Layout layout,
+                      const Variant &v, const std::vector<Shape> &shapes) {
+  std::unique_ptr<KernelDesc> desc = c.comp->describe(name);
+  desc->dtype = dtype;
+  desc->layout = layout;
+  std::string err, sched;
+  auto k = buildCuda(c, name, *desc, v, err, &sched);
+  if (!k) return "build: " + err;
+  auto ref = ReferenceKernel::create(*c.comp, name, err);
+  if (!ref) return "reference: " + err;
+  const_cast<KernelDesc &>(ref->desc()) = *desc;
+  for (const Shape &s : shapes) {
+    KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
+    HostTensor out, lse, smax;
+    if (!ref->run(args.inputs(), out, desc->outputLse ? &lse : nullptr, err, 0, &smax))
+      return "reference run: " + err;
+    std::vector<const attnc_tensor *> t;
+    for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+    std::string where = fmt::format("{} {} {} [{}] B={} Sq={} Skv={}: ", name, dsl::dtypeName(dtype),
+                                    layout == dsl::Layout::BSHD ? "bshd" : "bhsd", sched, s.batch, s.seqQ, s.seqKv);
+    if (int rc = k->run(t); rc != ATTNC_OK) return where + fmt::format("status {}: {}", rc, k->lastError());
+    double vmax = 0;
+    for (double x : args.host[2].data) vmax = std::max(vmax, std::fabs(x));
+    const int64_t H = desc->heads, Dv = desc->valueDim;
+    const bool bshd = layout == dsl::Layout::BSHD;
+    auto outExtra = [&](size_t i) {
+      int64_t row = static_cast<int64_t>(i) / Dv, b, h, q;
+      if (bshd) h = row % H, q = (row / H) % s.seqQ, b = row / (H * s.seqQ);
+      else q = row % s.seqQ, h = (row / s.seqQ) % H, b = row / (H * s.seqQ);
+      return scoreRoundingBound(smax.data[(b * H + h) * s.seqQ + q], vmax);
+    };
+    std::string bad = compareTensors(args.output(0), out, toleranceFor(dtype), "out", outExtra);
+    if (!bad.empty()) return where + bad;
+    if (desc->outputLse) {
+      bad = compareTensors(args.output(1), lse, toleranceFor(dsl::DType::F32), "lse",
+                           [&](size_t i) { return scoreRoundingBound(smax.data[i], 1.0); });
+      if (!bad.empty()) return where + bad;
+    }
+  }
+  return "";
+}
+
+Compiled compileExample(const std::string &name) {
+  return compileText(readFile(sourcePath("examples/" + name + ".attn")));
+}
+
+/// Every example the backend accepts (compress specs are refused, docs/cuda.md).
+std::vector<std::string> cudaExamples() {
+  std::vector<std::string> out;
+  for (const auto &e : std::filesystem::directory_iterator(sourcePath("examples"))) {
+    if (e.path().extension() != ".attn") continue;
+    std::string text = readFile(e.path().string());
+    if (text.find("compress") != std::string::npos) continue;
+    if (const char *only = std::getenv("ATTNC_CUDA_ONLY"); only && e.path().stem().string() != only) continue;
+    out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Odd shapes: one row, one key, seq_q != seq_kv both ways, batch > 1, tails of
+// every tile size, causal rows with no key (seq_q > seq_kv), decode (seq_q
+// <= 16) with several kv tiles so that split-KV and the combine kernel run.
+const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {2, 33, 17}, {1, 1, 300}, {1, 16, 129}, {1, 70, 150}};
+
+// Two schedules per variant: the defaults, and a second one that changes the
+// warp layout, the tile widths and the pipeline depth.
+const std::vector<Variant> kVariants = {{"", ""}, {"wm2 mt2 n16 s1", "wm1 wn2 n16 s1 split3"}};
+
+}  // namespace
+
+TEST_CASE("cuda emulated matrix: every example x f16/bf16 x layout x schedules", "[cuda][matrix]") {
+  for (const std::string &ex : cudaExamples()) {
+    Compiled c = compileExample(ex);
+    const std::string name = c.comp->kernelNames().front();
+    for (dsl::DType t : {dsl::DType::F16, dsl::DType::BF16})
+      for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+        for (size_t v = 0; v < kVariants.size(); ++v) {
+          INFO(ex << " " << dsl::dtypeName(t) << " variant " << v);
+          CHECK(checkCuda(c, name, t, l, kVariants[v], kShapes) == "");
+        }
+  }
+}
+
+TEST_CASE("cuda emulated f32 path (SIMT FMA) on every example", "[cuda][f32]") {
+  for (const std::string &ex : cudaExamples()) {
+    Compiled c = compileExample(ex);
+    const std::string name = c.comp->kernelNames().front();
+    auto d = c.comp->describe(name);
+    INFO(ex);
+    CHECK(checkCuda(c, name, dsl::DType::F32, d->layout, kVariants[0], kShapes) == "");
+  }
+}
+
+TEST_CASE("cuda emulated odd head dims, value_dim != head_dim, GQA groups", "[cuda][dims]") {
+  struct K {
+    int64_t heads, kvHeads, d, dv;
+  };
+  for (K k : {K{4, 2, 72, 40}, K{6, 1, 96, 96}, K{3, 3, 192, 136}, K{2, 2, 256, 256}, K{5, 5, 33, 20}}) {
+    std::string text = fmt::format("attention odd {{\n  dtype f16\n  heads {}\n  kv_heads {}\n  head_dim {}\n"
+                                   "  value_dim {}\n  output lse\n  mask causal\n}}\n",
+                                   k.heads, k.kvHeads, k.d, k.dv);
+    Compiled c = compileText(text);
+    for (dsl::DType t : {dsl::DType::BF16, dsl::DType::F32}) {
+      INFO("head_dim " << k.d << " value_dim " << k.dv << " " << dsl::dtypeName(t));
+      CHECK(checkCuda(c, "odd", t, dsl::Layout::BSHD, kVariants[0], {{1, 1, 70}, {2, 40, 37}}) == "");
+    }
+  }
+}
+
+TEST_CASE("cuda host API: argument checks before any launch", "[cuda][abi]") {
+  Compiled c = compileExample("sliding_sinks");
+  auto desc = c.comp->describe("sliding_sinks");
+  std::string err;
+  auto k = buildCuda(c, "sliding_sinks", *desc, kVariants[0], err);
+  REQUIRE(k);
+  KernelArgs args = makeArgs(*desc, 2, 5, 40, 7);
+  auto ptrs = [&](std::vector<attnc_tensor> &t) {
+    std::vector<const attnc_tensor *> p;
+    for (attnc_tensor &a : t) p.push_back(&a);
+    return p;
+  };
+  std::vector<unsigned char> outBefore = args.mem[3];
+  auto expectFail = [&](std::vector<attnc_tensor> t, int status, const std::string &words) {
+    auto p = ptrs(t);
+    int rc = k->run(p);
+    CHECK(rc == status);
+    CHECK_THAT(std::string(k->lastError()), Catch::Contains(words));
+    CHECK(args.mem[3] == outBefore);  // out untouched
+  };
+  {
+    auto t = args.tensors;
+    auto p = ptrs(t);
+    p[0] = nullptr;
+    CHECK(k->run(p) == ATTNC_E_ARGUMENT);
+    CHECK_THAT(std::string(k->lastError()), Catch::Contains("`q` is null"));
+  }
+  auto t = args.tensors;
+  t[1].data = nullptr;
+  expectFail(t, ATTNC_E_ARGUMENT, "`k` has a null data pointer");
+  t = args.tensors;
+  t[2].dtype = ATTNC_BF16;
+  expectFail(t, ATTNC_E_DTYPE, "`v` must be f16, got bf16");
+  t = args.tensors;
+  t[0].ndim = 3;
+  expectFail(t, ATTNC_E_SHAPE, "`q` must have 4 dimensions");
+  t = args.tensors;
+  t[0].shape[3] = 64;
+  expectFail(t, ATTNC_E_SHAPE, "head_dim");
+  t = args.tensors;
+  t[1].shape[0] = 3;
+  expectFail(t, ATTNC_E_SHAPE, "batch");
+  t = args.tensors;
+  t[2].shape[2] = 39;  // seq_kv of v differs from k's
+  expectFail(t, ATTNC_E_SHAPE, "seq_kv");
+  t = args.tensors;
+  t[3].stride[3] = 2;
+  expectFail(t, ATTNC_E_LAYOUT, "stride 1 in its last dimension");
+  t = args.tensors;
+  t[0].shape[1] = 0;
+  expectFail(t, ATTNC_E_SHAPE, "outside 1..2^31-1");
+  t = args.tensors;
+  t[4].stride[0] = -1;
+  expectFail(t, ATTNC_E_LAYOUT, "stride -1");
+  // A good call after the failures works and clears nothing it should not.
+  t = args.tensors;
+  auto p = ptrs(t);
+  CHECK(k->run(p) == ATTNC_OK);
+}
+
+TEST_CASE("cuda split-KV: workspace query, caller workspace, too small a workspace", "[cuda][split]") {
+  Compiled c = compileExample("mqa_decode");
+  auto desc = c.comp->describe("mqa_decode");
+  std::string err;
+  auto k = buildCuda(c, "mqa_decode", *desc, kVariants[0], err);
+  REQUIRE(k);
+  auto ref = ReferenceKernel::create(*c.comp, "mqa_decode", err);
+  REQUIRE(ref);
+  const int64_t B = 1, Sq = 1, Skv = 2000;
+  size_t need = k->workspaceSize(B, Sq, Skv);
+  CHECK(need > 0);  // few blocks, many kv tiles: the decode splits
+  CHECK(k->workspaceSize(64, 2048, 2048) == 0);  // plenty of blocks: no split
+  CHECK(k->workspaceSize(0, 1, 1) == 0);
+  for (size_t bytes : {need, need / 3, size_t(0)}) {
+    KernelArgs args = makeArgs(*desc, B, Sq, Skv, 11);
+    HostTensor out;
+    REQUIRE(ref->run(args.inputs(), out, nullptr, err));
+    std::vector<const attnc_tensor *> t;
+    for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+    std::vector<unsigned char> ws(bytes + 1);
+    INFO("workspace bytes " << bytes << " of " << need);
+    REQUIRE(k->runWs(t, ws.data(), bytes) == ATTNC_OK);
+    CHECK(compareTensors(args.output(0), out, toleranceFor(desc->dtype), "out", [](size_t) { return 0.0; }) == "");
+  }
+}
+
+}  // namespace attnc::test
