@@ -238,12 +238,12 @@ const char *kKernelText = R"CU(
 
 constexpr int kEmpty = 0, kPartial = 1, kFull = 2, kRuntime = 3;
 
-template <int WM, int WN, int MT, int BNW, int STAGES> struct Tiles {
-  static constexpr int kWarps = WM * WN, kThreads = 32 * kWarps;
+template <int WM, int WN, int WD, int MT, int BNW, int STAGES> struct Tiles {
+  static constexpr int kWarps = WM * WN * WD, kThreads = 32 * kWarps;
   static constexpr int kBM = WM * MT * 16;  // packed query rows per block
   static constexpr int kBN = WN * BNW;      // kv rows per tile
   static constexpr int kNT = BNW / 8;       // 8-column n-tiles of S per warp
-  static constexpr int kDvT = kDvPad / 8;   // 8-column n-tiles of O
+  static constexpr int kDvT = kDvPad / 8 / WD;  // 8-column n-tiles of O per warp (warps along dv: WD)
   using QS = SmemTile<kBM, kDChunks>;
   using KS = SmemTile<kBN, kDChunks>;
   using VS = SmemTile<kBN, kDvChunks>;
@@ -259,6 +259,7 @@ template <int WM, int WN, int MT, int BNW, int STAGES> struct Tiles {
   static constexpr int kSmem = kLoopEnd > kMergeEnd ? kLoopEnd : kMergeEnd;
   static_assert(BNW % 16 == 0, "kv columns per warp: a multiple of 16");
   static_assert(WN == 1 || WM == 1, "warps split rows or kv, not both");
+  static_assert(kDvPad % (8 * WD) == 0 && (!kTensorCores || kDvT % 2 == 0), "value columns split evenly");
 };
 
 ATTNC_DEVICE float ld(const E &x) {
@@ -287,7 +288,7 @@ ATTNC_DEVICE void load_tile(unsigned char *tile, RowFn row, bool aligned, const 
       cp_async16(dst, src + c * kChunkElems, 16);
     } else {
       E *d = static_cast<E *>(dst);
-      for (int e = 0; e < kChunkElems; ++e) d[e] = e < n ? src[c * kChunkElems + e] : E(0);
+      ATTNC_UNROLL for (int e = 0; e < kChunkElems; ++e) d[e] = e < n ? src[c * kChunkElems + e] : E(0);
     }
   }
 }
@@ -313,13 +314,14 @@ ATTNC_DEVICE int classify_runtime(const Params &p, int b, int hk, int p0, int ro
   return sync_count(!all) == 0 ? kFull : kPartial;
 }
 
-template <int WM, int WN, int MT, int BNW, int STAGES>
-ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Params p) {
-  using T = Tiles<WM, WN, MT, BNW, STAGES>;
+template <int WM, int WN, int WD, int MT, int BNW, int STAGES>
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const Params p) {
+  using T = Tiles<WM, WN, WD, MT, BNW, STAGES>;
   unsigned char *smem = dyn_smem();
   unsigned char *sQ = smem + T::kQOff;
   const int lane = static_cast<int>(tid() & 31), warp = static_cast<int>(tid() >> 5);
-  const int wm = warp % WM, wn = warp / WM;
+  const int wm = warp % WM, wn = (warp / WM) % WN, wd = warp / (WM * WN);
+  const int cb = wd * T::kDvT * 8;  // this warp's first value column
   const int g = lane >> 2, t4 = lane & 3;  // mma fragment coordinates: row group, column pair
   const dim3 bid = block_idx();
   const int b = static_cast<int>(bid.z), hk = static_cast<int>(bid.y) % kKvHeads;
@@ -364,9 +366,9 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
   // Per thread: rows wm*MT*16 + mt*16 + g (+8) of O, m and l.
   float o[MT][T::kDvT][4];
   float m[MT][2], l[MT][2];
-  for (int mt = 0; mt < MT; ++mt) {
-    for (int j = 0; j < T::kDvT; ++j)
-      for (int i = 0; i < 4; ++i) o[mt][j][i] = 0.f;
+  ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+    ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+      ATTNC_UNROLL for (int i = 0; i < 4; ++i) o[mt][j][i] = 0.f;
     m[mt][0] = m[mt][1] = -INFINITY;
     l[mt][0] = l[mt][1] = 0.f;
   }
@@ -425,56 +427,60 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
 
     // ---- 2. S = Q K^T for this warp's rows and kv columns -------------------
     float s[MT][T::kNT][4];
-    for (int mt = 0; mt < MT; ++mt)
-      for (int nt = 0; nt < T::kNT; ++nt)
-        for (int i = 0; i < 4; ++i) s[mt][nt][i] = 0.f;
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+        ATTNC_UNROLL for (int i = 0; i < 4; ++i) s[mt][nt][i] = 0.f;
     if constexpr (kAdditive) {
-      for (int mt = 0; mt < MT; ++mt)
-        for (int nt = 0; nt < T::kNT; ++nt)
-          for (int i = 0; i < 4; ++i) {
-            const int r = wm * MT * 16 + mt * 16 + g + (i >> 1) * 8, c = wn * BNW + nt * 8 + 2 * t4 + (i & 1);
-            const int hg = (p0 + r) % kGroup;
-            float acc = 0.f;
-            for (int u = 0; u < kUnits; ++u) acc += av[hg * kUnits + u] * tanhf(qp[r * kUnits + u] + kp[c * kUnits + u]);
-            s[mt][nt][i] = acc;
+      // score = sum_u add_v[h, u] * tanh(qp[row, u] + kp[col, u]), one unit at a time.
+      for (int u = 0; u < kUnits; ++u) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+          ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
+            const int r = wm * MT * 16 + mt * 16 + g + rr * 8;
+            const float a_u = av[((p0 + r) % kGroup) * kUnits + u], q_u = qp[r * kUnits + u];
+            ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+              ATTNC_UNROLL for (int e = 0; e < 2; ++e)
+                s[mt][nt][rr * 2 + e] += a_u * tanhf(q_u + kp[(wn * BNW + nt * 8 + 2 * t4 + e) * kUnits + u]);
           }
+      }
     } else if constexpr (kTensorCores) {
-      for (int ks = 0; ks < kDChunks / 2; ++ks) {  // 16 elements of head_dim per step
+      ATTNC_UNROLL for (int ks = 0; ks < kDChunks / 2; ++ks) {  // 16 elements of head_dim per step
         uint32_t a[MT][4];
-        for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
           ldsm_x4(a[mt], sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + (lane & 15), ks * 2 + (lane >> 4)) * 16);
-        for (int n2 = 0; n2 < T::kNT / 2; ++n2) {
+        ATTNC_UNROLL for (int n2 = 0; n2 < T::kNT / 2; ++n2) {
           uint32_t bk[4];  // B fragments of n-tiles 2*n2 and 2*n2+1 (K rows are S columns)
           ldsm_x4(bk, sK + T::KS::chunk(wn * BNW + n2 * 16 + (lane & 7) + ((lane >> 4) << 3),
                                         ks * 2 + ((lane >> 3) & 1)) * 16);
-          for (int mt = 0; mt < MT; ++mt) {
+          ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
             mma16816<kDType>(s[mt][2 * n2], a[mt], bk);
             mma16816<kDType>(s[mt][2 * n2 + 1], a[mt], bk + 2);
           }
         }
       }
     } else {
-      // f32: the same fragments, each lane's elements by FMA from shared memory.
-      for (int mt = 0; mt < MT; ++mt)
-        for (int nt = 0; nt < T::kNT; ++nt)
-          for (int i = 0; i < 4; ++i) {
-            const int r = wm * MT * 16 + mt * 16 + g + (i >> 1) * 8, c = wn * BNW + nt * 8 + 2 * t4 + (i & 1);
-            float acc = 0.f;
-            for (int ch = 0; ch < kDChunks; ++ch) {
-              const float *qc = reinterpret_cast<const float *>(sQ + T::QS::chunk(r, ch) * 16);
-              const float *kc = reinterpret_cast<const float *>(sK + T::KS::chunk(c, ch) * 16);
-              acc += qc[0] * kc[0] + qc[1] * kc[1] + qc[2] * kc[2] + qc[3] * kc[3];
+      // f32: the same fragments, each lane's elements by FMA from shared
+      // memory, one 4-element chunk of head_dim at a time (the accumulators
+      // stay in registers; the chunk loop is not unrolled).
+      for (int ch = 0; ch < kDChunks; ++ch) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+          const float *q0 = reinterpret_cast<const float *>(sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + g, ch) * 16);
+          const float *q1 = reinterpret_cast<const float *>(sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + g + 8, ch) * 16);
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              const float *kc = reinterpret_cast<const float *>(sK + T::KS::chunk(wn * BNW + nt * 8 + 2 * t4 + e, ch) * 16);
+              s[mt][nt][e] += q0[0] * kc[0] + q0[1] * kc[1] + q0[2] * kc[2] + q0[3] * kc[3];
+              s[mt][nt][2 + e] += q1[0] * kc[0] + q1[1] * kc[1] + q1[2] * kc[2] + q1[3] * kc[3];
             }
-            s[mt][nt][i] = acc;
-          }
+        }
+      }
     }
 
     // ---- 3. scale, score_mod, mask (partial tiles only) ----------------------
-    for (int mt = 0; mt < MT; ++mt)
-      for (int i = 0; i < 4; ++i) {
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int i = 0; i < 4; ++i) {
         const int pr = p0 + wm * MT * 16 + mt * 16 + g + (i >> 1) * 8;
         const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
-        for (int nt = 0; nt < T::kNT; ++nt) {
+        ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt) {
           const int kv = k0 + wn * BNW + nt * 8 + 2 * t4 + (i & 1);
           float x = s[mt][nt][i];
           if constexpr (kSigmoid) {  // natural units: sigmoid(score + bias)
@@ -496,28 +502,28 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
       }
 
     // ---- 4. online softmax (or sigmoid weights) ------------------------------
-    for (int mt = 0; mt < MT; ++mt)
-      for (int rr = 0; rr < 2; ++rr) {
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
         if constexpr (kSigmoid) {
-          for (int nt = 0; nt < T::kNT; ++nt)
-            for (int e = 0; e < 2; ++e) {
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
               float &x = s[mt][nt][rr * 2 + e];
               x = 1.f / (1.f + exp2_(-x * kLog2e));
             }
         } else {
           float mx = -INFINITY;
-          for (int nt = 0; nt < T::kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][rr * 2], s[mt][nt][rr * 2 + 1]));
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][rr * 2], s[mt][nt][rr * 2 + 1]));
           mx = quad_max(mx);
           const float mnew = fmaxf(m[mt][rr], mx), muse = mnew == -INFINITY ? 0.f : mnew;
           const float alpha = exp2_(m[mt][rr] - muse);
           m[mt][rr] = mnew;
           l[mt][rr] *= alpha;
-          for (int j = 0; j < T::kDvT; ++j) {
+          ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j) {
             o[mt][j][rr * 2] *= alpha;
             o[mt][j][rr * 2 + 1] *= alpha;
           }
-          for (int nt = 0; nt < T::kNT; ++nt)
-            for (int e = 0; e < 2; ++e) {
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
               float &x = s[mt][nt][rr * 2 + e];
               x = exp2_(x - muse);
               l[mt][rr] += x;  // this lane's part of the row sum; the quad adds up at the end
@@ -527,19 +533,19 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
 
     // ---- 5. O += P V -----------------------------------------------------------
     if constexpr (kTensorCores) {
-      for (int kk = 0; kk < BNW / 16; ++kk) {  // 16 kv rows per step
+      ATTNC_UNROLL for (int kk = 0; kk < BNW / 16; ++kk) {  // 16 kv rows per step
         uint32_t a[MT][4];
-        for (int mt = 0; mt < MT; ++mt) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
           a[mt][0] = pack2<kDType>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
           a[mt][1] = pack2<kDType>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
           a[mt][2] = pack2<kDType>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
           a[mt][3] = pack2<kDType>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
         }
-        for (int j2 = 0; j2 < kDvPad / 16; ++j2) {
+        ATTNC_UNROLL for (int j2 = 0; j2 < T::kDvT / 2; ++j2) {
           uint32_t bv[4];  // B fragments of value columns 16*j2.. (V transposed by ldmatrix)
           ldsm_x4_t(bv, sV + T::VS::chunk(wn * BNW + kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3),
-                                          j2 * 2 + (lane >> 4)) * 16);
-          for (int mt = 0; mt < MT; ++mt) {
+                                          cb / 8 + j2 * 2 + (lane >> 4)) * 16);
+          ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
             mma16816<kDType>(o[mt][2 * j2], a[mt], bv);
             mma16816<kDType>(o[mt][2 * j2 + 1], a[mt], bv + 2);
           }
@@ -547,19 +553,23 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
       }
     } else {
       float *sP = reinterpret_cast<float *>(smem + T::kPOff) + warp * MT * 16 * BNW;
-      for (int mt = 0; mt < MT; ++mt)
-        for (int nt = 0; nt < T::kNT; ++nt)
-          for (int i = 0; i < 4; ++i)
+      ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+          ATTNC_UNROLL for (int i = 0; i < 4; ++i)
             sP[(mt * 16 + g + (i >> 1) * 8) * BNW + nt * 8 + 2 * t4 + (i & 1)] = s[mt][nt][i];
       warp_sync();
-      for (int mt = 0; mt < MT; ++mt)
-        for (int j = 0; j < T::kDvT; ++j)
-          for (int i = 0; i < 4; ++i) {
-            const int r = mt * 16 + g + (i >> 1) * 8, c = j * 8 + 2 * t4 + (i & 1);
-            float acc = 0.f;
-            for (int k = 0; k < BNW; ++k) acc += sP[r * BNW + k] * at<typename T::VS>(sV, wn * BNW + k, c);
-            o[mt][j][i] += acc;
-          }
+      // O += P V as rank-1 updates, one kv row at a time (not unrolled).
+      for (int k = 0; k < BNW; ++k) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+          const float p0v = sP[(mt * 16 + g) * BNW + k], p1v = sP[(mt * 16 + g + 8) * BNW + k];
+          ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              const float vv = at<typename T::VS>(sV, wn * BNW + k, cb + j * 8 + 2 * t4 + e);
+              o[mt][j][e] += p0v * vv;
+              o[mt][j][2 + e] += p1v * vv;
+            }
+        }
+      }
       warp_sync();
     }
     sync();  // every warp is done with this stage before it is refilled
@@ -574,43 +584,43 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
   cp_async_wait<0>();
 
   if constexpr (!kSigmoid)
-    for (int mt = 0; mt < MT; ++mt)
-      for (int rr = 0; rr < 2; ++rr) l[mt][rr] = quad_sum(l[mt][rr]);
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) l[mt][rr] = quad_sum(l[mt][rr]);
 
   if constexpr (WN > 1) {
     // Merge the softmax states of the warps along kv: O_w, m_w, l_w -> warp 0.
     sync();
     float *mo = reinterpret_cast<float *>(smem + T::kMergeOff);  // [WN][MT*16][kDvPad]
     float *ml = mo + WN * MT * 16 * kDvPad;                      // [WN][MT*16][2]
-    for (int mt = 0; mt < MT; ++mt)
-      for (int j = 0; j < T::kDvT; ++j)
-        for (int i = 0; i < 4; ++i)
-          mo[(wn * MT * 16 + mt * 16 + g + (i >> 1) * 8) * kDvPad + j * 8 + 2 * t4 + (i & 1)] = o[mt][j][i];
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+        ATTNC_UNROLL for (int i = 0; i < 4; ++i)
+          mo[(wn * MT * 16 + mt * 16 + g + (i >> 1) * 8) * kDvPad + cb + j * 8 + 2 * t4 + (i & 1)] = o[mt][j][i];
     if (t4 == 0)
-      for (int mt = 0; mt < MT; ++mt)
-        for (int rr = 0; rr < 2; ++rr) {
+      ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
           ml[(wn * MT * 16 + mt * 16 + g + rr * 8) * 2] = m[mt][rr];
           ml[(wn * MT * 16 + mt * 16 + g + rr * 8) * 2 + 1] = l[mt][rr];
         }
     sync();
     if (wn == 0)
-      for (int mt = 0; mt < MT; ++mt)
-        for (int rr = 0; rr < 2; ++rr) {
+      ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
           const int r = mt * 16 + g + rr * 8;
           float mx = -INFINITY, wgt[WN];
-          for (int w = 0; w < WN; ++w) mx = fmaxf(mx, ml[(w * MT * 16 + r) * 2]);
+          ATTNC_UNROLL for (int w = 0; w < WN; ++w) mx = fmaxf(mx, ml[(w * MT * 16 + r) * 2]);
           const float muse = mx == -INFINITY ? 0.f : mx;
           float lsum = 0.f;
-          for (int w = 0; w < WN; ++w) {
+          ATTNC_UNROLL for (int w = 0; w < WN; ++w) {
             wgt[w] = kSigmoid ? 1.f : exp2_(ml[(w * MT * 16 + r) * 2] - muse);
             lsum += wgt[w] * ml[(w * MT * 16 + r) * 2 + 1];
           }
           m[mt][rr] = mx;
           l[mt][rr] = lsum;
-          for (int j = 0; j < T::kDvT; ++j)
-            for (int e = 0; e < 2; ++e) {
+          ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
               float acc = 0.f;
-              for (int w = 0; w < WN; ++w) acc += wgt[w] * mo[(w * MT * 16 + r) * kDvPad + j * 8 + 2 * t4 + e];
+              ATTNC_UNROLL for (int w = 0; w < WN; ++w) acc += wgt[w] * mo[(w * MT * 16 + r) * kDvPad + cb + j * 8 + 2 * t4 + e];
               o[mt][j][rr * 2 + e] = acc;
             }
         }
@@ -618,8 +628,8 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
   if (wn != 0) return;
 
   // ---- out = O / l, lse = m + log l (natural log); or the split's partials --
-  for (int mt = 0; mt < MT; ++mt)
-    for (int rr = 0; rr < 2; ++rr) {
+  ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+    ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
       const int pr = p0 + wm * MT * 16 + mt * 16 + g + rr * 8;
       if (pr >= rows) continue;
       const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
@@ -628,9 +638,9 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
       const float lse = kSigmoid ? 0.f : (lv > 0.f ? (m[mt][rr] + log2f(lv)) * kLn2 : -INFINITY);
       if (p.nsplit == 1) {
         E *orow = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh + static_cast<int64_t>(pos) * p.o_ss;
-        for (int j = 0; j < T::kDvT; ++j)
-          for (int e = 0; e < 2; ++e) {
-            const int c = j * 8 + 2 * t4 + e;
+        ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+          ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+            const int c = cb + j * 8 + 2 * t4 + e;
             if (c < kValueDim) orow[c] = st(o[mt][j][rr * 2 + e] * inv);
           }
         if constexpr (kLse)
@@ -638,9 +648,9 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN) attention_kernel(const Param
       } else {
         const int64_t part = ((static_cast<int64_t>(b) * kHeads + h) * seq_q + pos) * p.nsplit + split;
         float *prow = p.o_part + part * kValueDim;
-        for (int j = 0; j < T::kDvT; ++j)
-          for (int e = 0; e < 2; ++e) {
-            const int c = j * 8 + 2 * t4 + e;
+        ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+          ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+            const int c = cb + j * 8 + 2 * t4 + e;
             if (c < kValueDim) prow[c] = o[mt][j][rr * 2 + e] * inv;
           }
         if (t4 == 0) p.lse_part[part] = lse;
@@ -796,13 +806,13 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
   std::string cls = tileClassifier(mask);
   // tile_class_static uses the constants defined with the kernel text.
   std::string kernel = kKernelText;
-  size_t at = kernel.find("template <int WM, int WN, int MT, int BNW, int STAGES> struct Tiles");
+  size_t at = kernel.find("template <int WM, int WN, int WD, int MT, int BNW, int STAGES> struct Tiles");
   kernel.insert(at, cls + "\n");
   o << kernel;
 
   // Instantiations and their shared-memory figures.
   auto inst = [&](const Schedule &s) {
-    return fmt::format("{}, {}, {}, {}, {}", s.warpsM, s.warpsN, s.mTiles, s.blockN, s.stages);
+    return fmt::format("{}, {}, {}, {}, {}, {}", s.warpsM, s.warpsN, s.warpsD, s.mTiles, s.blockN, s.stages);
   };
   o << "\n// ---- Schedules (schedules/cuda) -----------------------------------------------\n";
   o << "// prefill: " << pre.str() << "\n// decode (seq_q <= " << kDecodeMaxSeqQ << "): " << dec.str() << "\n";
@@ -888,11 +898,11 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   {
     const std::string key = "attention_kernel<T_ARGS>";
     size_t pos = src.find(key);
-    src.replace(pos, key.size(), "attention_kernel<T::kWM, T::kWN, T::kMT, T::kBNW, T::kStages>");
+    src.replace(pos, key.size(), "attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>");
     // The Tiles struct exports its template arguments.
-    const std::string tkey = "  static constexpr int kWarps = WM * WN, kThreads = 32 * kWarps;\n";
+    const std::string tkey = "  static constexpr int kWarps = WM * WN * WD, kThreads = 32 * kWarps;\n";
     size_t tpos = src.find(tkey);
-    src.insert(tpos, "  static constexpr int kWM = WM, kWN = WN, kMT = MT, kBNW = BNW, kStages = STAGES;\n");
+    src.insert(tpos, "  static constexpr int kWM = WM, kWN = WN, kWD = WD, kMT = MT, kBNW = BNW, kStages = STAGES;\n");
   }
   std::ostringstream h;  // the extern "C" entry points
   const std::vector<ArgDesc> sig = d.signature();

@@ -22,6 +22,7 @@
 #define ATTNC_DEVICE static inline
 #define ATTNC_RESTRICT __restrict__
 #define ATTNC_LAUNCH_BOUNDS(n)
+#define ATTNC_UNROLL
 #else
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -30,6 +31,7 @@
 #define ATTNC_DEVICE static __device__ __forceinline__
 #define ATTNC_RESTRICT __restrict__
 #define ATTNC_LAUNCH_BOUNDS(n) __launch_bounds__(n)
+#define ATTNC_UNROLL _Pragma("unroll")
 #endif
 
 namespace attnc_dev {

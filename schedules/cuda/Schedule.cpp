@@ -39,7 +39,7 @@ int64_t smemLimit(Arch a) {
 }
 
 std::string Schedule::str() const {
-  return fmt::format("wm{} wn{} mt{} n{} s{} split{}", warpsM, warpsN, mTiles, blockN, stages, maxSplits);
+  return fmt::format("wm{} wn{} wd{} mt{} n{} s{} split{}", warpsM, warpsN, warpsD, mTiles, blockN, stages, maxSplits);
 }
 
 namespace {
@@ -62,7 +62,7 @@ int64_t paddedValueDim(const KernelDesc &d) {
 
 int64_t smemBytes(const KernelDesc &d, const Schedule &s) {
   const int64_t eb = elemBytes(d), dChunks = paddedHeadDim(d) * eb / 16, dvChunks = paddedValueDim(d) * eb / 16;
-  const int64_t bm = s.blockM(), bn = s.tileKv(), warps = s.warpsM * s.warpsN;
+  const int64_t bm = s.blockM(), bn = s.tileKv(), warps = s.warpsM * s.warpsN * s.warpsD;
   int64_t q = tileBytes(bm, dChunks), k = tileBytes(bn, dChunks), v = tileBytes(bn, dvChunks);
   int64_t loop = q + s.stages * (k + v);
   if (!tensorCores(d)) loop += warps * s.mTiles * 16 * s.blockN * 4;  // P of each warp, f32
@@ -80,9 +80,9 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
   const int64_t D = std::max(d.headDim, d.valueDim);
   if (decode) {
     s.warpsM = 1;
-    s.warpsN = 4;
+    s.warpsN = D <= 128 ? 4 : 2;
     s.mTiles = 1;
-    s.blockN = D <= 128 ? 32 : 16;
+    s.blockN = D <= 64 ? 32 : 16;
   } else if (D <= 64) {
     s.warpsM = 4;
     s.mTiles = 2;
@@ -98,7 +98,11 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
   }
   if (d.dtype == dsl::DType::F32) {  // the SIMT path: no registers to spare for two m-tiles
     s.mTiles = 1;
-    s.blockN = std::min(s.blockN, 32);
+    s.blockN = std::min(s.blockN, decode ? 16 : 32);
+    if (d.valueDim > 128) {  // 16 rows x 256 f32 columns would fill a warp's registers
+      s.warpsD = 2;
+      if (!decode) s.warpsM = 2;  // 4 warps in all: 255 registers each would not fit 8
+    }
   }
   std::string why;
   legalize(d, arch, s, why);
@@ -109,6 +113,11 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
   s.warpsM = std::clamp(s.warpsM, 1, 8);
   s.warpsN = std::clamp(s.warpsN, 1, 8);
   if (s.warpsN > 1) s.warpsM = 1;  // warps split the rows or the kv tile, not both
+  s.warpsD = s.warpsD >= 4 ? 4 : (s.warpsD >= 2 ? 2 : 1);
+  // Each warp's share of the value columns: whole 8-column n-tiles, an even
+  // number of them on tensor cores (ldmatrix.x4 loads two).
+  while (s.warpsD > 1 && paddedValueDim(d) % ((d.dtype == dsl::DType::F32 ? 8 : 16) * s.warpsD) != 0) s.warpsD /= 2;
+  while (s.warpsM * s.warpsN * s.warpsD > 16) s.warpsM > 1 ? s.warpsM /= 2 : s.warpsD /= 2;
   s.mTiles = std::clamp(s.mTiles, 1, 4);
   s.blockN = std::clamp((s.blockN + 15) / 16 * 16, 16, 256);
   s.stages = std::clamp(s.stages, 1, 2);
@@ -124,6 +133,7 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
     else if (s.mTiles > 1) --s.mTiles;
     else if (s.warpsM > 1) s.warpsM /= 2;
     else if (s.warpsN > 1) s.warpsN /= 2;
+    else if (s.warpsD > 1) s.warpsD /= 2;
     else {
       why = fmt::format("no tile of `{}` fits the {} bytes of shared memory of {} (head_dim {}, value_dim {})",
                         d.name, limit, archName(arch), d.headDim, d.valueDim);
@@ -151,12 +161,13 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     }
     if (key == "wm") s.warpsM = v;
     else if (key == "wn") s.warpsN = v;
+    else if (key == "wd") s.warpsD = v;
     else if (key == "mt") s.mTiles = v;
     else if (key == "n") s.blockN = v;
     else if (key == "s") s.stages = v;
     else if (key == "split") s.maxSplits = v;
     else {
-      error = fmt::format("cuda schedule: unknown knob `{}` (knobs: wm wn mt n s split)", key);
+      error = fmt::format("cuda schedule: unknown knob `{}` (knobs: wm wn wd mt n s split)", key);
       return false;
     }
   }

@@ -27,6 +27,10 @@ struct Schedule {
   /// only for decoding, where a tile has few rows: the warps' partial
   /// softmax states are merged through shared memory at the end.
   int warpsN = 1;
+  /// Warps along the value columns: each holds value_dim / warpsD columns of
+  /// O (the f32 path with value_dim > 128, where one warp's O would not fit
+  /// in registers); they compute the same S.
+  int warpsD = 1;
   int mTiles = 1;
   /// Key/value columns per warp and tile (a multiple of 16).
   int blockN = 64;
@@ -37,8 +41,8 @@ struct Schedule {
 
   int blockM() const { return warpsM * mTiles * 16; }  // packed query rows per block
   int tileKv() const { return warpsN * blockN; }       // kv rows per tile
-  int threads() const { return 32 * warpsM * warpsN; }
-  std::string str() const;  // "wm4 wn1 mt1 n64 s2 split64"
+  int threads() const { return 32 * warpsM * warpsN * warpsD; }
+  std::string str() const;  // "wm4 wn1 wd1 mt1 n64 s2 split64"
 };
 
 /// Element counts the kernel pads head_dim and value_dim to (16 for the
@@ -60,7 +64,7 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode);
 /// False, with `why`, when no shrinking fits.
 bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why);
 
-/// Knobs over `s`, e.g. "wm2 wn1 mt1 n32 s1 split16". False, with `error`.
+/// Knobs over `s`, e.g. "wm2 wn1 wd1 mt1 n32 s1 split16". False, with `error`.
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error);
 
 }  // namespace attnc::cuda

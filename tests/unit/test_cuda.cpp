@@ -108,7 +108,7 @@ const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {2, 33, 17}, {1, 1, 3
 
 // Two schedules per variant: the defaults, and a second one that changes the
 // warp layout, the tile widths and the pipeline depth.
-const std::vector<Variant> kVariants = {{"", ""}, {"wm2 mt2 n16 s1", "wm1 wn2 n16 s1 split3"}};
+const std::vector<Variant> kVariants = {{"", ""}, {"wm2 wd2 mt2 n16 s1", "wm1 wn2 n16 s1 split3"}};
 
 }  // namespace
 

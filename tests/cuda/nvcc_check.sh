@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Compiles the generated NAME.cu of every example (compress specs aside) with
+# nvcc for one arch with `-Xptxas -v`, and fails when a kernel of a default
+# schedule spills registers or uses a local-memory stack frame. Shared memory
+# over the arch's limit fails the build itself (a static_assert in NAME.cu).
+# Prints one line per kernel: registers, spills, dynamic shared memory.
+#
+#   tests/cuda/nvcc_check.sh ATTNC SOURCE_DIR ARCH [OUT_DIR]
+set -euo pipefail
+attnc=$1 src=$2 arch=$3
+out=${4:-$(mktemp -d)}
+nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+if [ ! -x "$nvcc" ]; then
+  echo "nvcc not found (set NVCC or put the CUDA toolkit's bin on PATH)" >&2
+  exit 1
+fi
+gpu_arch=$arch
+status=0
+mkdir -p "$out"
+printf '%-16s %-7s %-10s %5s %8s %10s\n' spec arch kernel regs spills smem_bytes
+for spec in "$src"/examples/*.attn; do
+  grep -q compress "$spec" && continue
+  name=$(basename "$spec" .attn)
+  dir="$out/$name-$arch"
+  "$attnc" "$spec" -target cuda --arch "$arch" -o "$dir"
+  log="$dir/ptxas.txt"
+  if ! "$nvcc" -std=c++17 -O3 -arch="$gpu_arch" -Xptxas -v -c "$dir/$name.cu" -o "$dir/$name.o" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "FAIL: $name does not compile for $arch" >&2
+    status=1
+    continue
+  fi
+  pre_smem=$(sed -n 's/.*Prefill::kSmem == \([0-9]*\).*/\1/p' "$dir/$name.cu")
+  dec_smem=$(sed -n 's/.*Decode::kSmem == \([0-9]*\).*/\1/p' "$dir/$name.cu")
+  # ptxas prints, per entry: "Compiling entry function 'X'", then the stack
+  # frame and spills, then "Used N registers".
+  awk -v name="$name" -v arch="$arch" -v pre="$pre_smem" -v dec="$dec_smem" '
+    /Compiling entry function/ {
+      fn = $0; sub(/.*attention_kernelILi/, "", fn)
+      if ($0 ~ /combine_kernel/) kind = "combine"; else if ($0 ~ /attention_kernelILi1ELi[2-8]E/ || $0 ~ /ILi1ELi1E/) kind = "?"; else kind = "?"
+      entry = $0
+    }
+    /bytes stack frame/ { split($0, a, " "); stack = a[1]; sst = $0; sub(/.*bytes stack frame, /, "", sst); sub(/ bytes spill stores.*/, "", sst); spills = sst; sld = $0; sub(/.*spill stores, /, "", sld); sub(/ bytes spill loads.*/, "", sld); spills += sld }
+    /Used [0-9]+ registers/ {
+      regs = $0; sub(/.*Used /, "", regs); sub(/ registers.*/, "", regs)
+      k = "prefill"; smem = pre
+      if (entry ~ /combine_kernel/) { k = "combine"; smem = 0 }
+      else if (entry ~ /attention_kernelILi1ELi[2-8]E/) { k = "decode"; smem = dec }
+      printf "%-16s %-7s %-10s %5d %8d %10d\n", name, arch, k, regs, spills, smem
+      if (spills > 0 || stack > 0) { bad = 1; printf "FAIL: %s %s %s spills %d bytes (stack frame %d)\n", name, arch, k, spills, stack > "/dev/stderr" }
+    }
+    END { exit bad }' "$log" || status=1
+done
+exit $status
