@@ -327,7 +327,9 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   const int b = static_cast<int>(bid.z), hk = static_cast<int>(bid.y) % kKvHeads;
   const int split = static_cast<int>(bid.y) / kKvHeads;
   const int seq_q = p.seq_q, seq_kv = p.seq_kv, rows = seq_q * kGroup;
-  const int p0 = static_cast<int>(bid.x) * T::kBM;
+  // Blocks in reverse row order: under a causal mask the last rows have the
+  // most tiles, and starting them first evens out the end of the grid.
+  const int p0 = static_cast<int>(grid_dim().x - 1 - bid.x) * T::kBM;
   const int pos_first = p0 / kGroup, pos_last = ((p0 + T::kBM < rows ? p0 + T::kBM : rows) - 1) / kGroup;
 
   // The kv tiles of this block's split.
@@ -719,6 +721,10 @@ bool generate(const KernelDesc &d, const KernelRegions &regions, const MaskInfo 
 
 #include "attnc_device.cuh"
 #include ")" << N << R"(.h"
+
+#if defined(__CUDACC__) && !defined(ATTNC_SIMT_EMULATION)
+#pragma nv_diag_suppress 177  // constants and helpers some specs do not use
+#endif
 
 namespace attnc_)" << N << R"( {
 using namespace attnc_dev;

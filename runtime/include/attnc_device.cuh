@@ -61,6 +61,13 @@ ATTNC_DEVICE dim3 block_idx() {
   return blockIdx;
 #endif
 }
+ATTNC_DEVICE dim3 grid_dim() {
+#ifdef ATTNC_SIMT_EMULATION
+  return attnc_simt::block().gridDim;
+#else
+  return gridDim;
+#endif
+}
 ATTNC_DEVICE void sync() {
 #ifdef ATTNC_SIMT_EMULATION
   attnc_simt::block_barrier();
@@ -111,11 +118,15 @@ ATTNC_DEVICE float quad_sum(float v) {
 
 /* ---- math ------------------------------------------------------------------ */
 
+/* 2^x for the softmax: ex2.approx (about 2 ulp; 2^-inf = 0), the SFU
+ * instruction FlashAttention uses. */
 ATTNC_DEVICE float exp2_(float x) {
 #ifdef ATTNC_SIMT_EMULATION
   return std::exp2(x);
 #else
-  return exp2f(x);
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
 #endif
 }
 
