@@ -396,7 +396,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     } else {
       cp_async_wait<0>();
     }
-    sync();
+    block_sync();
     const unsigned char *sK = smem + T::kKOff + stage * T::KS::kBytes;
     const unsigned char *sV = smem + T::kVOff + stage * T::VS::kBytes;
     const int k0 = tile * T::kBN;
@@ -423,7 +423,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
           acc += ld(at<typename T::KS>(sK, r, x)) * ld(wk[hk * p.wk_s[0] + x * p.wk_s[1] + u * p.wk_s[2]]);
         kp[i] = acc;
       }
-      sync();
+      block_sync();
     }
     first = false;
 
@@ -574,7 +574,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
       }
       warp_sync();
     }
-    sync();  // every warp is done with this stage before it is refilled
+    block_sync();  // every warp is done with this stage before it is refilled
     if (STAGES == 1 && next < t_end) {
       load_kv(next, 0);
       cp_async_commit();
@@ -591,7 +591,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
 
   if constexpr (WN > 1) {
     // Merge the softmax states of the warps along kv: O_w, m_w, l_w -> warp 0.
-    sync();
+    block_sync();
     float *mo = reinterpret_cast<float *>(smem + T::kMergeOff);  // [WN][MT*16][kDvPad]
     float *ml = mo + WN * MT * 16 * kDvPad;                      // [WN][MT*16][2]
     ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
@@ -604,7 +604,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
           ml[(wn * MT * 16 + mt * 16 + g + rr * 8) * 2] = m[mt][rr];
           ml[(wn * MT * 16 + mt * 16 + g + rr * 8) * 2 + 1] = l[mt][rr];
         }
-    sync();
+    block_sync();
     if (wn == 0)
       ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
         ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {

@@ -68,7 +68,7 @@ ATTNC_DEVICE dim3 grid_dim() {
   return gridDim;
 #endif
 }
-ATTNC_DEVICE void sync() {
+ATTNC_DEVICE void block_sync() {
 #ifdef ATTNC_SIMT_EMULATION
   attnc_simt::block_barrier();
 #else
