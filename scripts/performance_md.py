@@ -1,12 +1,69 @@
 #!/usr/bin/env python3
 """Writes docs/performance.md from the JSON of `attnc bench` runs
-(scripts/bench-x86.sh). Usage: performance_md.py DIR > docs/performance.md"""
+(scripts/bench-x86.sh). Usage: performance_md.py DIR > docs/performance.md
+
+  performance_md.py --cuda-section [--ptxas FILE ...] [--bench MD --summary TXT]
+rewrites only the `## CUDA` section of docs/performance.md in place: the
+ptxas figures of tests/cuda/nvcc_check.sh and, from `scripts/gpu-check run`,
+the card's correctness summary and the benchmark table against PyTorch."""
 import json
 import os
 import platform
 import subprocess
 import sys
 from datetime import date
+
+CUDA_INTRO = ("The CUDA kernels (docs/cuda.md) were compiled by nvcc 13.0 on a machine without a GPU; "
+              "the register and shared-memory figures below come from `ptxas -v` "
+              "(`tests/cuda/nvcc_check.sh build/driver/attnc . ARCH`, run by ctest as `cuda.nvcc_ARCH`).")
+
+
+def cuda_section(argv):
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cuda-section", action="store_true")
+    ap.add_argument("--ptxas", nargs="*", default=[])
+    ap.add_argument("--bench")
+    ap.add_argument("--summary")
+    ap.add_argument("--doc", default=os.path.join(os.path.dirname(__file__), "..", "docs", "performance.md"))
+    a = ap.parse_args(argv)
+    text = open(a.doc).read()
+    head, _, rest = text.partition("## CUDA\n")
+    # Keep what the previous run measured on a GPU when this run adds none.
+    old_gpu = rest.split("### Measured on a GPU\n", 1)[1] if "### Measured on a GPU\n" in rest else ""
+    old_ptxas = rest.split("### ptxas\n", 1)[1].split("### Measured on a GPU\n", 1)[0] if "### ptxas\n" in rest else ""
+    sec = ["## CUDA\n", CUDA_INTRO + "\n"]
+    sec.append("### ptxas\n")
+    if a.ptxas:
+        sec.append("Default schedules, per kernel: registers per thread, bytes spilled (the test fails above 0) and "
+                   "dynamic shared memory per block (the build fails above the arch's limit).\n")
+        sec.append("| spec | arch | kernel | registers | spills | shared memory |")
+        sec.append("|---|---|---|---|---|---|")
+        for f in a.ptxas:
+            for line in open(f):
+                parts = line.split()
+                if len(parts) == 6 and parts[0] != "spec" and parts[3].isdigit():
+                    sec.append(f"| {parts[0]} | {parts[1]} | {parts[2]} | {parts[3]} | {parts[4]} | "
+                               f"{int(parts[5]) / 1024:.1f} KiB |" if parts[5] != "0" else
+                               f"| {parts[0]} | {parts[1]} | {parts[2]} | {parts[3]} | {parts[4]} | 0 |")
+        sec.append("")
+    else:
+        sec.append(old_ptxas.strip() + "\n")
+    sec.append("### Measured on a GPU\n")
+    if a.bench:
+        if a.summary:
+            sec.append("".join(f"- {l}" for l in open(a.summary) if l.strip()) + "\n")
+        sec.append(open(a.bench).read())
+    else:
+        sec.append(old_gpu.strip() + "\n" if old_gpu.strip() else
+                   "No GPU has been lent to a session yet: nothing is measured on a card. `scripts/gpu-check` "
+                   "(docs/cuda.md) measures attnc against PyTorch SDPA and FlexAttention and writes this part.\n")
+    open(a.doc, "w").write(head + "\n".join(sec).rstrip() + "\n")
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--cuda-section":
+    cuda_section(sys.argv[1:])
+    sys.exit(0)
 
 d = sys.argv[1]
 
@@ -115,6 +172,11 @@ w("- **Decode compute.** The decode kernel is compute-bound per core (it scales 
   "P.V. Tried and lost: a halving-tree reduction across rows (Halide emits odd-width shuffles), register-"
   "blocked P.V that revisits V (`pvblock`), one V load per value vector for all rows. A 4-way "
   "horizontal add (hadd) of the rows' partial sums would need x86 intrinsics below Halide's portable expressions.\n")
-w("## CUDA\n")
-w("No GPU was lent to the sessions that wrote this file (the CUDA backend is issue 4); nothing is measured here yet.\n")
+# The CUDA section is kept from the current file (performance_md.py --cuda-section writes it).
+try:
+    cur = open(os.path.join(os.path.dirname(__file__), "..", "docs", "performance.md")).read()
+    cuda = "## CUDA\n" + cur.partition("## CUDA\n")[2] if "## CUDA\n" in cur else ""
+except OSError:
+    cuda = ""
+w(cuda.rstrip() + "\n" if cuda else "## CUDA\n\nSee `performance_md.py --cuda-section`.\n")
 print("\n".join(out))

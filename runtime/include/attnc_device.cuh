@@ -331,6 +331,41 @@ static inline int device_limits(int *sms, int *smem_optin) {
 #endif
 }
 
+/* Plain device memory for tests and tools (the kernels never allocate). */
+static inline int device_malloc(void **ptr, size_t bytes) {
+#ifdef ATTNC_SIMT_EMULATION
+  *ptr = std::malloc(bytes ? bytes : 1);
+  return *ptr ? 0 : 2;
+#else
+  return static_cast<int>(cudaMalloc(ptr, bytes ? bytes : 1));
+#endif
+}
+static inline int device_free(void *ptr) {
+#ifdef ATTNC_SIMT_EMULATION
+  std::free(ptr);
+  return 0;
+#else
+  return static_cast<int>(cudaFree(ptr));
+#endif
+}
+/* to_device: host -> device, else device -> host; synchronous. */
+static inline int device_copy(void *dst, const void *src, size_t bytes, bool to_device) {
+#ifdef ATTNC_SIMT_EMULATION
+  (void)to_device;
+  std::memcpy(dst, src, bytes);
+  return 0;
+#else
+  return static_cast<int>(cudaMemcpy(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost));
+#endif
+}
+static inline int device_synchronize() {
+#ifdef ATTNC_SIMT_EMULATION
+  return 0;
+#else
+  return static_cast<int>(cudaDeviceSynchronize());
+#endif
+}
+
 static inline const char *error_string(int e) {
 #ifdef ATTNC_SIMT_EMULATION
   return e == 2 ? "out of memory" : "emulator error";
