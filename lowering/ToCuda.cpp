@@ -836,8 +836,11 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
 /* kv splits for a call: enough blocks to fill the device twice over, at most
  * the schedule's limit and the number of kv tiles. */
 template <class T> static int choose_splits(int64_t batch, int64_t seq_q, int64_t seq_kv, int max_splits) {
-  static int sms = 0, smem_optin = 0;
-  if (sms == 0 && device_limits(&sms, &smem_optin) != 0) sms = 1;
+  // The first device's SM count, read once (thread-safe static initialization).
+  static const int sms = [] {
+    int n = 0, smem = 0;
+    return device_limits(&n, &smem) == 0 && n > 0 ? n : 1;
+  }();
   const int64_t blocks = batch * kKvHeads * ((seq_q * kGroup + T::kBM - 1) / T::kBM);
   const int64_t tiles = (seq_kv + T::kBN - 1) / T::kBN;
   if (blocks >= sms || tiles < 2) return 1;

@@ -27,6 +27,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <string.h>
+#include <mutex>
 #define ATTNC_GLOBAL __global__
 #define ATTNC_DEVICE static __device__ __forceinline__
 #define ATTNC_RESTRICT __restrict__
@@ -295,15 +297,39 @@ static inline int launch(void (*fn)(P), dim3 grid, dim3 block, size_t smem, void
 #endif
 }
 
-/* Stream-ordered scratch memory (the device's memory pool caches it: no
- * cudaMalloc on the hot path once the pool has grown). */
+/* Split-KV scratch: stream-ordered allocations from a memory pool that this
+ * kernel creates once per device and that keeps what it grew to (release
+ * threshold: never), so after the first calls an allocation is a pool hit:
+ * no cudaMalloc, no synchronization on the hot path, and concurrent streams
+ * never share a buffer. */
 static inline int scratch_alloc(void **ptr, size_t bytes, void *stream) {
 #ifdef ATTNC_SIMT_EMULATION
   (void)stream;
   *ptr = std::malloc(bytes);
   return *ptr ? 0 : 2;
 #else
-  return static_cast<int>(cudaMallocAsync(ptr, bytes, static_cast<cudaStream_t>(stream)));
+  static std::mutex mu;
+  static cudaMemPool_t pools[64];
+  int dev = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e != cudaSuccess) return static_cast<int>(e);
+  if (dev < 0 || dev >= 64) return static_cast<int>(cudaMallocAsync(ptr, bytes, static_cast<cudaStream_t>(stream)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!pools[dev]) {
+      cudaMemPoolProps props;
+      memset(&props, 0, sizeof props);
+      props.allocType = cudaMemAllocationTypePinned;
+      props.location.type = cudaMemLocationTypeDevice;
+      props.location.id = dev;
+      e = cudaMemPoolCreate(&pools[dev], &props);
+      if (e != cudaSuccess) return static_cast<int>(e);
+      uint64_t keep = UINT64_MAX;
+      e = cudaMemPoolSetAttribute(pools[dev], cudaMemPoolAttrReleaseThreshold, &keep);
+      if (e != cudaSuccess) return static_cast<int>(e);
+    }
+  }
+  return static_cast<int>(cudaMallocFromPoolAsync(ptr, bytes, pools[dev], static_cast<cudaStream_t>(stream)));
 #endif
 }
 static inline int scratch_free(void *ptr, void *stream) {

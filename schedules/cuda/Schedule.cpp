@@ -102,11 +102,12 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
     s.mTiles = 1;
     s.blockN = 32;
   }
+  if (d.valueDim > 256) s.warpsD = 2;  // a warp holds at most 16 rows x 256 columns of O
   if (d.dtype == dsl::DType::F32) {  // the SIMT path: no registers to spare for two m-tiles
     s.mTiles = 1;
     s.blockN = std::min(s.blockN, decode ? 16 : 32);
     if (d.valueDim > 128) {  // 16 rows x 256 f32 columns would fill a warp's registers
-      s.warpsD = 2;
+      s.warpsD = d.valueDim > 256 ? 4 : 2;
       if (!decode) s.warpsM = 2;  // 4 warps in all: 255 registers each would not fit 8
     }
   }
@@ -128,8 +129,8 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
   s.blockN = std::clamp((s.blockN + 15) / 16 * 16, 16, 256);
   s.stages = std::clamp(s.stages, 1, 2);
   s.maxSplits = std::clamp(s.maxSplits, 1, 1024);
-  if (d.headDim > 256 || d.valueDim > 256) {
-    why = fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 256 (registers hold a row of O)", d.headDim, d.valueDim);
+  if (d.headDim > 512 || d.valueDim > 512) {
+    why = fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 512", d.headDim, d.valueDim);
     return false;
   }
   const int64_t limit = smemLimit(arch);

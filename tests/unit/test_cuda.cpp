@@ -139,7 +139,8 @@ TEST_CASE("cuda emulated odd head dims, value_dim != head_dim, GQA groups", "[cu
   struct K {
     int64_t heads, kvHeads, d, dv;
   };
-  for (K k : {K{4, 2, 72, 40}, K{6, 1, 96, 96}, K{3, 3, 192, 136}, K{2, 2, 256, 256}, K{5, 5, 33, 20}}) {
+  for (K k : {K{4, 2, 72, 40}, K{6, 1, 96, 96}, K{3, 3, 192, 136}, K{2, 2, 256, 256}, K{5, 5, 33, 20},
+              K{2, 1, 512, 320}}) {
     std::string text = fmt::format("attention odd {{\n  dtype f16\n  heads {}\n  kv_heads {}\n  head_dim {}\n"
                                    "  value_dim {}\n  output lse\n  mask causal\n}}\n",
                                    k.heads, k.kvHeads, k.d, k.dv);
@@ -235,6 +236,97 @@ TEST_CASE("cuda split-KV: workspace query, caller workspace, too small a workspa
     REQUIRE(k->runWs(t, ws.data(), bytes) == ATTNC_OK);
     CHECK(compareTensors(args.output(0), out, toleranceFor(desc->dtype), "out", [](size_t) { return 0.0; }) == "");
   }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda host API: random malformed arguments never crash", "[cuda][abi]") {
+  // Valid tensors, then one field of one tensor corrupted at random: the call
+  // returns an error status before any launch, or runs when the change kept
+  // the arguments valid, and then they describe memory the caller owns.
+  Compiled c = compileExample("packed_docs");  // bf16 q/k/v, an i32 input, bhsd
+  auto desc = c.comp->describe("packed_docs");
+  std::string err;
+  auto k = buildCuda(c, "packed_docs", *desc, kVariants[0], err);
+  REQUIRE(k);
+  std::mt19937 rng(2026);
+  int errors = 0, oks = 0;
+  for (int iter = 0; iter < 200; ++iter) {
+    KernelArgs a = makeArgs(*desc, 1 + iter % 2, 1 + iter % 9, 1 + iter % 13, uint32_t(iter));
+    attnc_tensor &t = a.tensors[rng() % a.tensors.size()];
+    switch (rng() % 6) {
+    case 0: t.dtype = int32_t(rng() % 7) - 1; break;
+    case 1: t.ndim = int32_t(rng() % 7) - 1; break;
+    case 2: t.shape[rng() % 4] += int64_t(rng() % 5) - 2; break;
+    case 3: t.stride[rng() % 4] -= int64_t(rng() % 3) + 1; break;  // never larger: no check can see a caller's memory
+    case 4: t.shape[rng() % 4] = int64_t(1) << (20 + rng() % 40); break;
+    case 5: t.data = nullptr; break;
+    }
+    __int128 need = 1;
+    bool fits = t.ndim >= 1 && t.ndim <= 4;
+    if (fits) {
+      __int128 last = 0;
+      for (int i = 0; i < t.ndim; ++i) {
+        if (t.shape[i] < 1 || t.stride[i] < 0) fits = false;
+        else last += __int128(t.shape[i] - 1) * t.stride[i];
+      }
+      need = last + 1;
+    }
+    size_t idx = static_cast<size_t>(&t - a.tensors.data());
+    bool inBounds = fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
+    std::vector<const attnc_tensor *> p;
+    for (const attnc_tensor &x : a.tensors) p.push_back(&x);
+    // Strides only shrink and shapes that grow never match the other tensors,
+    // so whatever the checks accept must fit the allocation.
+    int rc = k->run(p);
+    if (rc == ATTNC_OK) {
+      ++oks;
+      CHECK(inBounds);
+      CHECK(std::string(k->lastError()).empty());
+    } else {
+      ++errors;
+      CHECK(rc >= ATTNC_E_ARGUMENT);
+      CHECK(rc <= ATTNC_E_LAYOUT);
+      CHECK(!std::string(k->lastError()).empty());
+    }
+  }
+  CHECK(errors > 120);  // most corruptions are invalid (x86: about 3 in 4, here 147 of 200)
+  INFO("accepted " << oks);
+}
+
+TEST_CASE("cuda strided views: a spec input and q inside larger buffers", "[cuda][abi]") {
+  Compiled c = compileExample("packed_docs");
+  auto desc = c.comp->describe("packed_docs");
+  std::string err;
+  auto k = buildCuda(c, "packed_docs", *desc, kVariants[0], err);
+  REQUIRE(k);
+  auto ref = ReferenceKernel::create(*c.comp, "packed_docs", err);
+  REQUIRE(ref);
+  KernelArgs a = makeArgs(*desc, 2, 30, 45, 77);
+  // doc (argument 3) with stride 3.
+  const attnc_tensor doc = a.tensors[3];
+  std::vector<int32_t> big(size_t(doc.shape[0]) * 3, -7);
+  for (int64_t i = 0; i < doc.shape[0]; ++i) big[i * 3] = static_cast<const int32_t *>(doc.data)[i];
+  a.tensors[3].data = big.data();
+  a.tensors[3].stride[0] = 3;
+  // q [b, h, s, d] with rows 72 elements apart (not 16-byte multiples of 64: element loads).
+  const attnc_tensor q = a.tensors[0];
+  const int64_t D = q.shape[3], rows = q.shape[0] * q.shape[1] * q.shape[2];
+  std::vector<uint16_t> qbig(size_t(rows) * 73 + 1, 0xffff);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t x = 0; x < D; ++x) qbig[1 + r * 73 + x] = static_cast<const uint16_t *>(q.data)[r * D + x];
+  a.tensors[0].data = qbig.data() + 1;  // and 2-byte aligned only
+  a.tensors[0].stride[2] = 73;
+  a.tensors[0].stride[1] = 73 * q.shape[2];
+  a.tensors[0].stride[0] = 73 * q.shape[2] * q.shape[1];
+  std::vector<const attnc_tensor *> p;
+  for (const attnc_tensor &x : a.tensors) p.push_back(&x);
+  REQUIRE(k->run(p) == ATTNC_OK);
+  HostTensor out;
+  REQUIRE(ref->run(a.inputs(), out, nullptr, err));
+  CHECK(compareTensors(a.output(0), out, toleranceFor(desc->dtype), "out", [](size_t) { return 0.0; }) == "");
 }
 
 }  // namespace attnc::test

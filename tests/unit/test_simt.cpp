@@ -87,7 +87,7 @@ TEST_CASE("simt: ldmatrix x4 and x4.trans give each lane the ISA's elements", "[
     }
 }
 
-TEST_CASE("simt: __syncthreads orders shared memory; shuffles exchange lanes", "[simt]") {
+TEST_CASE("simt: __syncthreads orders shared memory, shuffles exchange lanes", "[simt]") {
   std::vector<int> out(128);
   std::vector<float> red(128);
   attnc_simt::launch(attnc_simt::dim3(3), attnc_simt::dim3(128), 128 * sizeof(int), [&] {
