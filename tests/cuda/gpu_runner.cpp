@@ -32,6 +32,29 @@
 double attnc_simt_f16(uint16_t h);
 double attnc_simt_bf16(uint16_t h);
 
+// Host-side rounding to 16-bit floats (round to nearest even; the device
+// runtime's conversions are device functions under nvcc).
+static uint16_t host_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+static uint16_t host_f16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (a < 0x38800000u) {
+    float x;
+    std::memcpy(&x, &a, 4);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(x * 16777216.0f)));
+  }
+  uint32_t h = (((a >> 23) - 112) << 10) | ((a & 0x7fffffu) >> 13), rest = a & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
 namespace {
 
 struct Arg {
@@ -209,8 +232,8 @@ int main(int argc, char **argv) {
           void *p = host[i].data();
           switch (t.dtype) {
           case ATTNC_F32: static_cast<float *>(p)[e] = static_cast<float>(u); break;
-          case ATTNC_F16: static_cast<uint16_t *>(p)[e] = attnc_dev::from_f32<attnc_dev::F16>(static_cast<float>(u)); break;
-          case ATTNC_BF16: static_cast<uint16_t *>(p)[e] = attnc_dev::from_f32<attnc_dev::BF16>(static_cast<float>(u)); break;
+          case ATTNC_F16: static_cast<uint16_t *>(p)[e] = host_f16(static_cast<float>(u)); break;
+          case ATTNC_BF16: static_cast<uint16_t *>(p)[e] = host_bf16(static_cast<float>(u)); break;
           case ATTNC_I32: static_cast<int32_t *>(p)[e] = static_cast<int32_t>(r % 4); break;
           default: static_cast<uint8_t *>(p)[e] = static_cast<uint8_t>(r % 2); break;
           }
