@@ -275,7 +275,7 @@ ATTNC_DEVICE E st(float x) {
  * cp.async where the row is 16-byte aligned, element by element otherwise;
  * missing rows (row() gives null) and the padding are zero-filled. */
 template <class TILE, int ROWS, int CHUNKS, int N, int THREADS, class RowFn>
-ATTNC_DEVICE void load_tile(unsigned char *tile, RowFn row, bool aligned, const void *any) {
+ATTNC_DEVICE void load_tile(unsigned char *tile, RowFn row, bool aligned) {
   for (int i = tid(); i < ROWS * CHUNKS; i += THREADS) {
     const int r = i / CHUNKS, c = i % CHUNKS;
     const E *src = row(r);
@@ -283,7 +283,10 @@ ATTNC_DEVICE void load_tile(unsigned char *tile, RowFn row, bool aligned, const 
     int n = N - c * kChunkElems;
     n = n < 0 ? 0 : (n > kChunkElems ? kChunkElems : n);
     if (!src || n == 0) {
-      cp_async16(dst, any, 0);
+      // Zeros by a plain store: cp.async's zero-fill would still want a
+      // 16-byte aligned source address, which an unaligned view lacks.
+      uint32_t *d = static_cast<uint32_t *>(dst);
+      d[0] = d[1] = d[2] = d[3] = 0u;
     } else if (n == kChunkElems && aligned) {
       cp_async16(dst, src + c * kChunkElems, 16);
     } else {
@@ -352,9 +355,9 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
       return k0 + r < seq_kv ? vg + b * p.v_sb + hk * p.v_sh + static_cast<int64_t>(k0 + r) * p.v_ss : nullptr;
     };
     load_tile<typename T::KS, T::kBN, kDChunks, kHeadDim, T::kThreads>(smem + T::kKOff + stage * T::KS::kBytes,
-                                                                      k_row, p.k_aligned, p.k);
+                                                                      k_row, p.k_aligned);
     load_tile<typename T::VS, T::kBN, kDvChunks, kValueDim, T::kThreads>(smem + T::kVOff + stage * T::VS::kBytes,
-                                                                        v_row, p.v_aligned, p.v);
+                                                                        v_row, p.v_aligned);
   };
   // Empty, partial or full (see tile_class_static); a collective when it asks the mask.
   auto classify = [&](int tile) {
@@ -377,7 +380,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
 
   int tile = t_begin, cls = kEmpty;
   while (tile < t_end && (cls = classify(tile)) == kEmpty) ++tile;
-  load_tile<typename T::QS, T::kBM, kDChunks, kHeadDim, T::kThreads>(sQ, q_row, p.q_aligned, p.q);
+  load_tile<typename T::QS, T::kBM, kDChunks, kHeadDim, T::kThreads>(sQ, q_row, p.q_aligned);
   if (tile < t_end) load_kv(tile, 0);
   cp_async_commit();
 
@@ -846,6 +849,7 @@ template <class T> static int choose_splits(int64_t batch, int64_t seq_q, int64_
   if (blocks >= sms || tiles < 2) return 1;
   int64_t want = (2 * (int64_t)sms + blocks - 1) / blocks;
   if (want > max_splits) want = max_splits;
+  if (want > 65535 / kKvHeads) want = 65535 / kKvHeads;  // grid.y = kv_heads x splits
   if (want > tiles) want = tiles;
   // Every split must hold a tile: ceil(tiles / per) splits are non-empty.
   const int64_t per = (tiles + want - 1) / want;
