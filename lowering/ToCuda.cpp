@@ -811,8 +811,7 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
   if (!region(regions.bias, "bias_fn(const Params &p, int b, int h, int q_idx, int kv_idx)", "float", notes.bias,
               "no sigmoid bias"))
     return false;
-  o << "// ---- Tile classification (the mask analysis, in closed form) ------------\n";
-  std::string cls = tileClassifier(mask);
+  std::string cls = "// ---- Tile classification (the mask analysis, in closed form) ------------\n" + tileClassifier(mask);
   // tile_class_static uses the constants defined with the kernel text.
   std::string kernel = kKernelText;
   size_t at = kernel.find("template <int WM, int WN, int WD, int MT, int BNW, int STAGES> struct Tiles");
