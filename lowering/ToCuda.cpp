@@ -823,7 +823,7 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
     return fmt::format("{}, {}, {}, {}, {}, {}", s.warpsM, s.warpsN, s.warpsD, s.mTiles, s.blockN, s.stages);
   };
   o << "\n// ---- Schedules (schedules/cuda) -----------------------------------------------\n";
-  o << "// prefill: " << pre.str() << "\n// decode (seq_q <= " << kDecodeMaxSeqQ << "): " << dec.str() << "\n";
+  o << "// prefill: " << pre.str() << "\n// decode (when seq_q x group fits one block's rows): " << dec.str() << "\n";
   o << "using Prefill = Tiles<" << inst(pre) << ">;\nusing Decode = Tiles<" << inst(dec) << ">;\n";
   o << fmt::format("static_assert(Prefill::kSmem == {}, \"shared memory as schedules/cuda computes it\");\n",
                    smemBytes(d, pre));
@@ -950,8 +950,9 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
                      i, n);
   }
   h << "  p.batch = (int)batch;\n  p.seq_q = (int)seq_q;\n  p.seq_kv = (int)seq_kv;\n  p.nsplit = 1;\n";
-  h << "  if (seq_q <= " << kDecodeMaxSeqQ
-    << ")\n    return run<Decode>(p, kDecodeMaxSplits, workspace, workspace_bytes, own_workspace, stream);\n";
+  h << "  // Decoding: the packed rows of a kv head (seq_q x group) fit one decode block.\n"
+       "  if (seq_q * kGroup <= Decode::kBM)\n"
+       "    return run<Decode>(p, kDecodeMaxSplits, workspace, workspace_bytes, own_workspace, stream);\n";
   h << "  return run<Prefill>(p, kPrefillMaxSplits, workspace, workspace_bytes, own_workspace, stream);\n}\n\n";
   std::string callArgs;
   for (const ArgDesc &a : sig) callArgs += a.name + ", ";
@@ -963,8 +964,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     << N << "_entry(" << callArgs << "workspace, workspace_bytes, false, cuda_stream);\n}\n\n";
   h << "size_t " << N << "_cuda_workspace_size(int64_t batch, int64_t seq_q, int64_t seq_kv) {\n"
     << "  if (batch < 1 || seq_q < 1 || seq_kv < 1) return 0;\n"
-    << "  if (seq_q <= " << kDecodeMaxSeqQ
-    << ") return split_bytes(batch, seq_q, choose_splits<Decode>(batch, seq_q, seq_kv, kDecodeMaxSplits));\n"
+    << "  if (seq_q * kGroup <= Decode::kBM) return split_bytes(batch, seq_q, choose_splits<Decode>(batch, seq_q, seq_kv, kDecodeMaxSplits));\n"
     << "  return split_bytes(batch, seq_q, choose_splits<Prefill>(batch, seq_q, seq_kv, kPrefillMaxSplits));\n}\n\n";
   h << "}  /* extern \"C\" */\n";
   out.source = src + h.str();

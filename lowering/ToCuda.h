@@ -27,8 +27,9 @@ struct CudaSources {
   std::string source;  // NAME.cu
 };
 
-/// seq_q at or under which the decode variant (and its schedule) runs.
-constexpr int64_t kDecodeMaxSeqQ = 16;
+/// The decode kernel (its own schedule) runs when a kv head's packed query
+/// rows, seq_q x group, fit one of its blocks (16 rows by default); larger
+/// calls run the prefill kernel, with split-KV when blocks are few.
 
 /// Generates the sources. The schedules must be legal for `arch` (legalize).
 /// False, with `error`, when the kernel cannot be expressed (a region op no
