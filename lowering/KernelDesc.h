@@ -1,6 +1,6 @@
 // A plain description of one compiled kernel, read off its `attn.kernel` op:
 // what backends, the reference and generated headers need to know without
-// touching MLIR, including the ABI argument list (DESIGN: "ABI version 1").
+// touching MLIR, including the ABI argument list (docs/integration.md, "The ABI (version 1)").
 #pragma once
 
 #include <cstdint>
