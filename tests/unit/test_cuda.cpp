@@ -152,6 +152,63 @@ TEST_CASE("cuda emulated odd head dims, value_dim != head_dim, GQA groups", "[cu
   }
 }
 
+TEST_CASE("cuda emulated: every function and operator of the language in the regions", "[cuda][ops]") {
+  // Region programs are translated to C++ one instruction at a time; this
+  // spec uses every function, integer wrap-around, C division and remainder
+  // (negative operands, division by zero), selects, comparisons, and inputs of
+  // every dtype, in score_mod and mask, and a sigmoid bias built the same way.
+  const std::string ops = R"ATTN(# Every function and operator of the language in score_mod, mask and inputs of every dtype.
+attention ops {
+  dtype f16
+  heads 4
+  kv_heads 2
+  head_dim 32
+  param c = 7
+  input ti : i32[seq_kv]
+  input tu : u8[heads, 5]
+  input tf : f32[seq_q]
+  input th : f16[heads]
+  input tb : bf16[3, 4]
+  output lse
+  score_mod select(score > 0.5, softcap(score, 2.0), score * 0.75) + floor(score * 3.0) / 4.0 - ceil(score) * 0.125 + exp(-abs(score)) * 0.25 + exp2(min(score, 1.0)) * 0.125 - log(1.0 + abs(score)) * 0.5 + log2(2.0 + score * score) * 0.1 + sqrt(abs(score) + 1.0) * 0.2 - rsqrt(abs(score) + 0.5) * 0.1 + tanh(score) + sigmoid(score) * 0.3 + clamp(score, -1.0, 1.0) + max(score, -0.5) * 0.2 + (q_idx - kv_idx) * 0.01 + tf[q_idx] * 0.5 + th[h] + tb[q_idx % 3, kv_idx % 4] + (kv_idx % c) / 3 + abs(q_idx - kv_idx) / (b + 1) * 0.001 + ((q_idx * 1000003 + kv_idx * 999983) % 11) * 0.01 + (-kv_idx) % 4 * 0.02 + (q_idx > 3 ? 0.1 : -0.1) + min(kv_idx, 9) * 0.003 + clamp(q_idx - kv_idx, -3, 3) * 0.05
+  mask (ti[kv_idx] % 3 != 2 || kv_idx <= q_idx) && (q_idx * 7 - kv_idx * 3) % 5 != 1 && !(kv_idx / 4 == 3 && q_idx < 2) && tu[h, kv_idx % 5] < 250 && (kv_idx / (q_idx - kv_idx)) >= -5 && (h == 1) == (b == 0 || kv_idx > 2)
+}
+)ATTN";
+  const std::string sig = R"ATTN(
+attention sig_ops {
+  dtype bf16
+  heads 3
+  head_dim 40
+  input w : f32[heads, seq_kv]
+  normalize sigmoid(w[h, kv_idx] - log(1.0 + seq_kv) + floor(q_idx / 3.0) * 0.1 - (kv_idx % 4 == 1 ? 0.5 : 0.0))
+  score_mod softcap(score, 5.0) * 1.5
+  mask window(2, 40) || sinks(3)
+}
+)ATTN";
+  Compiled c = compileText(ops);
+  {  // the mask keeps a fair share of the pairs: neither all nor none
+    std::string err;
+    auto ref = ReferenceKernel::create(*c.comp, "ops", err);
+    REQUIRE(ref);
+    KernelArgs a = makeArgs(ref->desc(), 2, 40, 37, 5);
+    int64_t kept = 0;
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t h = 0; h < 4; ++h) kept += ref->countKept(a.inputs(), b, h, 40, 37);
+    CHECK(kept > 2 * 4 * 40 * 37 / 10);
+    CHECK(kept < 2 * 4 * 40 * 37 * 9 / 10);
+  }
+  for (dsl::DType t : {dsl::DType::F16, dsl::DType::F32})
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD}) {
+      INFO(dsl::dtypeName(t));
+      CHECK(checkCuda(c, "ops", t, l, kVariants[0], {{2, 9, 23}, {1, 1, 70}, {1, 40, 37}}) == "");
+    }
+  Compiled cs = compileText(sig);
+  for (dsl::DType t : {dsl::DType::BF16, dsl::DType::F32}) {
+    INFO(dsl::dtypeName(t));
+    CHECK(checkCuda(cs, "sig_ops", t, dsl::Layout::BHSD, kVariants[1], {{2, 9, 23}, {1, 1, 300}, {1, 70, 150}}) == "");
+  }
+}
+
 TEST_CASE("cuda host API: argument checks before any launch", "[cuda][abi]") {
   Compiled c = compileExample("sliding_sinks");
   auto desc = c.comp->describe("sliding_sinks");
