@@ -139,8 +139,17 @@ Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, 
     case Code::AddI: v = a + bb; break;
     case Code::SubI: v = a - bb; break;
     case Code::MulI: v = a * bb; break;
-    case Code::DivI: v = select(bb == 0, 0, div_round_to_zero(a, select(bb == 0, 1, bb))); break;
-    case Code::RemI: v = select(bb == 0, 0, mod_round_to_zero(a, select(bb == 0, 1, bb))); break;
+    // C division and remainder (truncating), built on Halide's Euclidean `/`
+    // and `%`: Halide 14's div_round_to_zero gives wrong quotients for
+    // constant divisors (x / 3 came out as -(x+5)/6), caught by the ops test.
+    case Code::DivI:
+    case Code::RemI: {
+      Expr d = select(bb == 0, 1, bb);
+      Expr q = a / d, r = a % d;
+      Expr qc = q + select(a < 0 && r != 0, select(d > 0, 1, -1), 0);
+      v = select(bb == 0, 0, in.code == Code::DivI ? qc : a - d * qc);
+      break;
+    }
     case Code::MinI: v = min(a, bb); break;
     case Code::MaxI: v = max(a, bb); break;
     case Code::AbsI: v = cast<int32_t>(abs(a)); break;
