@@ -14,17 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool writeFile(const fs::path &p, const std::string &text, std::string &error) {
-  std::ofstream f(p, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) {
-    error = "cannot write `" + p.string() + "`";
-    return false;
-  }
-  return true;
-}
-
 /// "file.attn:7: mask causal && ..." for a range of the spec.
 std::string note(const dsl::CheckedFile *file, dsl::SourceRange r, const char *what) {
   if (!file || r.end <= r.begin) return "";
@@ -89,12 +78,12 @@ EmitStatus emitCuda(const Compilation &c, const dsl::CheckedFile &file, const Cu
     all.emplace_back(name, std::move(src));
   }
   const fs::path dir(o.dir);
-  if (!writeFile(dir / "attnc_runtime.h", kRuntimeHeaderText, error) ||
-      !writeFile(dir / "attnc_device.cuh", kDeviceHeaderText, error) ||
-      !writeFile(dir / "attnc_simt.h", kSimtHeaderText, error))
+  if (!writeTextFile(dir / "attnc_runtime.h", kRuntimeHeaderText, error) ||
+      !writeTextFile(dir / "attnc_device.cuh", kDeviceHeaderText, error) ||
+      !writeTextFile(dir / "attnc_simt.h", kSimtHeaderText, error))
     return S::Environment;
   for (auto &[name, src] : all)
-    if (!writeFile(dir / (name + ".h"), src.header, error) || !writeFile(dir / (name + ".cu"), src.source, error))
+    if (!writeTextFile(dir / (name + ".h"), src.header, error) || !writeTextFile(dir / (name + ".cu"), src.source, error))
       return S::Environment;
   return S::Ok;
 }

@@ -200,17 +200,6 @@ static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_b
 
 namespace {
 
-bool writeFile(const fs::path &p, const std::string &text, std::string &error) {
-  std::ofstream f(p, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) {
-    error = "cannot write `" + p.string() + "`";
-    return false;
-  }
-  return true;
-}
-
 std::string shellQuote(const std::string &s) {
   std::string o = "'";
   for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -218,6 +207,17 @@ std::string shellQuote(const std::string &s) {
 }
 
 }  // namespace
+
+bool writeTextFile(const fs::path &path, const std::string &text, std::string &error) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) {
+    error = "cannot write `" + path.string() + "`";
+    return false;
+  }
+  return true;
+}
 
 EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &error) {
   using S = EmitStatus;
@@ -227,7 +227,7 @@ EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &erro
     error = "cannot create `" + o.dir + "`: " + ec.message();
     return S::Environment;
   }
-  if (!writeFile(fs::path(o.dir) / "attnc_runtime.h", kRuntimeHeaderText, error)) return S::Environment;
+  if (!writeTextFile(fs::path(o.dir) / "attnc_runtime.h", kRuntimeHeaderText, error)) return S::Environment;
   const char *cc = std::getenv("ATTNC_CC");
   if (!cc || !*cc) cc = std::getenv("CC");
   if (!cc || !*cc) cc = "cc";
@@ -245,7 +245,7 @@ EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &erro
         !dec->compileToObject(objDec, "attnc_" + name + "_decode", error) ||
         !x86::HalideKernel::compileRuntime(objRt, o.isa, error))
       return S::Internal;
-    if (!writeFile(wrapC, x86WrapperSource(pre->desc(), pre->schedule(), dec->schedule()), error))
+    if (!writeTextFile(wrapC, x86WrapperSource(pre->desc(), pre->schedule(), dec->schedule()), error))
       return S::Environment;
     std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(o.dir),
                                   shellQuote(objWrap), shellQuote(wrapC));
@@ -256,7 +256,7 @@ EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &erro
     std::string lib = (fs::path(o.dir) / (name + ".a")).string();
     fs::remove(lib, ec);
     if (!x86::createStaticLibrary({objWrap, objPre, objDec, objRt}, lib, o.isa, error)) return S::Environment;
-    if (!writeFile(fs::path(o.dir) / (name + ".h"), x86Header(pre->desc()), error)) return S::Environment;
+    if (!writeTextFile(fs::path(o.dir) / (name + ".h"), x86Header(pre->desc()), error)) return S::Environment;
     if (!o.keepTemps) fs::remove_all(tmp, ec);
   }
   return S::Ok;

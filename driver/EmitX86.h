@@ -2,6 +2,7 @@
 // DIR/NAME.h and DIR/NAME.a, and DIR/attnc_runtime.h (docs/integration.md).
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "lowering/Pipeline.h"
@@ -21,6 +22,9 @@ enum class EmitStatus { Ok, Environment, Internal };
 /// Environment: DIR cannot be written or no C compiler runs (the user can fix
 /// it); Internal: Halide failed on a valid spec (a bug). `error` says which.
 EmitStatus emitX86(const Compilation &c, const EmitOptions &o, std::string &error);
+
+/// Writes `text` to `p`; false, with `error`, when it cannot.
+bool writeTextFile(const std::filesystem::path &path, const std::string &text, std::string &error);
 
 /// The C wrapper (argument checks, buffer set-up, variant choice) of one kernel.
 std::string x86WrapperSource(const KernelDesc &d, const x86::Schedule &prefill, const x86::Schedule &decode);

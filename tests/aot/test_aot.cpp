@@ -236,33 +236,7 @@ TEST_CASE("aot random malformed arguments never crash", "[aot]") {
   int errors = 0, oks = 0;
   for (int iter = 0; iter < 400; ++iter) {
     KernelArgs a = makeArgs(s.desc, 1 + iter % 2, 1 + iter % 9, 1 + iter % 13, uint32_t(iter));
-    attnc_tensor &t = a.tensors[rng() % a.tensors.size()];
-    switch (rng() % 6) {
-    case 0: t.dtype = int32_t(rng() % 7) - 1; break;
-    case 1: t.ndim = int32_t(rng() % 7) - 1; break;
-    case 2: t.shape[rng() % 4] += int64_t(rng() % 5) - 2; break;
-    case 3: {  // never larger: a caller's view may not pass its memory, which no check can see
-      int64_t &st = t.stride[rng() % 4];
-      st -= int64_t(rng() % 3) + 1;
-      break;
-    }
-    case 4: t.shape[rng() % 4] = int64_t(1) << (20 + rng() % 40); break;
-    case 5: t.data = nullptr; break;
-    }
-    // Strides only shrink and shapes that grow are never consistent with the
-    // other tensors, so whatever the checks accept must fit the allocation.
-    __int128 need = 1;  // wide: corrupted extents reach 2^59
-    bool fits = t.ndim >= 1 && t.ndim <= 4;
-    if (fits) {
-      __int128 last = 0;
-      for (int i = 0; i < t.ndim; ++i) {
-        if (t.shape[i] < 1 || t.stride[i] < 0) fits = false;
-        else last += __int128(t.shape[i] - 1) * t.stride[i];
-      }
-      need = last + 1;
-    }
-    size_t idx = static_cast<size_t>(&t - a.tensors.data());
-    bool inBounds = fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
+    bool inBounds = corruptOne(a, rng);
     int rc = call(packed_docs, a);
     if (rc == ATTNC_OK) {
       ++oks;

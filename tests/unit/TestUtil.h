@@ -3,11 +3,13 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
 #include "dsl/Sema.h"
 #include "lowering/Pipeline.h"
+#include "lowering/KernelArgs.h"
 #include "lowering/Reference.h"
 
 namespace attnc::test {
@@ -38,6 +40,36 @@ inline Compiled compileText(const std::string &text, PipelineOptions opts = {}) 
   REQUIRE(c.comp);
   REQUIRE(c.comp->run(opts, nullptr, err));
   return c;
+}
+
+/// Corrupts one field of one tensor of `a` at random: the dtype, the rank, an
+/// extent (a little, or to 2^20..2^59), a stride (only ever smaller: a larger
+/// one could describe memory past a caller's buffer, which no check can see)
+/// or the data pointer (null). Returns whether the corrupted tensor still
+/// lies inside its allocation, which any call that accepts it must rely on
+/// (shapes that grow never match the other tensors, so they are refused).
+inline bool corruptOne(KernelArgs &a, std::mt19937 &rng) {
+  attnc_tensor &t = a.tensors[rng() % a.tensors.size()];
+  switch (rng() % 6) {
+  case 0: t.dtype = int32_t(rng() % 7) - 1; break;
+  case 1: t.ndim = int32_t(rng() % 7) - 1; break;
+  case 2: t.shape[rng() % 4] += int64_t(rng() % 5) - 2; break;
+  case 3: t.stride[rng() % 4] -= int64_t(rng() % 3) + 1; break;
+  case 4: t.shape[rng() % 4] = int64_t(1) << (20 + rng() % 40); break;
+  case 5: t.data = nullptr; break;
+  }
+  __int128 need = 1;  // wide: corrupted extents reach 2^59
+  bool fits = t.ndim >= 1 && t.ndim <= 4;
+  if (fits) {
+    __int128 last = 0;
+    for (int i = 0; i < t.ndim; ++i) {
+      if (t.shape[i] < 1 || t.stride[i] < 0) fits = false;
+      else last += __int128(t.shape[i] - 1) * t.stride[i];
+    }
+    need = last + 1;
+  }
+  size_t idx = static_cast<size_t>(&t - a.tensors.data());
+  return fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
 }
 
 }  // namespace attnc::test

@@ -157,23 +157,7 @@ TEST_CASE("cuda emulated: every function and operator of the language in the reg
   // spec uses every function, integer wrap-around, C division and remainder
   // (negative operands, division by zero), selects, comparisons, and inputs of
   // every dtype, in score_mod and mask, and a sigmoid bias built the same way.
-  const std::string ops = R"ATTN(# Every function and operator of the language in score_mod, mask and inputs of every dtype.
-attention ops {
-  dtype f16
-  heads 4
-  kv_heads 2
-  head_dim 32
-  param c = 7
-  input ti : i32[seq_kv]
-  input tu : u8[heads, 5]
-  input tf : f32[seq_q]
-  input th : f16[heads]
-  input tb : bf16[3, 4]
-  output lse
-  score_mod select(score > 0.5, softcap(score, 2.0), score * 0.75) + floor(score * 3.0) / 4.0 - ceil(score) * 0.125 + exp(-abs(score)) * 0.25 + exp2(min(score, 1.0)) * 0.125 - log(1.0 + abs(score)) * 0.5 + log2(2.0 + score * score) * 0.1 + sqrt(abs(score) + 1.0) * 0.2 - rsqrt(abs(score) + 0.5) * 0.1 + tanh(score) + sigmoid(score) * 0.3 + clamp(score, -1.0, 1.0) + max(score, -0.5) * 0.2 + (q_idx - kv_idx) * 0.01 + tf[q_idx] * 0.5 + th[h] + tb[q_idx % 3, kv_idx % 4] + (kv_idx % c) / 3 + abs(q_idx - kv_idx) / (b + 1) * 0.001 + ((q_idx * 1000003 + kv_idx * 999983) % 11) * 0.01 + (-kv_idx) % 4 * 0.02 + (q_idx > 3 ? 0.1 : -0.1) + min(kv_idx, 9) * 0.003 + clamp(q_idx - kv_idx, -3, 3) * 0.05
-  mask (ti[kv_idx] % 3 != 2 || kv_idx <= q_idx) && (q_idx * 7 - kv_idx * 3) % 5 != 1 && !(kv_idx / 4 == 3 && q_idx < 2) && tu[h, kv_idx % 5] < 250 && (kv_idx / (q_idx - kv_idx)) >= -5 && (h == 1) == (b == 0 || kv_idx > 2)
-}
-)ATTN";
+  const std::string ops = readFile(sourcePath("tests/unit/every_op.attn"));
   const std::string sig = R"ATTN(
 attention sig_ops {
   dtype bf16
@@ -312,27 +296,7 @@ TEST_CASE("cuda host API: random malformed arguments never crash", "[cuda][abi]"
   int errors = 0, oks = 0;
   for (int iter = 0; iter < 200; ++iter) {
     KernelArgs a = makeArgs(*desc, 1 + iter % 2, 1 + iter % 9, 1 + iter % 13, uint32_t(iter));
-    attnc_tensor &t = a.tensors[rng() % a.tensors.size()];
-    switch (rng() % 6) {
-    case 0: t.dtype = int32_t(rng() % 7) - 1; break;
-    case 1: t.ndim = int32_t(rng() % 7) - 1; break;
-    case 2: t.shape[rng() % 4] += int64_t(rng() % 5) - 2; break;
-    case 3: t.stride[rng() % 4] -= int64_t(rng() % 3) + 1; break;  // never larger: no check can see a caller's memory
-    case 4: t.shape[rng() % 4] = int64_t(1) << (20 + rng() % 40); break;
-    case 5: t.data = nullptr; break;
-    }
-    __int128 need = 1;
-    bool fits = t.ndim >= 1 && t.ndim <= 4;
-    if (fits) {
-      __int128 last = 0;
-      for (int i = 0; i < t.ndim; ++i) {
-        if (t.shape[i] < 1 || t.stride[i] < 0) fits = false;
-        else last += __int128(t.shape[i] - 1) * t.stride[i];
-      }
-      need = last + 1;
-    }
-    size_t idx = static_cast<size_t>(&t - a.tensors.data());
-    bool inBounds = fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
+    bool inBounds = corruptOne(a, rng);
     std::vector<const attnc_tensor *> p;
     for (const attnc_tensor &x : a.tensors) p.push_back(&x);
     // Strides only shrink and shapes that grow never match the other tensors,

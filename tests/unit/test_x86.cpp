@@ -141,23 +141,7 @@ TEST_CASE("x86 head dims that are not powers of two and value_dim != head_dim", 
 TEST_CASE("x86: every function and operator of the language in the regions", "[x86][ops]") {
   // The same spec as the CUDA backend's test (test_cuda.cpp): every function,
   // integer wrap-around, C division and remainder, inputs of every dtype.
-  const std::string ops = R"ATTN(# Every function and operator of the language in score_mod, mask and inputs of every dtype.
-attention ops {
-  dtype f16
-  heads 4
-  kv_heads 2
-  head_dim 32
-  param c = 7
-  input ti : i32[seq_kv]
-  input tu : u8[heads, 5]
-  input tf : f32[seq_q]
-  input th : f16[heads]
-  input tb : bf16[3, 4]
-  output lse
-  score_mod select(score > 0.5, softcap(score, 2.0), score * 0.75) + floor(score * 3.0) / 4.0 - ceil(score) * 0.125 + exp(-abs(score)) * 0.25 + exp2(min(score, 1.0)) * 0.125 - log(1.0 + abs(score)) * 0.5 + log2(2.0 + score * score) * 0.1 + sqrt(abs(score) + 1.0) * 0.2 - rsqrt(abs(score) + 0.5) * 0.1 + tanh(score) + sigmoid(score) * 0.3 + clamp(score, -1.0, 1.0) + max(score, -0.5) * 0.2 + (q_idx - kv_idx) * 0.01 + tf[q_idx] * 0.5 + th[h] + tb[q_idx % 3, kv_idx % 4] + (kv_idx % c) / 3 + abs(q_idx - kv_idx) / (b + 1) * 0.001 + ((q_idx * 1000003 + kv_idx * 999983) % 11) * 0.01 + (-kv_idx) % 4 * 0.02 + (q_idx > 3 ? 0.1 : -0.1) + min(kv_idx, 9) * 0.003 + clamp(q_idx - kv_idx, -3, 3) * 0.05
-  mask (ti[kv_idx] % 3 != 2 || kv_idx <= q_idx) && (q_idx * 7 - kv_idx * 3) % 5 != 1 && !(kv_idx / 4 == 3 && q_idx < 2) && tu[h, kv_idx % 5] < 250 && (kv_idx / (q_idx - kv_idx)) >= -5 && (h == 1) == (b == 0 || kv_idx > 2)
-}
-)ATTN";
+  const std::string ops = readFile(sourcePath("tests/unit/every_op.attn"));
   // ATTNC_OPS_SPEC=FILE runs another spec named `ops` instead (to bisect a failure).
   Compiled c = compileText(std::getenv("ATTNC_OPS_SPEC") ? readFile(std::getenv("ATTNC_OPS_SPEC")) : ops);
   for (bool decode : {false, true}) {
