@@ -54,7 +54,11 @@ inline bool corruptOne(KernelArgs &a, std::mt19937 &rng) {
   case 0: t.dtype = int32_t(rng() % 7) - 1; break;
   case 1: t.ndim = int32_t(rng() % 7) - 1; break;
   case 2: t.shape[rng() % 4] += int64_t(rng() % 5) - 2; break;
-  case 3: t.stride[rng() % 4] -= int64_t(rng() % 3) + 1; break;
+  case 3: {
+    int64_t &st = t.stride[rng() % 4];  // the dimension drawn first, then the amount
+    st -= int64_t(rng() % 3) + 1;
+    break;
+  }
   case 4: t.shape[rng() % 4] = int64_t(1) << (20 + rng() % 40); break;
   case 5: t.data = nullptr; break;
   }
