@@ -76,4 +76,26 @@ inline bool corruptOne(KernelArgs &a, std::mt19937 &rng) {
   return fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
 }
 
+/// Compares a kernel's outputs in `args` with the reference's `out`/`lse` under
+/// the numerics contract (the dtype's tolerance plus the f32 score-rounding
+/// term per row, from `smax`). "" when they match, else the first mismatch.
+inline std::string compareWithReference(const KernelDesc &d, const KernelArgs &args, const HostTensor &out,
+                                        const HostTensor &lse, const HostTensor &smax, int64_t seqQ) {
+  double vmax = 0;
+  for (double x : args.host[2].data) vmax = std::max(vmax, std::fabs(x));
+  const int64_t H = d.heads, Dv = d.valueDim;
+  const bool bshd = d.layout == dsl::Layout::BSHD;
+  auto outExtra = [&](size_t i) {  // the row (b, h, q) of out element i
+    int64_t row = static_cast<int64_t>(i) / Dv, b, h, q;
+    if (bshd) h = row % H, q = (row / H) % seqQ, b = row / (H * seqQ);
+    else q = row % seqQ, h = (row / seqQ) % H, b = row / (H * seqQ);
+    return scoreRoundingBound(smax.data[(b * H + h) * seqQ + q], vmax);
+  };
+  std::string bad = compareTensors(args.output(0), out, toleranceFor(d.dtype), "out", outExtra);
+  if (bad.empty() && d.outputLse)
+    bad = compareTensors(args.output(1), lse, toleranceFor(dsl::DType::F32), "lse",
+                         [&](size_t i) { return scoreRoundingBound(smax.data[i], 1.0); });
+  return bad;
+}
+
 }  // namespace attnc::test

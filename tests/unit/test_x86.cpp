@@ -41,23 +41,8 @@ std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtyp
     std::string where = fmt::format("{} {} {} [{}] B={} Sq={} Skv={}: ", name, dsl::dtypeName(dtype),
                                     layout == dsl::Layout::BSHD ? "bshd" : "bhsd", k->schedule().str(), s.batch,
                                     s.seqQ, s.seqKv);
-    double vmax = 0;
-    for (double x : args.host[2].data) vmax = std::max(vmax, std::fabs(x));
-    const int64_t H = desc->heads, Dv = desc->valueDim;
-    const bool bshd = layout == dsl::Layout::BSHD;
-    auto outExtra = [&](size_t i) {  // the row (b, h, q) of out element i
-      int64_t row = static_cast<int64_t>(i) / Dv, b, h, q;
-      if (bshd) h = row % H, q = (row / H) % s.seqQ, b = row / (H * s.seqQ);
-      else q = row % s.seqQ, h = (row / s.seqQ) % H, b = row / (H * s.seqQ);
-      return scoreRoundingBound(smax.data[(b * H + h) * s.seqQ + q], vmax);
-    };
-    std::string bad = compareTensors(args.output(0), out, toleranceFor(dtype), "out", outExtra);
-    if (!bad.empty()) return where + bad;
-    if (desc->outputLse) {
-      bad = compareTensors(args.output(1), lse, toleranceFor(dsl::DType::F32), "lse",
-                           [&](size_t i) { return scoreRoundingBound(smax.data[i], 1.0); });
-      if (!bad.empty()) return where + bad;
-    }
+    if (std::string bad = compareWithReference(*desc, args, out, lse, smax, s.seqQ); !bad.empty())
+      return where + bad;
   }
   return "";
 }
