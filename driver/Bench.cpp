@@ -13,24 +13,49 @@
 #include <thread>
 #include <vector>
 
-#include <cblas.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <immintrin.h>
 #include <nlohmann/json.hpp>
 
-#include "driver/X86Build.h"
-#include "lowering/KernelArgs.h"
-#include "lowering/ParallelFor.h"
-#include "lowering/Reference.h"
-#include "lowering/Regions.h"
-
-extern "C" void openblas_set_num_threads(int);
+#include "lowering/kernel/ParallelFor.h"
+#include "lowering/reference/KernelArgs.h"
+#include "lowering/reference/Reference.h"
+#include "lowering/x86/Policy.h"
+#include "lowering/x86/X86Build.h"
 
 namespace attnc::driver {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// OpenBLAS, loaded when the baselines are asked for: attnc does not link it,
+/// so a machine without it still compiles kernels (and benches them, without
+/// the OpenBLAS baselines). The CBLAS enums are ints in its ABI.
+struct Blas {
+  enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+  using SgemmFn = void (*)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *,
+                           int);
+  SgemmFn sgemm = nullptr;
+  void (*setThreads)(int) = nullptr;
+
+  static const Blas &get() {
+    static const Blas blas = [] {
+      Blas b;
+      void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+      if (!h) h = dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
+      if (h) {
+        b.sgemm = reinterpret_cast<SgemmFn>(dlsym(h, "cblas_sgemm"));
+        b.setThreads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+      }
+      if (!b.sgemm || !b.setThreads) b = Blas{};
+      return b;
+    }();
+    return blas;
+  }
+  bool ok() const { return sgemm != nullptr; }
+};
 
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -49,13 +74,15 @@ double bestOf(F &&fn, double budget = 1.0, int maxReps = 50) {
   return best;
 }
 
-/// FP32 sgemm throughput (GFLOP/s) of OpenBLAS on 2048^3.
+/// FP32 sgemm throughput (GFLOP/s) of OpenBLAS on 2048^3; 0 without OpenBLAS.
 double sgemmRoof(int threads) {
+  const Blas &blas = Blas::get();
+  if (!blas.ok()) return 0;
   const int n = 2048;
   std::vector<float> a(size_t(n) * n, 0.5f), b(size_t(n) * n, 0.25f), c(size_t(n) * n);
-  openblas_set_num_threads(threads);
+  blas.setThreads(threads);
   double t = bestOf([&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    blas.sgemm(Blas::RowMajor, Blas::NoTrans, Blas::NoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
   });
   return 2.0 * n * n * double(n) / t / 1e9;
 }
@@ -152,14 +179,15 @@ double unfusedBaseline(const KernelDesc &d, const KernelArgs &args, const std::v
       }
   }
   std::vector<float> S(Sq * Skv), O(Sq * Dv);
-  openblas_set_num_threads(threads);
+  const Blas &blas = Blas::get();
+  blas.setThreads(threads);
   return bestOf(
       [&] {
         for (int64_t b = 0; b < B; ++b)
           for (int64_t h = 0; h < H; ++h) {
             const float *qp = &Q[(b * H + h) * Sq * D], *kp = &K[(b * Hk + h / G) * Skv * D],
                         *vp = &V[(b * Hk + h / G) * Skv * Dv];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Sq), int(Skv), int(D), float(d.scale), qp,
+            blas.sgemm(Blas::RowMajor, Blas::NoTrans, Blas::Trans, int(Sq), int(Skv), int(D), float(d.scale), qp,
                         int(D), kp, int(D), 0.0f, S.data(), int(Skv));
             parallelFor(Sq >= 4 * threads ? threads : 1, Sq, [&](int64_t i) {
               float *row = &S[i * Skv];
@@ -174,7 +202,7 @@ double unfusedBaseline(const KernelDesc &d, const KernelArgs &args, const std::v
               float inv = sum > 0 ? 1 / sum : 0;
               for (int64_t j = 0; j < Skv; ++j) row[j] *= inv;
             });
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Sq), int(Dv), int(Skv), 1.0f, S.data(),
+            blas.sgemm(Blas::RowMajor, Blas::NoTrans, Blas::NoTrans, int(Sq), int(Dv), int(Skv), 1.0f, S.data(),
                         int(Skv), vp, int(Dv), 0.0f, O.data(), int(Dv));
           }
       },
@@ -183,23 +211,19 @@ double unfusedBaseline(const KernelDesc &d, const KernelArgs &args, const std::v
 
 }  // namespace
 
-int runBench(const Compilation &c, const BenchOptions &o) {
-  std::string name = o.kernel.empty() ? c.kernelNames().front() : o.kernel;
-  std::unique_ptr<KernelDesc> descP = c.describe(name);
-  if (!descP) {
-    std::cerr << "attnc: error: no kernel named `" << name << "`\n";
-    return 2;
-  }
-  KernelDesc desc = *descP;
+int runBench(const KernelPlan &plan, const BenchOptions &o) {
+  const std::string &name = plan.desc.name;
+  KernelDesc desc = plan.desc;
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const bool decode = o.seqQ <= kDecodeMaxSeqQ;
+  const bool decode = attnc_x86_use_decode(o.seqQ);
   std::string err;
   auto t0 = Clock::now();
   std::unique_ptr<KernelDesc> over;
-  auto kernel = buildX86(c, name, o.isa, {decode, o.schedule}, err);
+  auto kernel = x86::buildKernel(plan, o.isa, {decode, o.schedule}, err);
   if (kernel && (!o.dtype.empty() || !o.layout.empty())) {
     // Rebuild with the overridden storage type / layout.
-    KernelDesc d2 = kernel->desc();
+    KernelPlan p2 = plan;
+    KernelDesc &d2 = p2.desc;
     if (!o.dtype.empty()) {
       auto t = dsl::dtypeFromName(o.dtype);
       if (!t || !dsl::isFloat(*t)) {
@@ -215,9 +239,7 @@ int runBench(const Compilation &c, const BenchOptions &o) {
       }
       d2.layout = o.layout == "bshd" ? dsl::Layout::BSHD : dsl::Layout::BHSD;
     }
-    KernelRegions regions;
-    compileRegions(c, name, regions, err);
-    kernel = x86::HalideKernel::create(d2, regions, c.maskInfo(name), kernel->schedule(), o.isa, err);
+    kernel = x86::HalideKernel::create(p2, kernel->schedule(), o.isa, err);
   }
   if (kernel && !o.dumpStmt.empty() && !kernel->compileToStmt(o.dumpStmt, err)) kernel.reset();
   if (!kernel || !kernel->jitCompile(err)) {
@@ -246,7 +268,7 @@ int runBench(const Compilation &c, const BenchOptions &o) {
   KernelArgs args = hostCopies ? makeArgs(desc, B, Sq, Skv, 1234) : KernelArgs{};
 
   // Useful work: pairs the mask keeps (batch 0, head 0, scaled to all).
-  MaskInfo mi = c.maskInfo(name);
+  const MaskInfo &mi = plan.mask;
   int64_t kept = -1;
   if (!desc.hasMask) kept = Sq * Skv;
   else if (mi.exact && !mi.readsInputs) {
@@ -268,7 +290,7 @@ int runBench(const Compilation &c, const BenchOptions &o) {
     }
   }
   std::vector<char> keepMatrix;
-  auto ref = ReferenceKernel::create(c, name, err);
+  auto ref = ReferenceKernel::create(plan);
   if (ref && hostCopies && desc.hasMask && kept < 0 && double(Sq) * Skv <= 4e8)
     kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
   double pairs = kept < 0 ? double(Sq) * Skv : double(kept);
@@ -285,7 +307,7 @@ int runBench(const Compilation &c, const BenchOptions &o) {
     read = readRoof(threads);
   }
   double base = -1;
-  if (o.baseline && hostCopies) {
+  if (o.baseline && hostCopies && Blas::get().ok()) {
     // The baseline's mask: the reference's, for batch 0 / head 0.
     if (desc.hasMask && double(Sq) * Skv * 4 <= double(int64_t(1) << 30) && ref) {
       keepMatrix.assign(Sq * Skv, 1);
@@ -341,13 +363,19 @@ int runBench(const Compilation &c, const BenchOptions &o) {
   std::cout << fmt::format("compile  {:.2f} s (Halide JIT)\n", compileS);
   std::cout << fmt::format("kernel   {:.3f} ms  {:.1f} GFLOP/s useful ({:.1f}% of pairs kept)  {:.1f} GB/s\n",
                            kernelS * 1e3, gflops, 100 * pairs / (double(Sq) * Skv), gbs);
-  if (o.roofs)
+  if (o.roofs && sgemm <= 0)
+    std::cout << fmt::format("roofs    sgemm n/a (OpenBLAS not found)  read {:.1f} GB/s\n"
+                             "ratios   {:.2f} x read roof\n",
+                             read, gbs / read);
+  else if (o.roofs)
     std::cout << fmt::format("roofs    sgemm {:.1f} GFLOP/s (OpenBLAS)  read {:.1f} GB/s\n"
                              "ratios   {:.2f} x sgemm roof  {:.2f} x read roof\n",
                              sgemm, read, gflops / sgemm, gbs / read);
   if (base > 0)
     std::cout << fmt::format("unfused  {:.3f} ms (OpenBLAS QK^T, softmax, PV in f32)  fused speed-up {:.2f}x\n",
                              base * 1e3, base / kernelS);
+  else if (o.baseline && !Blas::get().ok())
+    std::cout << "unfused  n/a (OpenBLAS not found: install libopenblas0)\n";
   else if (o.baseline)
     std::cout << "unfused  n/a (the score matrix or the f32 copies of the arguments would exceed 1 GiB)\n";
   std::cout << fmt::format("memory   peak RSS while the kernel ran {:.1f} MiB = {:.1f} MiB before it (arguments "

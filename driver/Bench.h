@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <string>
 
-#include "lowering/Pipeline.h"
+#include "lowering/kernel/KernelPlan.h"
 #include "schedules/x86/Schedule.h"
 
 namespace attnc::driver {
 
 struct BenchOptions {
-  std::string kernel;       // "" for the file's first kernel
   x86::Isa isa = x86::Isa::Avx512;
   std::string schedule;     // knobs over the default
   int64_t batch = 1, seqQ = 2048, seqKv = 2048;
@@ -25,6 +24,6 @@ struct BenchOptions {
 };
 
 /// Runs the benchmark and prints the report. Returns an exit code.
-int runBench(const Compilation &c, const BenchOptions &o);
+int runBench(const KernelPlan &plan, const BenchOptions &o);
 
 }  // namespace attnc::driver

@@ -9,12 +9,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
-#include "dsl/Sema.h"
 #include "driver/Bench.h"
-#include "driver/EmitCuda.h"
-#include "driver/EmitX86.h"
-#include "lowering/Pipeline.h"
+#include "driver/Targets.h"
+#include "dsl/Sema.h"
+#include "lowering/transforms/Pipeline.h"
+#include "lowering/x86/ToHalide.h"
 #include "schedules/x86/Schedule.h"
 
 namespace {
@@ -23,22 +24,9 @@ constexpr int kExitOk = 0, kExitSpec = 1, kExitUsage = 2, kExitInternal = 3;
 
 const char *kVersion = "attnc 0.1.0 (ABI 1; MLIR 19)";
 
-struct Target {
-  const char *name;
-  bool built;
-  const char *what;
-};
-const Target kTargets[] = {
-    {"mlir", true, "print the lowered `attn` dialect IR"},
-    {"x86", true, "x86 SIMD kernel through Halide, for this CPU's best ISA (AVX-512, else AVX2): -o DIR"},
-    {"x86-avx2", true, "x86 kernel for AVX2 (+FMA, F16C): -o DIR"},
-    {"x86-avx512", true, "x86 kernel for AVX-512 (Skylake-X level; never AMX): -o DIR"},
-    {"cuda", true, "CUDA C++ source (NAME.cu, NAME.h, device runtime headers) for sm_80+: -o DIR [--arch]"},
-};
-
 std::string targetHelp() {
   std::string s = "output target:";
-  for (const Target &t : kTargets) s += std::string("\n  ") + t.name + ": " + t.what;
+  for (const attnc::driver::Target &t : attnc::driver::targets()) s += "\n  " + t.name + ": " + t.help;
   return s;
 }
 
@@ -79,26 +67,19 @@ std::unique_ptr<attnc::Compilation> lower(const attnc::dsl::CheckedFile &file, c
   return c;
 }
 
-/// "" when every schedule text parses, else the parser's message.
-std::string badSchedule(std::initializer_list<const std::string *> texts) {
-  for (const std::string *t : texts) {
-    attnc::x86::Schedule s;
-    std::string err;
-    if (!t->empty() && !attnc::x86::parseSchedule(*t, s, err)) return err;
-  }
-  return "";
-}
-
-/// Why the x86 backend cannot compile this file ("" when it can).
-std::string x86Unsupported(const attnc::Compilation &c) {
+/// The plans of every kernel of a lowered file; null (an internal error, printed) when one cannot be exported.
+std::optional<std::vector<attnc::KernelPlan>> plansOf(const attnc::Compilation &c, int &exitCode) {
+  std::vector<attnc::KernelPlan> plans;
   for (const std::string &name : c.kernelNames()) {
-    auto d = c.describe(name);
-    if (d && (d->lowRank != attnc::KernelDesc::LowRank::None || d->sparseBlock || !d->prunedHeads.empty()))
-      return "attention `" + name +
-             "` uses `compress` transforms, which the x86 backend does not support yet (the reference "
-             "backend runs them)";
+    std::string err;
+    plans.emplace_back();
+    if (!c.plan(name, plans.back(), err)) {
+      errorLine("internal error: " + err);
+      exitCode = kExitInternal;
+      return std::nullopt;
+    }
   }
-  return "";
+  return plans;
 }
 
 }  // namespace
@@ -123,6 +104,7 @@ int main(int argc, char **argv) {
              "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256");
 
   std::string spec, target, output;
+  attnc::driver::TargetOptions to;
   attnc::PipelineOptions opts;
   app.add_option("spec", spec, "the .attn file");
   app.add_option("-t,--target", target, targetHelp());
@@ -130,17 +112,12 @@ int main(int argc, char **argv) {
                  "mlir: output file (`-` or none: standard output); x86, cuda: output directory");
   app.add_flag("--print-after-all", opts.printAfterAll, "print the IR after every pipeline step");
   app.add_flag("--print-locations", opts.printLocations, "print .attn source locations in the IR");
-  app.add_option("--tile-q", opts.tileQ, "query tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
-  app.add_option("--tile-kv", opts.tileKv, "key/value tile size for the mask analysis")->check(CLI::Range(1, 1 << 20));
 
-  std::string schedule, decodeSchedule;
-  bool keepTemps = false;
-  app.add_option("--schedule", schedule,
+  app.add_option("--schedule", to.schedule,
                  "x86/cuda: schedule knobs over the default prefill schedule (docs/x86.md, docs/cuda.md)");
-  app.add_option("--decode-schedule", decodeSchedule, "x86/cuda: schedule knobs over the default decode schedule");
-  app.add_flag("--keep-temps", keepTemps, "x86: keep DIR/.attnc-NAME/ (the C wrapper source and objects)");
-  std::string arch = "sm_80";
-  app.add_option("--arch", arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
+  app.add_option("--decode-schedule", to.decodeSchedule, "x86/cuda: schedule knobs over the default decode schedule");
+  app.add_flag("--keep-temps", to.keepTemps, "x86: keep DIR/.attnc-NAME/ (the C wrapper source and objects)");
+  app.add_option("--arch", to.arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
 
   auto *check = app.add_subcommand("check", "check a spec and report every error in it");
   std::string checkSpec;
@@ -148,20 +125,20 @@ int main(int argc, char **argv) {
 
   auto *tiles = app.add_subcommand("tiles", "print the mask analysis's tile classification for a shape");
   std::string tilesSpec;
-  int64_t seqQ = 0, seqKv = 0;
+  int64_t seqQ = 0, seqKv = 0, tileQ = 64, tileKv = 64;
   tiles->add_option("spec", tilesSpec, "the .attn file")->required();
   tiles->add_option("--seq-q", seqQ, "query length")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   tiles->add_option("--seq-kv", seqKv, "key/value length")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
-  tiles->add_option("--tile-q", opts.tileQ, "query tile size")->check(CLI::Range(1, 1 << 20));
-  tiles->add_option("--tile-kv", opts.tileKv, "key/value tile size")->check(CLI::Range(1, 1 << 20));
+  tiles->add_option("--tile-q", tileQ, "query tile size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  tiles->add_option("--tile-kv", tileKv, "key/value tile size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
 
   auto *bench = app.add_subcommand("bench", "time an x86 kernel against the machine's roofs and unfused OpenBLAS");
-  std::string benchSpec, benchTarget = "x86";
+  std::string benchSpec, benchTarget = "x86", benchKernel;
   attnc::driver::BenchOptions bo;
   bool noBaseline = false, noRoofs = false;
   bench->add_option("spec", benchSpec, "the .attn file")->required();
   bench->add_option("-t,--target", benchTarget, "x86, x86-avx2 or x86-avx512");
-  bench->add_option("--kernel", bo.kernel, "which attention of the file (default: the first)");
+  bench->add_option("--kernel", benchKernel, "which attention of the file (default: the first)");
   bench->add_option("--batch", bo.batch, "batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   bench->add_option("--seq-q", bo.seqQ, "query length")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   bench->add_option("--seq-kv", bo.seqKv, "key/value length")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
@@ -207,32 +184,49 @@ int main(int argc, char **argv) {
       if (!file) return code;
       auto c = lower(*file, opts, nullptr, code);
       if (!c) return code;
-      if (std::string why = x86Unsupported(*c); !why.empty()) {
+      auto plans = plansOf(*c, code);
+      if (!plans) return code;
+      const attnc::KernelPlan *plan = &plans->front();
+      if (!benchKernel.empty()) {
+        plan = nullptr;
+        for (const attnc::KernelPlan &p : *plans)
+          if (p.desc.name == benchKernel) plan = &p;
+        if (!plan) {
+          errorLine("no kernel named `" + benchKernel + "`");
+          return kExitUsage;
+        }
+      }
+      if (std::string why = attnc::x86::unsupported(*plan); !why.empty()) {
         errorLine(why);
         return kExitUsage;
       }
-      if (std::string why = badSchedule({&bo.schedule}); !why.empty()) {
-        errorLine(why);
+      attnc::x86::Schedule probe;
+      std::string serr;
+      if (!bo.schedule.empty() && !attnc::x86::parseSchedule(bo.schedule, probe, serr)) {
+        errorLine(serr);
         return kExitUsage;
       }
-      return attnc::driver::runBench(*c, bo);
+      return attnc::driver::runBench(*plan, bo);
     }
     if (*tiles) {
       auto file = frontEnd(tilesSpec, code);
       if (!file) return code;
       auto c = lower(*file, opts, nullptr, code);
       if (!c) return code;
-      for (const std::string &name : c->kernelNames()) {
-        attnc::MaskInfo info = c->maskInfo(name);
-        std::cout << "kernel " << name << ": mask " << info.kind() << ", tiles " << opts.tileQ << "x" << opts.tileKv
+      auto plans = plansOf(*c, code);
+      if (!plans) return code;
+      for (const attnc::KernelPlan &plan : *plans) {
+        const attnc::MaskInfo &info = plan.mask;
+        std::cout << "kernel " << plan.desc.name << ": mask " << info.kind() << ", tiles " << tileQ << "x" << tileKv
                   << ", seq_q " << seqQ << ", seq_kv " << seqKv << "\n";
         std::cout << "  kv possible: " << info.outer.str() << "\n  kv certain:  " << info.inner.str() << "\n";
-        auto t = info.classifyTiles(seqQ, seqKv, opts.tileQ, opts.tileKv);
+        for (const std::string &f : info.tileFormulas(tileQ, tileKv)) std::cout << "  " << f << "\n";
+        auto t = info.classifyTiles(seqQ, seqKv, tileQ, tileKv);
         size_t counts[4] = {0, 0, 0, 0};
         for (auto c : t) ++counts[static_cast<int>(c)];
         std::cout << "  empty " << counts[0] << ", partial " << counts[1] << ", full " << counts[2] << ", run-time "
                   << counts[3] << "  (. empty, P partial, F full, R run-time)\n";
-        std::cout << attnc::renderTiles(t, seqQ, seqKv, opts.tileQ, opts.tileKv);
+        std::cout << attnc::renderTiles(t, seqQ, seqKv, tileQ, tileKv);
       }
       return kExitOk;
     }
@@ -244,74 +238,36 @@ int main(int argc, char **argv) {
       errorLine("no target given; use `-target mlir` (see `attnc --help`)");
       return kExitUsage;
     }
-    const Target *t = nullptr;
-    for (const Target &k : kTargets)
-      if (target == k.name) t = &k;
+    const attnc::driver::Target *t = attnc::driver::findTarget(target);
     if (!t) {
       errorLine("unknown target `" + target + "`; see `attnc --help` for the targets");
       return kExitUsage;
     }
-    if (!t->built) {
-      errorLine("target `" + target + "` is not built yet in this version of attnc");
+    if (!t->printsIR && (output.empty() || output == "-")) {
+      errorLine("-target " + target + " writes a directory: give it with -o DIR");
+      return kExitUsage;
+    }
+    if (std::string why = t->checkOptions(to); !why.empty()) {
+      errorLine(why);
       return kExitUsage;
     }
     auto file = frontEnd(spec, code);
     if (!file) return code;
-    if (target.rfind("x86", 0) == 0) {
-      if (output.empty() || output == "-") {
-        errorLine("-target " + target + " writes a directory: give it with -o DIR");
-        return kExitUsage;
-      }
+    if (!t->printsIR) {
       auto c = lower(*file, opts, nullptr, code);
       if (!c) return code;
-      if (std::string why = x86Unsupported(*c); !why.empty()) {
+      auto plans = plansOf(*c, code);
+      if (!plans) return code;
+      if (std::string why = attnc::driver::unsupportedBy(*t, *plans); !why.empty()) {
         errorLine(why);
         return kExitUsage;
       }
-      if (std::string why = badSchedule({&schedule, &decodeSchedule}); !why.empty()) {
-        errorLine(why);
-        return kExitUsage;
-      }
-      attnc::driver::EmitOptions eo;
-      eo.dir = output;
-      eo.isa = target == "x86-avx2" ? attnc::x86::Isa::Avx2
-               : target == "x86-avx512" ? attnc::x86::Isa::Avx512
-                                        : attnc::x86::hostIsa();
-      eo.schedule = schedule;
-      eo.decodeSchedule = decodeSchedule;
-      eo.keepTemps = keepTemps;
+      to.dir = output;
       std::string err;
-      switch (attnc::driver::emitX86(*c, eo, err)) {
-      case attnc::driver::EmitStatus::Ok: return kExitOk;
-      case attnc::driver::EmitStatus::Environment: errorLine(err); return kExitUsage;
-      case attnc::driver::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;
-      }
-      return kExitInternal;
-    }
-    if (target == "cuda") {
-      if (output.empty() || output == "-") {
-        errorLine("-target cuda writes a directory: give it with -o DIR");
-        return kExitUsage;
-      }
-      attnc::driver::CudaEmitOptions co;
-      if (!attnc::cuda::archFromName(arch, co.arch)) {
-        errorLine("unknown --arch `" + arch + "`; use sm_80, sm_86, sm_89 or sm_90a");
-        return kExitUsage;
-      }
-      auto c = lower(*file, opts, nullptr, code);
-      if (!c) return code;
-      if (std::string why = attnc::driver::cudaUnsupported(*c); !why.empty()) {
-        errorLine(why);
-        return kExitUsage;
-      }
-      co.dir = output;
-      co.schedule = schedule;
-      co.decodeSchedule = decodeSchedule;
-      std::string err;
-      switch (attnc::driver::emitCuda(*c, *file, co, err)) {
-      case attnc::driver::EmitStatus::Ok: return kExitOk;
-      case attnc::driver::EmitStatus::Environment: errorLine(err); return kExitUsage;
-      case attnc::driver::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;
+      switch (t->emit(*plans, to, err)) {
+      case attnc::EmitStatus::Ok: return kExitOk;
+      case attnc::EmitStatus::Environment: errorLine(err); return kExitUsage;
+      case attnc::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;
       }
       return kExitInternal;
     }

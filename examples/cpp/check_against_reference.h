@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "dsl/Sema.h"
-#include "lowering/KernelArgs.h"
-#include "lowering/Pipeline.h"
-#include "lowering/Reference.h"
+#include "lowering/reference/KernelArgs.h"
+#include "lowering/transforms/Pipeline.h"
+#include "lowering/reference/Reference.h"
 
 namespace example {
 
@@ -29,8 +29,9 @@ int run(int (*fn)(P...), const char *(*lastError)(), const std::string &specPath
   if (!file || !file->ok()) return std::fprintf(stderr, "cannot read %s\n", specPath.c_str()), 1;
   auto comp = attnc::Compilation::fromChecked(*file, err);
   if (!comp || !comp->run({}, nullptr, err)) return std::fprintf(stderr, "%s\n", err.c_str()), 1;
-  auto ref = attnc::ReferenceKernel::create(*comp, name, err);
-  if (!ref) return std::fprintf(stderr, "%s\n", err.c_str()), 1;
+  attnc::KernelPlan plan;
+  if (!comp->plan(name, plan, err)) return std::fprintf(stderr, "%s\n", err.c_str()), 1;
+  auto ref = attnc::ReferenceKernel::create(plan);
   const attnc::KernelDesc &d = ref->desc();
 
   attnc::KernelArgs a = attnc::makeArgs(d, batch, seqQ, seqKv, 42);

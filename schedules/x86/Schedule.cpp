@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "lowering/KernelDesc.h"
+#include "lowering/kernel/KernelDesc.h"
 
 namespace attnc::x86 {
 

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "../unit/TestUtil.h"
-#include "lowering/KernelArgs.h"
+#include "lowering/reference/KernelArgs.h"
 
 #include "alibi.h"
 #include "bahdanau.h"
@@ -41,9 +41,7 @@ struct Spec {
 
 Spec load(const std::string &example) {
   Spec s{compileText(readFile(sourcePath("examples/" + example + ".attn"))), nullptr, {}};
-  std::string err;
-  s.ref = ReferenceKernel::create(*s.c.comp, example, err);
-  REQUIRE(s.ref);
+  s.ref = ReferenceKernel::create(planOf(s.c, example));
   s.desc = s.ref->desc();
   return s;
 }

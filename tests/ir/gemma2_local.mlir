@@ -1,6 +1,6 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @gemma2_local attributes {dtype = "bf16", head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 6.250000e-02 : f64, score = "dot", units = 0 : i64, value_dim = 256 : i64} {
+  attn.kernel @gemma2_local attributes {dtype = #attn.dtype<bf16>, head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 6.250000e-02 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 256 : i64} {
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %cst = arith.constant 5.000000e+01 : f32
@@ -20,7 +20,7 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @gemma2_local attributes {dtype = "bf16", head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 6.250000e-02 : f64, score = "dot", units = 0 : i64, value_dim = 256 : i64} {
+  attn.kernel @gemma2_local attributes {dtype = #attn.dtype<bf16>, head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 6.250000e-02 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 256 : i64} {
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %cst = arith.constant 5.000000e+01 : f32
@@ -50,7 +50,7 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @gemma2_local attributes {dtype = "bf16", head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 6.250000e-02 : f64, score = "dot", units = 0 : i64, value_dim = 256 : i64} {
+  attn.kernel @gemma2_local attributes {dtype = #attn.dtype<bf16>, head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 6.250000e-02 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 256 : i64} {
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %cst = arith.constant 5.000000e+01 : f32
@@ -76,7 +76,7 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @gemma2_local attributes {dtype = "bf16", head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = "bhsd", mask_analysis = {kind = "symbolic", kv_certain = "[q_idx + seq_kv - seq_q - 4095, q_idx + seq_kv - seq_q]", kv_possible = "[q_idx + seq_kv - seq_q - 4095, q_idx + seq_kv - seq_q]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [max(0, floor(((64*t) + seq_kv - seq_q - 4095) / 64)), floor(((64*t + 63) + seq_kv - seq_q) / 64)]", "full kv tiles of q-tile t: [ceil(((64*t + 63) + seq_kv - seq_q - 4095) / 64), floor(((64*t) + seq_kv - seq_q + 1) / 64) - 1]"]}, normalize = "softmax", output_lse = false, scale = 6.250000e-02 : f64, score = "dot", units = 0 : i64, value_dim = 256 : i64} {
+  attn.kernel @gemma2_local attributes {dtype = #attn.dtype<bf16>, head_dim = 256 : i64, heads = 16 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, mask_analysis = #attn.mask<symbolic, possible = {[max(q_idx + -1*seq_q + seq_kv + -4095), min(q_idx + -1*seq_q + seq_kv)]}, certain = {[max(q_idx + -1*seq_q + seq_kv + -4095), min(q_idx + -1*seq_q + seq_kv)]}>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 6.250000e-02 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 256 : i64} {
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %cst = arith.constant 5.000000e+01 : f32

@@ -1,6 +1,6 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @mla_latent attributes {dtype = "bf16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bhsd", normalize = "softmax", output_lse = true, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mla_latent attributes {dtype = #attn.dtype<bf16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
     attn.low_rank "kv" rank 512
   } score_mod {
   } mask {
@@ -13,7 +13,7 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @mla_latent attributes {dtype = "bf16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bhsd", normalize = "softmax", output_lse = true, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mla_latent attributes {dtype = #attn.dtype<bf16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
     attn.low_rank "kv" rank 512
   } score_mod {
   } mask {
@@ -30,7 +30,7 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @mla_latent attributes {dtype = "bf16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bhsd", normalize = "softmax", output_lse = true, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mla_latent attributes {dtype = #attn.dtype<bf16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
     attn.low_rank "kv" rank 512
   } score_mod {
   } mask {
@@ -47,7 +47,7 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @mla_latent attributes {dtype = "bf16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bhsd", mask_analysis = {kind = "symbolic", kv_certain = "[-inf, q_idx + seq_kv - seq_q]", kv_possible = "[-inf, q_idx + seq_kv - seq_q]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [0, floor(((64*t + 63) + seq_kv - seq_q) / 64)]", "full kv tiles of q-tile t: [0, floor(((64*t) + seq_kv - seq_q + 1) / 64) - 1]"]}, normalize = "softmax", output_lse = true, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mla_latent attributes {dtype = #attn.dtype<bf16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bhsd>, mask_analysis = #attn.mask<symbolic, possible = {[max(), min(q_idx + -1*seq_q + seq_kv)]}, certain = {[max(), min(q_idx + -1*seq_q + seq_kv)]}>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
     attn.low_rank "kv" rank 512
   } score_mod {
   } mask {

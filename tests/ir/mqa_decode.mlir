@@ -1,6 +1,6 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @mqa_decode attributes {dtype = "f16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bshd", normalize = "softmax", output_lse = false, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mqa_decode attributes {dtype = #attn.dtype<f16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bshd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -12,7 +12,7 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @mqa_decode attributes {dtype = "f16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bshd", normalize = "softmax", output_lse = false, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mqa_decode attributes {dtype = #attn.dtype<f16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bshd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -28,7 +28,7 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @mqa_decode attributes {dtype = "f16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bshd", normalize = "softmax", output_lse = false, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mqa_decode attributes {dtype = #attn.dtype<f16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bshd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -44,7 +44,7 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @mqa_decode attributes {dtype = "f16", head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = "bshd", mask_analysis = {kind = "symbolic", kv_certain = "[-inf, q_idx + seq_kv - seq_q]", kv_possible = "[-inf, q_idx + seq_kv - seq_q]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [0, floor(((64*t + 63) + seq_kv - seq_q) / 64)]", "full kv tiles of q-tile t: [0, floor(((64*t) + seq_kv - seq_q + 1) / 64) - 1]"]}, normalize = "softmax", output_lse = false, scale = 0.088388347648318433 : f64, score = "dot", units = 0 : i64, value_dim = 128 : i64} {
+  attn.kernel @mqa_decode attributes {dtype = #attn.dtype<f16>, head_dim = 128 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bshd>, mask_analysis = #attn.mask<symbolic, possible = {[max(), min(q_idx + -1*seq_q + seq_kv)]}, certain = {[max(), min(q_idx + -1*seq_q + seq_kv)]}>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):

@@ -1,7 +1,7 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @packed_docs attributes {dtype = "bf16", head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "doc" : "i32" ["seq_kv"]
+  attn.kernel @packed_docs attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "doc" : <i32> ["seq_kv"]
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -17,8 +17,8 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @packed_docs attributes {dtype = "bf16", head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "doc" : "i32" ["seq_kv"]
+  attn.kernel @packed_docs attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "doc" : <i32> ["seq_kv"]
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -38,8 +38,8 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @packed_docs attributes {dtype = "bf16", head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "doc" : "i32" ["seq_kv"]
+  attn.kernel @packed_docs attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "doc" : <i32> ["seq_kv"]
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -59,8 +59,8 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @packed_docs attributes {dtype = "bf16", head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = "bhsd", mask_analysis = {kind = "runtime", kv_certain = "{}", kv_possible = "[-inf, q_idx + seq_kv - seq_q]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [0, floor(((64*t + 63) + seq_kv - seq_q) / 64)]"]}, normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "doc" : "i32" ["seq_kv"]
+  attn.kernel @packed_docs attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 16 : i64, kv_heads = 16 : i64, layout = #attn.layout<bhsd>, mask_analysis = #attn.mask<runtime, possible = {[max(), min(q_idx + -1*seq_q + seq_kv)]}, certain = {}>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "doc" : <i32> ["seq_kv"]
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):

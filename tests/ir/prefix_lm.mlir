@@ -1,6 +1,6 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @prefix_lm attributes {dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @prefix_lm attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -15,7 +15,7 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @prefix_lm attributes {dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @prefix_lm attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -34,7 +34,7 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @prefix_lm attributes {dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @prefix_lm attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -53,7 +53,7 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @prefix_lm attributes {dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", mask_analysis = {kind = "symbolic", kv_certain = "[-inf, q_idx + seq_kv - seq_q] u [-inf, 255]", kv_possible = "[-inf, q_idx + seq_kv - seq_q] u [-inf, 255]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [0, floor(((64*t + 63) + seq_kv - seq_q) / 64)]", "non-empty kv tiles of q-tile t: [0, floor((255) / 64)]", "full kv tiles of q-tile t: [0, floor(((64*t) + seq_kv - seq_q + 1) / 64) - 1]", "full kv tiles of q-tile t: [0, floor((255 + 1) / 64) - 1]"]}, normalize = "softmax", output_lse = false, scale = 1.250000e-01 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @prefix_lm attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, mask_analysis = #attn.mask<symbolic, possible = {[max(), min(q_idx + -1*seq_q + seq_kv)], [max(), min(255)]}, certain = {[max(), min(q_idx + -1*seq_q + seq_kv)], [max(), min(255)]}>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):

@@ -1,6 +1,6 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @sliding_sinks attributes {dtype = "f16", head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = true, scale = 0.10206207261596577 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @sliding_sinks attributes {dtype = #attn.dtype<f16>, head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.10206207261596577 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -19,7 +19,7 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @sliding_sinks attributes {dtype = "f16", head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = true, scale = 0.10206207261596577 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @sliding_sinks attributes {dtype = #attn.dtype<f16>, head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.10206207261596577 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -46,7 +46,7 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @sliding_sinks attributes {dtype = "f16", head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = true, scale = 0.10206207261596577 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @sliding_sinks attributes {dtype = #attn.dtype<f16>, head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.10206207261596577 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
@@ -69,7 +69,7 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @sliding_sinks attributes {dtype = "f16", head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = "bhsd", mask_analysis = {kind = "symbolic", kv_certain = "[-inf, 3] u [q_idx + seq_kv - seq_q - 1023, q_idx + seq_kv - seq_q]", kv_possible = "[-inf, 3] u [q_idx + seq_kv - seq_q - 1023, q_idx + seq_kv - seq_q]", tile_kv = 64 : i64, tile_q = 64 : i64, tiles = ["non-empty kv tiles of q-tile t: [0, floor((3) / 64)]", "non-empty kv tiles of q-tile t: [max(0, floor(((64*t) + seq_kv - seq_q - 1023) / 64)), floor(((64*t + 63) + seq_kv - seq_q) / 64)]", "full kv tiles of q-tile t: [0, floor((3 + 1) / 64) - 1]", "full kv tiles of q-tile t: [ceil(((64*t + 63) + seq_kv - seq_q - 1023) / 64), floor(((64*t) + seq_kv - seq_q + 1) / 64) - 1]"]}, normalize = "softmax", output_lse = true, scale = 0.10206207261596577 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
+  attn.kernel @sliding_sinks attributes {dtype = #attn.dtype<f16>, head_dim = 96 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, mask_analysis = #attn.mask<symbolic, possible = {[max(), min(3)], [max(q_idx + -1*seq_q + seq_kv + -1023), min(q_idx + -1*seq_q + seq_kv)]}, certain = {[max(), min(3)], [max(q_idx + -1*seq_q + seq_kv + -1023), min(q_idx + -1*seq_q + seq_kv)]}>, normalize = #attn.normalize<softmax>, output_lse = true, scale = 0.10206207261596577 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
   } score_mod {
   } mask {
   ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):

@@ -1,7 +1,7 @@
 // -----// IR Dump After mlirgen //----- //
 module {
-  attn.kernel @t5_bias attributes {dtype = "f32", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.000000e+00 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "rel_bias" : "f32" ["heads", "32"]
+  attn.kernel @t5_bias attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.000000e+00 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "rel_bias" : <f32> ["heads", "32"]
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %0 = arith.subi %q_idx, %kv_idx : i32
@@ -24,8 +24,8 @@ module {
 
 // -----// IR Dump After expand-builtins //----- //
 module {
-  attn.kernel @t5_bias attributes {dtype = "f32", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.000000e+00 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "rel_bias" : "f32" ["heads", "32"]
+  attn.kernel @t5_bias attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.000000e+00 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "rel_bias" : <f32> ["heads", "32"]
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %0 = arith.subi %q_idx, %kv_idx : i32
@@ -48,8 +48,8 @@ module {
 
 // -----// IR Dump After canonicalize //----- //
 module {
-  attn.kernel @t5_bias attributes {dtype = "f32", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", normalize = "softmax", output_lse = false, scale = 1.000000e+00 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "rel_bias" : "f32" ["heads", "32"]
+  attn.kernel @t5_bias attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.000000e+00 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "rel_bias" : <f32> ["heads", "32"]
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %c31_i32 = arith.constant 31 : i32
@@ -70,8 +70,8 @@ module {
 
 // -----// IR Dump After mask-analysis //----- //
 module {
-  attn.kernel @t5_bias attributes {dtype = "f32", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = "bhsd", mask_analysis = {kind = "none"}, normalize = "softmax", output_lse = false, scale = 1.000000e+00 : f64, score = "dot", units = 0 : i64, value_dim = 64 : i64} {
-    attn.input "rel_bias" : "f32" ["heads", "32"]
+  attn.kernel @t5_bias attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 8 : i64, layout = #attn.layout<bhsd>, mask_analysis = #attn.mask<none>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.000000e+00 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+    attn.input "rel_bias" : <f32> ["heads", "32"]
   } score_mod {
   ^bb0(%score: f32, %b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
     %c31_i32 = arith.constant 31 : i32

@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "attnc_runtime.h"
-#include "lowering/ToCuda.h"
+#include "lowering/cuda/ToCuda.h"
 
 namespace attnc::test {
 

@@ -7,10 +7,11 @@
 #include <sstream>
 #include <string>
 
+#include "driver/Targets.h"
 #include "dsl/Sema.h"
-#include "lowering/Pipeline.h"
-#include "lowering/KernelArgs.h"
-#include "lowering/Reference.h"
+#include "lowering/transforms/Pipeline.h"
+#include "lowering/reference/KernelArgs.h"
+#include "lowering/reference/Reference.h"
 
 namespace attnc::test {
 
@@ -29,6 +30,15 @@ struct Compiled {
   std::unique_ptr<Compilation> comp;
 };
 
+/// The plan of kernel `name` (the test fails when there is none).
+inline KernelPlan planOf(const Compiled &c, const std::string &name) {
+  KernelPlan p;
+  std::string err;
+  INFO(err);
+  REQUIRE(c.comp->plan(name, p, err));
+  return p;
+}
+
 inline Compiled compileText(const std::string &text, PipelineOptions opts = {}) {
   Compiled c;
   c.file = dsl::checkSource("test.attn", text);
@@ -40,6 +50,17 @@ inline Compiled compileText(const std::string &text, PipelineOptions opts = {}) 
   REQUIRE(c.comp);
   REQUIRE(c.comp->run(opts, nullptr, err));
   return c;
+}
+
+/// Whether target `target` takes every kernel of the spec file at `path`
+/// (the driver's target table decides, as for `attnc -target`).
+inline bool supportedBy(const std::string &target, const std::string &path) {
+  Compiled c = compileText(readFile(path));
+  const driver::Target *t = driver::findTarget(target);
+  REQUIRE(t);
+  for (const std::string &name : c.comp->kernelNames())
+    if (!t->unsupported(planOf(c, name)).empty()) return false;
+  return true;
 }
 
 /// Corrupts one field of one tensor of `a` at random: the dtype, the rank, an

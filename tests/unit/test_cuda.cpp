@@ -8,9 +8,8 @@
 
 #include "CudaEmu.h"
 #include "TestUtil.h"
-#include "lowering/KernelArgs.h"
-#include "lowering/Regions.h"
-#include "lowering/ToCuda.h"
+#include "lowering/reference/KernelArgs.h"
+#include "lowering/cuda/ToCuda.h"
 
 namespace attnc::test {
 namespace {
@@ -23,35 +22,31 @@ struct Variant {
   std::string prefill, decode;  // schedule knobs over the defaults
 };
 
-std::unique_ptr<EmuKernel> buildCuda(const Compiled &c, const std::string &name, const KernelDesc &desc,
-                                     const Variant &v, std::string &err, std::string *schedText = nullptr) {
-  KernelRegions regions;
-  if (!compileRegions(*c.comp, name, regions, err)) return nullptr;
+std::unique_ptr<EmuKernel> buildCuda(const KernelPlan &plan, const Variant &v, std::string &err,
+                                     std::string *schedText = nullptr) {
+  const KernelDesc &desc = plan.desc;
   const cuda::Arch arch = cuda::Arch::Sm80;
   cuda::Schedule pre = cuda::defaultSchedule(desc, arch, false), dec = cuda::defaultSchedule(desc, arch, true);
   if (!cuda::parseSchedule(v.prefill, pre, err) || !cuda::parseSchedule(v.decode, dec, err)) return nullptr;
   if (!cuda::legalize(desc, arch, pre, err) || !cuda::legalize(desc, arch, dec, err)) return nullptr;
   if (schedText) *schedText = "prefill " + pre.str() + ", decode " + dec.str();
   cuda::CudaSources src;
-  cuda::SourceNotes notes;
-  notes.spec = name + ".attn";
-  if (!cuda::generate(desc, regions, c.comp->maskInfo(name), pre, dec, arch, notes, src, err)) return nullptr;
-  return EmuKernel::build(name, src, err);
+  if (!cuda::generate(plan, pre, dec, arch, src, err)) return nullptr;
+  return EmuKernel::build(desc.name, src, err);
 }
 
 /// Builds the emulated CUDA kernel for `name` with dtype/layout overrides and
 /// checks it on every shape against the reference. Returns "" or a failure.
 std::string checkCuda(const Compiled &c, const std::string &name, dsl::DType dtype, dsl::Layout layout,
                       const Variant &v, const std::vector<Shape> &shapes) {
-  std::unique_ptr<KernelDesc> desc = c.comp->describe(name);
+  KernelPlan plan = planOf(c, name);
+  KernelDesc *desc = &plan.desc;
   desc->dtype = dtype;
   desc->layout = layout;
   std::string err, sched;
-  auto k = buildCuda(c, name, *desc, v, err, &sched);
+  auto k = buildCuda(plan, v, err, &sched);
   if (!k) return "build: " + err;
-  auto ref = ReferenceKernel::create(*c.comp, name, err);
-  if (!ref) return "reference: " + err;
-  const_cast<KernelDesc &>(ref->desc()) = *desc;
+  auto ref = ReferenceKernel::create(plan);
   for (const Shape &s : shapes) {
     KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
     HostTensor out, lse, smax;
@@ -72,13 +67,12 @@ Compiled compileExample(const std::string &name) {
   return compileText(readFile(sourcePath("examples/" + name + ".attn")));
 }
 
-/// Every example the backend accepts (compress specs are refused, docs/cuda.md).
+/// Every example the backend accepts, as the target table says (compress specs are refused, docs/cuda.md).
 std::vector<std::string> cudaExamples() {
   std::vector<std::string> out;
   for (const auto &e : std::filesystem::directory_iterator(sourcePath("examples"))) {
     if (e.path().extension() != ".attn") continue;
-    std::string text = readFile(e.path().string());
-    if (text.find("compress") != std::string::npos) continue;
+    if (!supportedBy("cuda", e.path().string())) continue;
     if (const char *only = std::getenv("ATTNC_CUDA_ONLY"); only && e.path().stem().string() != only) continue;
     out.push_back(e.path().stem().string());
   }
@@ -114,7 +108,8 @@ TEST_CASE("cuda emulated f32 path (SIMT FMA) on every example", "[cuda][f32]") {
   for (const std::string &ex : cudaExamples()) {
     Compiled c = compileExample(ex);
     const std::string name = c.comp->kernelNames().front();
-    auto d = c.comp->describe(name);
+    KernelPlan plan = planOf(c, name);
+    const KernelDesc *d = &plan.desc;
     INFO(ex);
     CHECK(checkCuda(c, name, dsl::DType::F32, d->layout, kVariants[0], kShapes) == "");
   }
@@ -156,9 +151,7 @@ attention sig_ops {
 )ATTN";
   Compiled c = compileText(ops);
   {  // the mask keeps a fair share of the pairs: neither all nor none
-    std::string err;
-    auto ref = ReferenceKernel::create(*c.comp, "ops", err);
-    REQUIRE(ref);
+    auto ref = ReferenceKernel::create(planOf(c, "ops"));
     KernelArgs a = makeArgs(ref->desc(), 2, 40, 37, 5);
     int64_t kept = 0;
     for (int64_t b = 0; b < 2; ++b)
@@ -180,9 +173,10 @@ attention sig_ops {
 
 TEST_CASE("cuda host API: argument checks before any launch", "[cuda][abi]") {
   Compiled c = compileExample("sliding_sinks");
-  auto desc = c.comp->describe("sliding_sinks");
+  KernelPlan plan = planOf(c, "sliding_sinks");
+  const KernelDesc *desc = &plan.desc;
   std::string err;
-  auto k = buildCuda(c, "sliding_sinks", *desc, kVariants[0], err);
+  auto k = buildCuda(plan, kVariants[0], err);
   REQUIRE(k);
   KernelArgs args = makeArgs(*desc, 2, 5, 40, 7);
   auto ptrs = [&](std::vector<attnc_tensor> &t) {
@@ -240,12 +234,12 @@ TEST_CASE("cuda host API: argument checks before any launch", "[cuda][abi]") {
 
 TEST_CASE("cuda split-KV: workspace query, caller workspace, too small a workspace", "[cuda][split]") {
   Compiled c = compileExample("mqa_decode");
-  auto desc = c.comp->describe("mqa_decode");
+  KernelPlan plan = planOf(c, "mqa_decode");
+  const KernelDesc *desc = &plan.desc;
   std::string err;
-  auto k = buildCuda(c, "mqa_decode", *desc, kVariants[0], err);
+  auto k = buildCuda(plan, kVariants[0], err);
   REQUIRE(k);
-  auto ref = ReferenceKernel::create(*c.comp, "mqa_decode", err);
-  REQUIRE(ref);
+  auto ref = ReferenceKernel::create(plan);
   const int64_t B = 1, Sq = 1, Skv = 2000;
   size_t need = k->workspaceSize(B, Sq, Skv);
   CHECK(need > 0);  // few blocks, many kv tiles: the decode splits
@@ -273,9 +267,10 @@ TEST_CASE("cuda host API: random malformed arguments never crash", "[cuda][abi]"
   // returns an error status before any launch, or runs when the change kept
   // the arguments valid, and then they describe memory the caller owns.
   Compiled c = compileExample("packed_docs");  // bf16 q/k/v, an i32 input, bhsd
-  auto desc = c.comp->describe("packed_docs");
+  KernelPlan plan = planOf(c, "packed_docs");
+  const KernelDesc *desc = &plan.desc;
   std::string err;
-  auto k = buildCuda(c, "packed_docs", *desc, kVariants[0], err);
+  auto k = buildCuda(plan, kVariants[0], err);
   REQUIRE(k);
   std::mt19937 rng(2026);
   int errors = 0, oks = 0;
@@ -304,12 +299,12 @@ TEST_CASE("cuda host API: random malformed arguments never crash", "[cuda][abi]"
 
 TEST_CASE("cuda strided views: a spec input and q inside larger buffers", "[cuda][abi]") {
   Compiled c = compileExample("packed_docs");
-  auto desc = c.comp->describe("packed_docs");
+  KernelPlan plan = planOf(c, "packed_docs");
+  const KernelDesc *desc = &plan.desc;
   std::string err;
-  auto k = buildCuda(c, "packed_docs", *desc, kVariants[0], err);
+  auto k = buildCuda(plan, kVariants[0], err);
   REQUIRE(k);
-  auto ref = ReferenceKernel::create(*c.comp, "packed_docs", err);
-  REQUIRE(ref);
+  auto ref = ReferenceKernel::create(plan);
   KernelArgs a = makeArgs(*desc, 2, 30, 45, 77);
   // doc (argument 3) with stride 3.
   const attnc_tensor doc = a.tensors[3];

@@ -33,21 +33,17 @@ struct Probe {
   }
 };
 
-Probe probe(const std::string &maskItems, int64_t tileQ, int64_t tileKv) {
+/// The analysis is tile-independent: tiles are classified at check time.
+Probe probe(const std::string &maskItems) {
   Probe p;
-  PipelineOptions o;
-  o.tileQ = tileQ;
-  o.tileKv = tileKv;
-  p.c = test::compileText("attention m {\n dtype f32\n heads 1\n head_dim 1\n" + maskItems + "\n}\n", o);
-  std::string err;
-  p.ref = ReferenceKernel::create(*p.c.comp, "m", err);
-  REQUIRE(p.ref);
+  p.c = test::compileText("attention m {\n dtype f32\n heads 1\n head_dim 1\n" + maskItems + "\n}\n");
+  p.ref = ReferenceKernel::create(test::planOf(p.c, "m"));
   return p;
 }
 
 /// Checks every tile's class against the pairs it holds.
 void checkTiles(Probe &p, int64_t sq, int64_t skv, int64_t tq, int64_t tk, bool expectExact, bool tight) {
-  MaskInfo info = p.c.comp->maskInfo("m");
+  MaskInfo info = test::planOf(p.c, "m").mask;
   CHECK(info.exact == expectExact);
   std::vector<char> keep = p.pairs(sq, skv);
   std::vector<TileClass> tiles = info.classifyTiles(sq, skv, tq, tk);
@@ -93,15 +89,15 @@ TEST_CASE("mask analysis matches brute force", "[mask]") {
     for (auto &s : shapes) {
       SECTION(std::string(c.mask) + " " + std::to_string(s[0]) + "x" + std::to_string(s[1]) + " tiles " +
               std::to_string(s[2]) + "x" + std::to_string(s[3])) {
-        Probe p = probe(c.mask, s[2], s[3]);
+        Probe p = probe(c.mask);
         checkTiles(p, s[0], s[1], s[2], s[3], c.exact, c.tight);
       }
     }
 }
 
 TEST_CASE("a mask on inputs needs run-time classification", "[mask]") {
-  Probe p = probe(" input doc : i32[seq_kv]\n mask causal && doc[q_idx] == doc[kv_idx]", 4, 4);
-  MaskInfo info = p.c.comp->maskInfo("m");
+  Probe p = probe(" input doc : i32[seq_kv]\n mask causal && doc[q_idx] == doc[kv_idx]");
+  MaskInfo info = test::planOf(p.c, "m").mask;
   CHECK(info.kind() == "runtime");
   CHECK(info.readsInputs);
   // Tiles above the diagonal are still statically empty; the rest are run-time.
@@ -114,8 +110,8 @@ TEST_CASE("a mask on inputs needs run-time classification", "[mask]") {
 }
 
 TEST_CASE("causal tile counts", "[mask]") {
-  Probe p = probe("mask causal", 64, 64);
-  MaskInfo info = p.c.comp->maskInfo("m");
+  Probe p = probe("mask causal");
+  MaskInfo info = test::planOf(p.c, "m").mask;
   auto t = info.classifyTiles(256, 256, 64, 64);
   size_t n[4] = {0, 0, 0, 0};
   for (auto c : t) ++n[static_cast<int>(c)];
@@ -135,8 +131,8 @@ TEST_CASE("causal tile counts", "[mask]") {
 }
 
 TEST_CASE("no mask means every tile is full", "[mask]") {
-  Probe p = probe("", 16, 16);
-  MaskInfo info = p.c.comp->maskInfo("m");
+  Probe p = probe("");
+  MaskInfo info = test::planOf(p.c, "m").mask;
   CHECK(info.kind() == "none");
   for (auto c : info.classifyTiles(33, 47, 16, 16)) CHECK(c == TileClass::Full);
 }

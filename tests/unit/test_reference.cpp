@@ -18,10 +18,7 @@ struct Ref {
 Ref make(const std::string &text) {
   Ref r;
   r.c = test::compileText(text);
-  std::string err;
-  r.k = ReferenceKernel::create(*r.c.comp, r.c.comp->kernelNames().at(0), err);
-  INFO(err);
-  REQUIRE(r.k);
+  r.k = ReferenceKernel::create(test::planOf(r.c, r.c.comp->kernelNames().at(0)));
   return r;
 }
 

@@ -4,10 +4,9 @@
 
 #include <filesystem>
 
-#include "lowering/KernelArgs.h"
+#include "lowering/reference/KernelArgs.h"
 #include "TestUtil.h"
-#include "lowering/Regions.h"
-#include "lowering/ToHalide.h"
+#include "lowering/x86/ToHalide.h"
 
 namespace attnc::test {
 namespace {
@@ -20,18 +19,14 @@ struct Shape {
 /// checks it on every shape against the reference. Returns "" or a failure.
 std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtype, dsl::Layout layout,
                      const x86::Schedule &sched, const std::vector<Shape> &shapes, int threads = 2) {
-  std::unique_ptr<KernelDesc> desc = c.comp->describe(name);
+  KernelPlan plan = planOf(c, name);
+  KernelDesc *desc = &plan.desc;
   desc->dtype = dtype;
   desc->layout = layout;
-  KernelRegions regions;
   std::string err;
-  if (!compileRegions(*c.comp, name, regions, err)) return err;
-  auto k = x86::HalideKernel::create(*desc, regions, c.comp->maskInfo(name), sched, x86::hostIsa(), err);
+  auto k = x86::HalideKernel::create(plan, sched, x86::hostIsa(), err);
   if (!k) return "create: " + err;
-  auto ref = ReferenceKernel::create(*c.comp, name, err);
-  if (!ref) return "reference: " + err;
-  // The reference reads the spec's dtype/layout; give it ours.
-  const_cast<KernelDesc &>(ref->desc()) = *desc;
+  auto ref = ReferenceKernel::create(plan);
   for (const Shape &s : shapes) {
     KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
     HostTensor out, lse, smax;
@@ -51,13 +46,12 @@ std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtyp
 
 const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {3, 65, 7}, {1, 1, 1000}, {2, 16, 300}, {1, 130, 129}};
 
-/// Every example the backend accepts (compress specs are refused, see docs/x86.md).
+/// Every example the backend accepts, as the target table says (compress specs are refused, see docs/x86.md).
 std::vector<std::string> x86Examples() {
   std::vector<std::string> out;
   for (const auto &e : std::filesystem::directory_iterator(sourcePath("examples"))) {
     if (e.path().extension() != ".attn") continue;
-    std::string text = readFile(e.path().string());
-    if (text.find("compress") != std::string::npos) continue;
+    if (!supportedBy("x86", e.path().string())) continue;
     if (const char *only = std::getenv("ATTNC_X86_ONLY"); only && e.path().stem().string() != only) continue;
     out.push_back(e.path().stem().string());
   }
@@ -69,7 +63,8 @@ TEST_CASE("x86 matrix: every example x dtype x layout against the reference", "[
   for (const std::string &ex : x86Examples()) {
     Compiled c = compileText(readFile(sourcePath("examples/" + ex + ".attn")));
     for (const std::string &name : c.comp->kernelNames()) {
-      std::unique_ptr<KernelDesc> d = c.comp->describe(name);
+      KernelPlan dPlan = planOf(c, name);
+      const KernelDesc *d = &dPlan.desc;
       for (dsl::DType t : {dsl::DType::F32, dsl::DType::F16, dsl::DType::BF16})
         for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD}) {
           for (bool decode : {false, true}) {
@@ -86,7 +81,8 @@ TEST_CASE("x86 matrix: non-default schedules", "[x86][matrix]") {
   for (const std::string &ex : x86Examples()) {
     Compiled c = compileText(readFile(sourcePath("examples/" + ex + ".attn")));
     for (const std::string &name : c.comp->kernelNames()) {
-      std::unique_ptr<KernelDesc> d = c.comp->describe(name);
+      KernelPlan dPlan = planOf(c, name);
+      const KernelDesc *d = &dPlan.desc;
       std::vector<x86::Schedule> cands = x86::candidateSchedules(*d, x86::hostIsa(), false);
       REQUIRE(cands.size() >= 3);
       for (size_t i = 1; i < cands.size(); i += 2) {
@@ -111,7 +107,8 @@ TEST_CASE("x86 head dims that are not powers of two and value_dim != head_dim", 
                                    "  value_dim {}\n  output lse\n  mask {}\n}}\n",
                                    k.heads, k.kv, k.d, k.dv, k.mask);
     Compiled c = compileText(text);
-    std::unique_ptr<KernelDesc> d = c.comp->describe("odd");
+    KernelPlan dPlan = planOf(c, "odd");
+      const KernelDesc *d = &dPlan.desc;
     for (dsl::DType t : {dsl::DType::F32, dsl::DType::BF16})
       for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
         for (bool decode : {false, true}) {
@@ -130,7 +127,8 @@ TEST_CASE("x86: every function and operator of the language in the regions", "[x
   // ATTNC_OPS_SPEC=FILE runs another spec named `ops` instead (to bisect a failure).
   Compiled c = compileText(std::getenv("ATTNC_OPS_SPEC") ? readFile(std::getenv("ATTNC_OPS_SPEC")) : ops);
   for (bool decode : {false, true}) {
-    std::unique_ptr<KernelDesc> d = c.comp->describe("ops");
+    KernelPlan dPlan = planOf(c, "ops");
+      const KernelDesc *d = &dPlan.desc;
     x86::Schedule s = x86::defaultSchedule(*d, x86::hostIsa(), decode);
     for (dsl::DType t : {dsl::DType::F16, dsl::DType::F32}) {
       INFO(dsl::dtypeName(t) << (decode ? " decode" : " prefill"));

@@ -1,0 +1,96 @@
+#include "driver/Targets.h"
+
+#include "lowering/cuda/EmitCuda.h"
+#include "lowering/x86/EmitX86.h"
+#include "lowering/x86/ToHalide.h"
+
+namespace attnc::driver {
+
+namespace {
+
+/// "" when every schedule text parses for x86, else the parser's message.
+std::string x86Options(const TargetOptions &o) {
+  for (const std::string *t : {&o.schedule, &o.decodeSchedule}) {
+    x86::Schedule s;
+    std::string err;
+    if (!t->empty() && !x86::parseSchedule(*t, s, err)) return err;
+  }
+  return "";
+}
+
+Target x86Target(const std::string &name, const std::string &help, bool host, x86::Isa isa) {
+  Target t;
+  t.name = name;
+  t.help = help;
+  t.unsupported = [](const KernelPlan &p) { return x86::unsupported(p); };
+  t.checkOptions = x86Options;
+  t.emit = [host, isa](const std::vector<KernelPlan> &plans, const TargetOptions &o, std::string &error) {
+    x86::EmitOptions eo;
+    eo.dir = o.dir;
+    eo.isa = host ? x86::hostIsa() : isa;
+    eo.schedule = o.schedule;
+    eo.decodeSchedule = o.decodeSchedule;
+    eo.keepTemps = o.keepTemps;
+    return x86::emit(plans, eo, error);
+  };
+  return t;
+}
+
+Target cudaTarget() {
+  Target t;
+  t.name = "cuda";
+  t.help = "CUDA C++ source (NAME.cu, NAME.h, device runtime headers) for sm_80+: -o DIR [--arch]";
+  t.unsupported = [](const KernelPlan &p) { return cuda::unsupported(p); };
+  t.checkOptions = [](const TargetOptions &o) -> std::string {
+    cuda::Arch arch;
+    if (!cuda::archFromName(o.arch, arch)) return "unknown --arch `" + o.arch + "`; use sm_80, sm_86, sm_89 or sm_90a";
+    return "";
+  };
+  t.emit = [](const std::vector<KernelPlan> &plans, const TargetOptions &o, std::string &error) {
+    cuda::EmitOptions co;
+    cuda::archFromName(o.arch, co.arch);
+    co.dir = o.dir;
+    co.schedule = o.schedule;
+    co.decodeSchedule = o.decodeSchedule;
+    return cuda::emit(plans, co, error);
+  };
+  return t;
+}
+
+}  // namespace
+
+const std::vector<Target> &targets() {
+  static const std::vector<Target> table = [] {
+    std::vector<Target> v;
+    Target mlir;
+    mlir.name = "mlir";
+    mlir.help = "print the lowered `attn` dialect IR";
+    mlir.printsIR = true;
+    mlir.unsupported = [](const KernelPlan &) { return std::string(); };
+    mlir.checkOptions = [](const TargetOptions &) { return std::string(); };
+    v.push_back(mlir);
+    v.push_back(x86Target("x86",
+                          "x86 SIMD kernel through Halide, for this CPU's best ISA (AVX-512, else AVX2): -o DIR",
+                          true, x86::Isa::Avx512));
+    v.push_back(x86Target("x86-avx2", "x86 kernel for AVX2 (+FMA, F16C): -o DIR", false, x86::Isa::Avx2));
+    v.push_back(
+        x86Target("x86-avx512", "x86 kernel for AVX-512 (Skylake-X level; never AMX): -o DIR", false, x86::Isa::Avx512));
+    v.push_back(cudaTarget());
+    return v;
+  }();
+  return table;
+}
+
+const Target *findTarget(const std::string &name) {
+  for (const Target &t : targets())
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+std::string unsupportedBy(const Target &t, const std::vector<KernelPlan> &plans) {
+  for (const KernelPlan &p : plans)
+    if (std::string why = t.unsupported(p); !why.empty()) return why;
+  return "";
+}
+
+}  // namespace attnc::driver

@@ -1,0 +1,29 @@
+// `attnc SPEC -target cuda -o DIR`: for every plan writes DIR/NAME.h and
+// DIR/NAME.cu, and the runtime headers attnc_runtime.h, attnc_device.cuh and
+// attnc_simt.h (docs/cuda.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lowering/cuda/ToCuda.h"
+#include "lowering/kernel/OutputFile.h"
+
+namespace attnc::cuda {
+
+struct EmitOptions {
+  std::string dir;
+  Arch arch = Arch::Sm80;
+  std::string schedule;        // knobs over the default prefill schedule
+  std::string decodeSchedule;  // knobs over the default decode schedule
+};
+
+/// The sources of one plan: schedules from the defaults and the knob texts,
+/// legalized for the arch. False, with `error` (a usage error: a bad
+/// schedule text or a spec the backend cannot take).
+bool sources(const KernelPlan &plan, const EmitOptions &o, CudaSources &out, std::string &error);
+
+/// Generates every kernel first (a bad schedule writes nothing), then writes.
+EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error);
+
+}  // namespace attnc::cuda

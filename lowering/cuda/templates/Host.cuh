@@ -1,0 +1,72 @@
+// lowering/cuda/templates/Host.cuh: the spec-independent host side of every
+// NAME.cu (split choice, scratch, launches), embedded at build time and
+// written inside namespace attnc_NAME after the kernel (lowering/cuda/ToCuda.cpp).
+
+/* kv splits for a call: enough blocks to fill the device twice over, at most
+ * the schedule's limit and the number of kv tiles. */
+template <class T> static int choose_splits(int64_t batch, int64_t seq_q, int64_t seq_kv, int max_splits) {
+  // The first device's SM count, read once (thread-safe static initialization).
+  static const int sms = [] {
+    int n = 0, smem = 0;
+    return device_limits(&n, &smem) == 0 && n > 0 ? n : 1;
+  }();
+  const int64_t blocks = batch * kKvHeads * ((seq_q * kGroup + T::kBM - 1) / T::kBM);
+  const int64_t tiles = (seq_kv + T::kBN - 1) / T::kBN;
+  if (blocks >= sms || tiles < 2) return 1;
+  int64_t want = (2 * (int64_t)sms + blocks - 1) / blocks;
+  if (want > max_splits) want = max_splits;
+  if (want > 65535 / kKvHeads) want = 65535 / kKvHeads;  // grid.y = kv_heads x splits
+  if (want > tiles) want = tiles;
+  // Every split must hold a tile: ceil(tiles / per) splits are non-empty.
+  const int64_t per = (tiles + want - 1) / want;
+  return (int)((tiles + per - 1) / per);
+}
+
+static size_t split_bytes(int64_t batch, int64_t seq_q, int nsplit) {
+  return nsplit <= 1 ? 0 : (size_t)(batch * kHeads * seq_q) * (size_t)nsplit * (kValueDim + 1) * sizeof(float);
+}
+
+static bool aligned16(const attnc_tensor *t, int elem_bytes) {
+  if ((uintptr_t)t->data % 16) return false;
+  for (int i = 0; i + 1 < t->ndim; ++i)
+    if ((t->stride[i] * elem_bytes) % 16) return false;
+  return true;
+}
+
+template <class T>
+static int run(const Params &p0, int max_splits, void *workspace, size_t workspace_bytes, bool own_workspace,
+               void *stream) {
+  Params p = p0;
+  int sms = 0, smem_optin = 0;
+  int e = device_limits(&sms, &smem_optin);
+  if (e) return fail(ATTNC_E_DEVICE, "CUDA: %s", error_string(e));
+  if (T::kSmem > smem_optin)
+    return fail(ATTNC_E_DEVICE, "the kernel needs %d bytes of shared memory per block, the device allows %d "
+                "(generate it for this GPU's arch with --arch)", T::kSmem, smem_optin);
+  p.nsplit = choose_splits<T>(p.batch, p.seq_q, p.seq_kv, max_splits);
+  if (!own_workspace)
+    while (p.nsplit > 1 && split_bytes(p.batch, p.seq_q, p.nsplit) > workspace_bytes) --p.nsplit;
+  void *scratch = NULL;
+  if (p.nsplit > 1) {
+    if (own_workspace) {
+      e = scratch_alloc(&scratch, split_bytes(p.batch, p.seq_q, p.nsplit), stream);
+      if (e) return fail(ATTNC_E_DEVICE, "CUDA: allocating %zu bytes of split-KV scratch: %s",
+                         split_bytes(p.batch, p.seq_q, p.nsplit), error_string(e));
+      workspace = scratch;
+    }
+    p.o_part = (float *)workspace;
+    p.lse_part = p.o_part + (size_t)(p.batch * kHeads * p.seq_q) * (size_t)p.nsplit * kValueDim;
+  }
+  const dim3 grid((unsigned)((p.seq_q * (int64_t)kGroup + T::kBM - 1) / T::kBM), (unsigned)(kKvHeads * p.nsplit),
+                  (unsigned)p.batch);
+  e = launch(&attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>, grid, dim3(T::kThreads), (size_t)T::kSmem, stream, p);
+  if (!e && p.nsplit > 1)
+    e = launch(&combine_kernel, dim3((unsigned)(p.batch * kHeads * p.seq_q)), dim3(128), 0, stream, p);
+  if (scratch) {
+    int f = scratch_free(scratch, stream);
+    if (!e) e = f;
+  }
+  if (e) return fail(ATTNC_E_DEVICE, "CUDA: %s", error_string(e));
+  return ATTNC_OK;
+}
+

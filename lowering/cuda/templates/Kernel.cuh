@@ -1,0 +1,479 @@
+// lowering/cuda/templates/Kernel.cuh: the spec-independent part of every
+// NAME.cu, embedded at build time (cmake/attncEmbed.cmake) and written after
+// the spec's constants, Params, device functions and tile classifier
+// (lowering/cuda/ToCuda.cpp), inside namespace attnc_NAME. Not compiled on
+// its own.
+// ============================================================================
+// The kernel: FlashAttention-2 (Dao, 2023) for one attention spec.
+//
+// A block owns kBM packed query rows of one kv head of one batch entry: row p
+// is query position p / kGroup of query head hk * kGroup + p % kGroup, so the
+// heads of a GQA group share every K/V tile the block loads (for decoding,
+// the whole group sits in one 16-row tile). Warps split the rows (warp_m) and,
+// when decoding, the kv tile (warp_n). For each kv tile of this block's split:
+//   1. cp.async brings K and V into shared memory (next tile in flight while
+//      this one is computed, when kStages == 2);
+//   2. S = Q K^T with mma.sync m16n8k16 (f16/bf16, f32 accumulate) from
+//      ldmatrix fragments; f32 specs compute the same fragments with FMAs;
+//   3. score_mod, then the mask on partial tiles only (tiles the mask analysis
+//      proves full run no mask code; empty tiles are never loaded);
+//   4. online softmax in registers: running row max m and sum l, rescaling
+//      O by exp2(m_old - m_new); the row reductions are quad shuffles;
+//   5. O += P V, P converted to f16/bf16 in registers (the S accumulator
+//      fragment of two n-tiles is the A fragment of one k-step).
+// Finally O / l and lse = m + log(l) go to out/lse, or, with split-KV, to the
+// workspace for combine_kernel.
+// ============================================================================
+
+template <int WM, int WN, int WD, int MT, int BNW, int STAGES> struct Tiles {
+  static constexpr int kWM = WM, kWN = WN, kWD = WD, kMT = MT, kBNW = BNW, kStages = STAGES;
+  static constexpr int kWarps = WM * WN * WD, kThreads = 32 * kWarps;
+  static constexpr int kBM = WM * MT * 16;  // packed query rows per block
+  static constexpr int kBN = WN * BNW;      // kv rows per tile
+  static constexpr int kNT = BNW / 8;       // 8-column n-tiles of S per warp
+  static constexpr int kDvT = kDvPad / 8 / WD;  // 8-column n-tiles of O per warp (warps along dv: WD)
+  using QS = SmemTile<kBM, kDChunks>;
+  using KS = SmemTile<kBN, kDChunks>;
+  using VS = SmemTile<kBN, kDvChunks>;
+  // Shared memory: Q, K[kStages], V[kStages], (f32) P of each warp,
+  // (additive) q and k projections and add_v; after the loop the warps along
+  // kv merge their O through the space of K and V.
+  static constexpr int kQOff = 0, kKOff = QS::kBytes, kVOff = kKOff + STAGES * KS::kBytes;
+  static constexpr int kPOff = kVOff + STAGES * VS::kBytes;
+  static constexpr int kProjOff = kPOff + (kTensorCores ? 0 : kWarps * MT * 16 * BNW * 4);
+  static constexpr int kLoopEnd = kProjOff + (kAdditive ? (kBM + kBN + kGroup) * kUnits * 4 : 0);
+  static constexpr int kMergeOff = QS::kBytes;
+  static constexpr int kMergeEnd = WN > 1 ? kMergeOff + WN * MT * 16 * (kDvPad + 2) * 4 : 0;
+  static constexpr int kSmem = kLoopEnd > kMergeEnd ? kLoopEnd : kMergeEnd;
+  static_assert(BNW % 16 == 0, "kv columns per warp: a multiple of 16");
+  static_assert(WN == 1 || WM == 1, "warps split rows or kv, not both");
+  static_assert(kDvPad % (8 * WD) == 0 && (!kTensorCores || kDvT % 2 == 0), "value columns split evenly");
+};
+
+ATTNC_DEVICE float ld(const E &x) {
+  if constexpr (kTensorCores) return to_f32<kDType>(x);
+  else return x;
+}
+ATTNC_DEVICE E st(float x) {
+  if constexpr (kTensorCores) return from_f32<kDType>(x);
+  else return x;
+}
+
+/* Copies ROWS rows of N elements into a shared tile as 16-byte chunks:
+ * cp.async where the row is 16-byte aligned, element by element otherwise;
+ * missing rows (row() gives null) and the padding are zero-filled. */
+template <class TILE, int ROWS, int CHUNKS, int N, int THREADS, class RowFn>
+ATTNC_DEVICE void load_tile(unsigned char *tile, RowFn row, bool aligned) {
+  for (int i = tid(); i < ROWS * CHUNKS; i += THREADS) {
+    const int r = i / CHUNKS, c = i % CHUNKS;
+    const E *src = row(r);
+    void *dst = tile + TILE::chunk(r, c) * 16;
+    int n = N - c * kChunkElems;
+    n = n < 0 ? 0 : (n > kChunkElems ? kChunkElems : n);
+    if (!src || n == 0) {
+      // Zeros by a plain store: cp.async's zero-fill would still want a
+      // 16-byte aligned source address, which an unaligned view lacks.
+      uint32_t *d = static_cast<uint32_t *>(dst);
+      d[0] = d[1] = d[2] = d[3] = 0u;
+    } else if (n == kChunkElems && aligned) {
+      cp_async16(dst, src + c * kChunkElems, 16);
+    } else {
+      E *d = static_cast<E *>(dst);
+      ATTNC_UNROLL for (int e = 0; e < kChunkElems; ++e) d[e] = e < n ? src[c * kChunkElems + e] : E(0);
+    }
+  }
+}
+
+/* Element (r, col) of a shared tile. */
+template <class TILE> ATTNC_DEVICE const E &at(const unsigned char *tile, int r, int col) {
+  return reinterpret_cast<const E *>(tile + TILE::chunk(r, col / kChunkElems) * 16)[col % kChunkElems];
+}
+
+/* A tile the mask analysis could not decide: the block asks the mask on every
+ * pair (CTA-wide vote). Called by every thread of the block. */
+template <class T>
+ATTNC_DEVICE int classify_runtime(const Params &p, int b, int hk, int p0, int rows, int k0, int k1) {
+  bool any = false, all = true;
+  const int nr = (rows - p0 < T::kBM ? rows - p0 : T::kBM), nc = k1 - k0 + 1;
+  for (int i = tid(); i < nr * nc; i += T::kThreads) {
+    const int pr = p0 + i / nc, kv = k0 + i % nc;
+    const bool keep = mask_fn(p, b, hk * kGroup + pr % kGroup, pr / kGroup, kv);
+    any = any || keep;
+    all = all && keep;
+  }
+  if (sync_count(any) == 0) return kEmpty;
+  return sync_count(!all) == 0 ? kFull : kPartial;
+}
+
+template <int WM, int WN, int WD, int MT, int BNW, int STAGES>
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const Params p) {
+  using T = Tiles<WM, WN, WD, MT, BNW, STAGES>;
+  unsigned char *smem = dyn_smem();
+  unsigned char *sQ = smem + T::kQOff;
+  const int lane = static_cast<int>(tid() & 31), warp = static_cast<int>(tid() >> 5);
+  const int wm = warp % WM, wn = (warp / WM) % WN, wd = warp / (WM * WN);
+  const int cb = wd * T::kDvT * 8;  // this warp's first value column
+  const int g = lane >> 2, t4 = lane & 3;  // mma fragment coordinates: row group, column pair
+  const dim3 bid = block_idx();
+  const int b = static_cast<int>(bid.z), hk = static_cast<int>(bid.y) % kKvHeads;
+  const int split = static_cast<int>(bid.y) / kKvHeads;
+  const int seq_q = p.seq_q, seq_kv = p.seq_kv, rows = seq_q * kGroup;
+  // Blocks in reverse row order: under a causal mask the last rows have the
+  // most tiles, and starting them first evens out the end of the grid.
+  const int p0 = static_cast<int>(grid_dim().x - 1 - bid.x) * T::kBM;
+  const int pos_first = p0 / kGroup, pos_last = ((p0 + T::kBM < rows ? p0 + T::kBM : rows) - 1) / kGroup;
+
+  // The kv tiles of this block's split.
+  const int nkt = (seq_kv + T::kBN - 1) / T::kBN, per = (nkt + p.nsplit - 1) / p.nsplit;
+  const int t_begin = split * per, t_end = (t_begin + per < nkt ? t_begin + per : nkt);
+
+  const E *qg = static_cast<const E *>(p.q), *kg = static_cast<const E *>(p.k), *vg = static_cast<const E *>(p.v);
+  auto q_row = [&](int r) -> const E * {
+    const int pr = p0 + r;
+    if (pr >= rows) return nullptr;
+    const int h = hk * kGroup + pr % kGroup;
+    return qg + b * p.q_sb + h * p.q_sh + static_cast<int64_t>(pr / kGroup) * p.q_ss;
+  };
+  auto load_kv = [&](int tile, int stage) {
+    const int k0 = tile * T::kBN;
+    auto k_row = [&](int r) -> const E * {
+      return k0 + r < seq_kv ? kg + b * p.k_sb + hk * p.k_sh + static_cast<int64_t>(k0 + r) * p.k_ss : nullptr;
+    };
+    auto v_row = [&](int r) -> const E * {
+      return k0 + r < seq_kv ? vg + b * p.v_sb + hk * p.v_sh + static_cast<int64_t>(k0 + r) * p.v_ss : nullptr;
+    };
+    load_tile<typename T::KS, T::kBN, kDChunks, kHeadDim, T::kThreads>(smem + T::kKOff + stage * T::KS::kBytes,
+                                                                      k_row, p.k_aligned);
+    load_tile<typename T::VS, T::kBN, kDvChunks, kValueDim, T::kThreads>(smem + T::kVOff + stage * T::VS::kBytes,
+                                                                        v_row, p.v_aligned);
+  };
+  // Empty, partial or full (see tile_class_static); a collective when it asks the mask.
+  auto classify = [&](int tile) {
+    const int k0 = tile * T::kBN, k1 = (k0 + T::kBN < seq_kv ? k0 + T::kBN : seq_kv) - 1;
+    int c = tile_class_static(pos_first, pos_last, k0, k1, seq_q, seq_kv);
+    if (c == kRuntime) c = classify_runtime<T>(p, b, hk, p0, rows, k0, k1);
+    if (c == kFull && k0 + T::kBN > seq_kv) c = kPartial;  // the kv tail needs its bound check
+    return c;
+  };
+
+  // Per thread: rows wm*MT*16 + mt*16 + g (+8) of O, m and l.
+  float o[MT][T::kDvT][4];
+  float m[MT][2], l[MT][2];
+  ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+    ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+      ATTNC_UNROLL for (int i = 0; i < 4; ++i) o[mt][j][i] = 0.f;
+    m[mt][0] = m[mt][1] = -INFINITY;
+    l[mt][0] = l[mt][1] = 0.f;
+  }
+
+  int tile = t_begin, cls = kEmpty;
+  while (tile < t_end && (cls = classify(tile)) == kEmpty) ++tile;
+  load_tile<typename T::QS, T::kBM, kDChunks, kHeadDim, T::kThreads>(sQ, q_row, p.q_aligned);
+  if (tile < t_end) load_kv(tile, 0);
+  cp_async_commit();
+
+  float *qp = reinterpret_cast<float *>(smem + T::kProjOff);  // additive: [kBM][kUnits]
+  float *kp = qp + T::kBM * kUnits;                           // additive: [kBN][kUnits]
+  float *av = kp + T::kBN * kUnits;                           // additive: [kGroup][kUnits]
+  bool first = true;
+  int stage = 0;
+  while (tile < t_end) {
+    int next = tile + 1, ncls = kEmpty;
+    while (next < t_end && (ncls = classify(next)) == kEmpty) ++next;
+    if (STAGES == 2 && next < t_end) {
+      load_kv(next, stage ^ 1);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    block_sync();
+    const unsigned char *sK = smem + T::kKOff + stage * T::KS::kBytes;
+    const unsigned char *sV = smem + T::kVOff + stage * T::VS::kBytes;
+    const int k0 = tile * T::kBN;
+
+    if constexpr (kAdditive) {
+      // The projections q.add_wq (once) and k.add_wk (per tile), in f32.
+      const E *wq = static_cast<const E *>(p.add_wq), *wk = static_cast<const E *>(p.add_wk);
+      if (first) {
+        for (int i = tid(); i < T::kBM * kUnits; i += T::kThreads) {
+          const int r = i / kUnits, u = i % kUnits, h = hk * kGroup + (p0 + r) % kGroup;
+          float acc = 0.f;
+          for (int x = 0; x < kHeadDim; ++x)
+            acc += ld(at<typename T::QS>(sQ, r, x)) * ld(wq[h * p.wq_s[0] + x * p.wq_s[1] + u * p.wq_s[2]]);
+          qp[i] = acc;
+        }
+        const E *wv = static_cast<const E *>(p.add_v);
+        for (int i = tid(); i < kGroup * kUnits; i += T::kThreads)
+          av[i] = ld(wv[(hk * kGroup + i / kUnits) * p.wv_s[0] + (i % kUnits) * p.wv_s[1]]);
+      }
+      for (int i = tid(); i < T::kBN * kUnits; i += T::kThreads) {
+        const int r = i / kUnits, u = i % kUnits;
+        float acc = 0.f;
+        for (int x = 0; x < kHeadDim; ++x)
+          acc += ld(at<typename T::KS>(sK, r, x)) * ld(wk[hk * p.wk_s[0] + x * p.wk_s[1] + u * p.wk_s[2]]);
+        kp[i] = acc;
+      }
+      block_sync();
+    }
+    first = false;
+
+    // ---- 2. S = Q K^T for this warp's rows and kv columns -------------------
+    float s[MT][T::kNT][4];
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+        ATTNC_UNROLL for (int i = 0; i < 4; ++i) s[mt][nt][i] = 0.f;
+    if constexpr (kAdditive) {
+      // score = sum_u add_v[h, u] * tanh(qp[row, u] + kp[col, u]), one unit at a time.
+      for (int u = 0; u < kUnits; ++u) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+          ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
+            const int r = wm * MT * 16 + mt * 16 + g + rr * 8;
+            const float a_u = av[((p0 + r) % kGroup) * kUnits + u], q_u = qp[r * kUnits + u];
+            ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+              ATTNC_UNROLL for (int e = 0; e < 2; ++e)
+                s[mt][nt][rr * 2 + e] += a_u * tanhf(q_u + kp[(wn * BNW + nt * 8 + 2 * t4 + e) * kUnits + u]);
+          }
+      }
+    } else if constexpr (kTensorCores) {
+      ATTNC_UNROLL for (int ks = 0; ks < kDChunks / 2; ++ks) {  // 16 elements of head_dim per step
+        uint32_t a[MT][4];
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+          ldsm_x4(a[mt], sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + (lane & 15), ks * 2 + (lane >> 4)) * 16);
+        ATTNC_UNROLL for (int n2 = 0; n2 < T::kNT / 2; ++n2) {
+          uint32_t bk[4];  // B fragments of n-tiles 2*n2 and 2*n2+1 (K rows are S columns)
+          ldsm_x4(bk, sK + T::KS::chunk(wn * BNW + n2 * 16 + (lane & 7) + ((lane >> 4) << 3),
+                                        ks * 2 + ((lane >> 3) & 1)) * 16);
+          ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+            mma16816<kDType>(s[mt][2 * n2], a[mt], bk);
+            mma16816<kDType>(s[mt][2 * n2 + 1], a[mt], bk + 2);
+          }
+        }
+      }
+    } else {
+      // f32: the same fragments, each lane's elements by FMA from shared
+      // memory, one 4-element chunk of head_dim at a time (the accumulators
+      // stay in registers; the chunk loop is not unrolled).
+      for (int ch = 0; ch < kDChunks; ++ch) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+          const float *q0 = reinterpret_cast<const float *>(sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + g, ch) * 16);
+          const float *q1 = reinterpret_cast<const float *>(sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + g + 8, ch) * 16);
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              const float *kc = reinterpret_cast<const float *>(sK + T::KS::chunk(wn * BNW + nt * 8 + 2 * t4 + e, ch) * 16);
+              s[mt][nt][e] += q0[0] * kc[0] + q0[1] * kc[1] + q0[2] * kc[2] + q0[3] * kc[3];
+              s[mt][nt][2 + e] += q1[0] * kc[0] + q1[1] * kc[1] + q1[2] * kc[2] + q1[3] * kc[3];
+            }
+        }
+      }
+    }
+
+    // ---- 3. scale, score_mod, mask (partial tiles only) ----------------------
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int i = 0; i < 4; ++i) {
+        const int pr = p0 + wm * MT * 16 + mt * 16 + g + (i >> 1) * 8;
+        const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
+        ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt) {
+          const int kv = k0 + wn * BNW + nt * 8 + 2 * t4 + (i & 1);
+          float x = s[mt][nt][i];
+          if constexpr (kSigmoid) {  // natural units: sigmoid(score + bias)
+            x *= kScale;
+            if constexpr (kScoreMod) x = score_mod_fn(p, x, b, h, pos, kv);
+            x += bias_fn(p, b, h, pos, kv);
+          } else if constexpr (kScoreMod) {  // log2 units from here on
+            x = score_mod_fn(p, x * kScale, b, h, pos, kv) * kLog2e;
+          } else {
+            x *= kScaleLog2;
+          }
+          if (cls == kPartial) {
+            bool keep = kv < seq_kv;
+            if constexpr (kMask) keep = keep && mask_fn(p, b, h, pos, kv);
+            if (!keep) x = -INFINITY;
+          }
+          s[mt][nt][i] = x;
+        }
+      }
+
+    // ---- 4. online softmax (or sigmoid weights) ------------------------------
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
+        if constexpr (kSigmoid) {
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              float &x = s[mt][nt][rr * 2 + e];
+              x = 1.f / (1.f + exp2_(-x * kLog2e));
+            }
+        } else {
+          float mx = -INFINITY;
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][rr * 2], s[mt][nt][rr * 2 + 1]));
+          mx = quad_max(mx);
+          const float mnew = fmaxf(m[mt][rr], mx), muse = mnew == -INFINITY ? 0.f : mnew;
+          const float alpha = exp2_(m[mt][rr] - muse);
+          m[mt][rr] = mnew;
+          l[mt][rr] *= alpha;
+          ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j) {
+            o[mt][j][rr * 2] *= alpha;
+            o[mt][j][rr * 2 + 1] *= alpha;
+          }
+          ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              float &x = s[mt][nt][rr * 2 + e];
+              x = exp2_(x - muse);
+              l[mt][rr] += x;  // this lane's part of the row sum; the quad adds up at the end
+            }
+        }
+      }
+
+    // ---- 5. O += P V -----------------------------------------------------------
+    if constexpr (kTensorCores) {
+      ATTNC_UNROLL for (int kk = 0; kk < BNW / 16; ++kk) {  // 16 kv rows per step
+        uint32_t a[MT][4];
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+          a[mt][0] = pack2<kDType>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+          a[mt][1] = pack2<kDType>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+          a[mt][2] = pack2<kDType>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+          a[mt][3] = pack2<kDType>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+        }
+        ATTNC_UNROLL for (int j2 = 0; j2 < T::kDvT / 2; ++j2) {
+          uint32_t bv[4];  // B fragments of value columns 16*j2.. (V transposed by ldmatrix)
+          ldsm_x4_t(bv, sV + T::VS::chunk(wn * BNW + kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3),
+                                          cb / 8 + j2 * 2 + (lane >> 4)) * 16);
+          ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+            mma16816<kDType>(o[mt][2 * j2], a[mt], bv);
+            mma16816<kDType>(o[mt][2 * j2 + 1], a[mt], bv + 2);
+          }
+        }
+      }
+    } else {
+      float *sP = reinterpret_cast<float *>(smem + T::kPOff) + warp * MT * 16 * BNW;
+      ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt)
+          ATTNC_UNROLL for (int i = 0; i < 4; ++i)
+            sP[(mt * 16 + g + (i >> 1) * 8) * BNW + nt * 8 + 2 * t4 + (i & 1)] = s[mt][nt][i];
+      warp_sync();
+      // O += P V as rank-1 updates, one kv row at a time (not unrolled).
+      for (int k = 0; k < BNW; ++k) {
+        ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+          const float p0v = sP[(mt * 16 + g) * BNW + k], p1v = sP[(mt * 16 + g + 8) * BNW + k];
+          ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              const float vv = at<typename T::VS>(sV, wn * BNW + k, cb + j * 8 + 2 * t4 + e);
+              o[mt][j][e] += p0v * vv;
+              o[mt][j][2 + e] += p1v * vv;
+            }
+        }
+      }
+      warp_sync();
+    }
+    block_sync();  // every warp is done with this stage before it is refilled
+    if (STAGES == 1 && next < t_end) {
+      load_kv(next, 0);
+      cp_async_commit();
+    }
+    tile = next;
+    cls = ncls;
+    if (STAGES == 2) stage ^= 1;
+  }
+  cp_async_wait<0>();
+
+  if constexpr (!kSigmoid)
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) l[mt][rr] = quad_sum(l[mt][rr]);
+
+  if constexpr (WN > 1) {
+    // Merge the softmax states of the warps along kv: O_w, m_w, l_w -> warp 0.
+    block_sync();
+    float *mo = reinterpret_cast<float *>(smem + T::kMergeOff);  // [WN][MT*16][kDvPad]
+    float *ml = mo + WN * MT * 16 * kDvPad;                      // [WN][MT*16][2]
+    ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+      ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+        ATTNC_UNROLL for (int i = 0; i < 4; ++i)
+          mo[(wn * MT * 16 + mt * 16 + g + (i >> 1) * 8) * kDvPad + cb + j * 8 + 2 * t4 + (i & 1)] = o[mt][j][i];
+    if (t4 == 0)
+      ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
+          ml[(wn * MT * 16 + mt * 16 + g + rr * 8) * 2] = m[mt][rr];
+          ml[(wn * MT * 16 + mt * 16 + g + rr * 8) * 2 + 1] = l[mt][rr];
+        }
+    block_sync();
+    if (wn == 0)
+      ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+        ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
+          const int r = mt * 16 + g + rr * 8;
+          float mx = -INFINITY, wgt[WN];
+          ATTNC_UNROLL for (int w = 0; w < WN; ++w) mx = fmaxf(mx, ml[(w * MT * 16 + r) * 2]);
+          const float muse = mx == -INFINITY ? 0.f : mx;
+          float lsum = 0.f;
+          ATTNC_UNROLL for (int w = 0; w < WN; ++w) {
+            wgt[w] = kSigmoid ? 1.f : exp2_(ml[(w * MT * 16 + r) * 2] - muse);
+            lsum += wgt[w] * ml[(w * MT * 16 + r) * 2 + 1];
+          }
+          m[mt][rr] = mx;
+          l[mt][rr] = lsum;
+          ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+            ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+              float acc = 0.f;
+              ATTNC_UNROLL for (int w = 0; w < WN; ++w) acc += wgt[w] * mo[(w * MT * 16 + r) * kDvPad + cb + j * 8 + 2 * t4 + e];
+              o[mt][j][rr * 2 + e] = acc;
+            }
+        }
+  }
+  if (wn != 0) return;
+
+  // ---- out = O / l, lse = m + log l (natural log); or the split's partials --
+  ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+    ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
+      const int pr = p0 + wm * MT * 16 + mt * 16 + g + rr * 8;
+      if (pr >= rows) continue;
+      const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
+      const float lv = l[mt][rr];
+      const float inv = kSigmoid ? 1.f : (lv > 0.f ? 1.f / lv : 0.f);
+      const float lse = kSigmoid ? 0.f : (lv > 0.f ? (m[mt][rr] + log2f(lv)) * kLn2 : -INFINITY);
+      if (p.nsplit == 1) {
+        E *orow = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh + static_cast<int64_t>(pos) * p.o_ss;
+        ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+          ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+            const int c = cb + j * 8 + 2 * t4 + e;
+            if (c < kValueDim) orow[c] = st(o[mt][j][rr * 2 + e] * inv);
+          }
+        if constexpr (kLse)
+          if (t4 == 0) p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<int64_t>(pos) * p.lse_ss] = lse;
+      } else {
+        const int64_t part = ((static_cast<int64_t>(b) * kHeads + h) * seq_q + pos) * p.nsplit + split;
+        float *prow = p.o_part + part * kValueDim;
+        ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
+          ATTNC_UNROLL for (int e = 0; e < 2; ++e) {
+            const int c = cb + j * 8 + 2 * t4 + e;
+            if (c < kValueDim) prow[c] = o[mt][j][rr * 2 + e] * inv;
+          }
+        if (t4 == 0) p.lse_part[part] = lse;
+      }
+    }
+}
+
+/* Split-KV: merges the nsplit partial results of one (batch, head, query)
+ * row, weighting each by exp(lse_split - lse). One block per row. */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) combine_kernel(const Params p) {
+  const int64_t r = block_idx().x;
+  const int seq_q = p.seq_q, ns = p.nsplit;
+  const int b = static_cast<int>(r / (static_cast<int64_t>(kHeads) * seq_q));
+  const int h = static_cast<int>((r / seq_q) % kHeads), pos = static_cast<int>(r % seq_q);
+  const float *lp = p.lse_part + r * ns;
+  float mx = -INFINITY;
+  for (int s = 0; s < ns; ++s) mx = fmaxf(mx, lp[s]);
+  const float muse = mx == -INFINITY ? 0.f : mx;
+  float wsum = 0.f;
+  for (int s = 0; s < ns; ++s) wsum += kSigmoid ? 1.f : expf(lp[s] - muse);
+  const float inv = kSigmoid ? 1.f : (wsum > 0.f ? 1.f / wsum : 0.f);
+  E *orow = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh + static_cast<int64_t>(pos) * p.o_ss;
+  for (int c = static_cast<int>(tid()); c < kValueDim; c += 128) {
+    float acc = 0.f;
+    for (int s = 0; s < ns; ++s)
+      acc += (kSigmoid ? 1.f : expf(lp[s] - muse)) * p.o_part[(r * ns + s) * kValueDim + c];
+    orow[c] = st(acc * inv);
+  }
+  if constexpr (kLse)
+    if (tid() == 0)
+      p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<int64_t>(pos) * p.lse_ss] =
+          wsum > 0.f && mx != -INFINITY ? muse + logf(wsum) : -INFINITY;
+}

@@ -1,0 +1,158 @@
+#include "lowering/kernel/AbiText.h"
+
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace attnc::abi {
+
+const char *cDtypeEnum(dsl::DType t) {
+  switch (t) {
+  case dsl::DType::F32: return "ATTNC_F32";
+  case dsl::DType::F16: return "ATTNC_F16";
+  case dsl::DType::BF16: return "ATTNC_BF16";
+  case dsl::DType::I32: return "ATTNC_I32";
+  case dsl::DType::U8: return "ATTNC_U8";
+  }
+  return "ATTNC_F32";
+}
+
+std::string shapeText(const ArgDesc &a) {
+  std::string s = "[";
+  for (size_t i = 0; i < a.dims.size(); ++i) {
+    if (i) s += ", ";
+    s += a.dims[i].kind == DimSym::Fixed ? std::to_string(a.dims[i].size) : dimSymName(a.dims[i].kind);
+  }
+  return s + "]";
+}
+
+std::string paramList(const KernelDesc &d) {
+  std::string s;
+  for (const ArgDesc &a : d.signature()) {
+    if (!s.empty()) s += ", ";
+    s += fmt::format("{}attnc_tensor *{}", a.output ? "" : "const ", a.name);
+  }
+  return s;
+}
+
+std::string argumentComment(const KernelDesc &d) {
+  std::string o;
+  for (const ArgDesc &a : d.signature())
+    o += fmt::format(" *   {} : {}{}{}\n", a.name, dsl::dtypeName(a.dtype), shapeText(a), a.output ? "  (output)" : "");
+  return o;
+}
+
+namespace {
+
+/// The C extent a symbolic dim must have, once bound ("" for run-time symbols).
+std::string fixedExtent(const DimSym &s, const KernelDesc &d) {
+  switch (s.kind) {
+  case DimSym::Heads: return std::to_string(d.heads);
+  case DimSym::KvHeads: return std::to_string(d.kvHeads);
+  case DimSym::HeadDim: return std::to_string(d.headDim);
+  case DimSym::ValueDim: return std::to_string(d.valueDim);
+  case DimSym::Units: return std::to_string(d.units);
+  case DimSym::Rank: return std::to_string(d.rank);
+  case DimSym::Fixed: return std::to_string(s.size);
+  default: return "";
+  }
+}
+
+}  // namespace
+
+std::string checkHelpers() {
+  return R"(static __thread char last_error[512];
+
+static int fail(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+static const char *dtype_name(int32_t t) {
+  switch (t) {
+  case ATTNC_F32: return "f32";
+  case ATTNC_F16: return "f16";
+  case ATTNC_BF16: return "bf16";
+  case ATTNC_I32: return "i32";
+  case ATTNC_U8: return "u8";
+  }
+  return "an unknown dtype";
+}
+
+/* Common checks of one tensor: pointer, dtype, rank, strides that fit. */
+static int check_tensor(const attnc_tensor *t, const char *name, int32_t dtype, int32_t ndim, int unit_inner) {
+  int i;
+  if (!t) return fail(ATTNC_E_ARGUMENT, "`%s` is null", name);
+  if (!t->data) return fail(ATTNC_E_ARGUMENT, "`%s` has a null data pointer", name);
+  if (t->dtype != dtype)
+    return fail(ATTNC_E_DTYPE, "`%s` must be %s, got %s", name, dtype_name(dtype), dtype_name(t->dtype));
+  if (t->ndim != ndim) return fail(ATTNC_E_SHAPE, "`%s` must have %d dimensions, got %d", name, ndim, t->ndim);
+  for (i = 0; i < ndim; ++i) {
+    if (t->shape[i] < 1 || t->shape[i] > INT32_MAX)
+      return fail(ATTNC_E_SHAPE, "`%s` dimension %d has extent %lld, outside 1..2^31-1", name, i,
+                  (long long)t->shape[i]);
+    if (t->stride[i] < 0 || t->stride[i] > INT32_MAX)
+      return fail(ATTNC_E_LAYOUT, "`%s` dimension %d has stride %lld, outside 0..2^31-1", name, i,
+                  (long long)t->stride[i]);
+  }
+  if (unit_inner && t->stride[ndim - 1] != 1)
+    return fail(ATTNC_E_LAYOUT, "`%s` must have stride 1 in its last dimension, got %lld", name,
+                (long long)t->stride[ndim - 1]);
+  return ATTNC_OK;
+}
+
+static int check_extent(const attnc_tensor *t, const char *name, int dim, const char *what, int64_t want) {
+  if (t->shape[dim] != want)
+    return fail(ATTNC_E_SHAPE, "`%s` dimension %d (%s) must be %lld, got %lld", name, dim, what, (long long)want,
+                (long long)t->shape[dim]);
+  return ATTNC_OK;
+}
+
+)";
+}
+
+std::string checkStatements(const KernelDesc &d) {
+  std::vector<ArgDesc> sig = d.signature();
+  std::ostringstream o;
+  // Checks, argument by argument.
+  auto bound = [&](DimSym::Kind k) -> const char * {
+    switch (k) {
+    case DimSym::Batch: return "batch";
+    case DimSym::SeqQ: return "seq_q";
+    case DimSym::SeqKv: return "seq_kv";
+    default: return nullptr;
+    }
+  };
+  std::map<DimSym::Kind, std::string> firstSeen;
+  for (const ArgDesc &a : sig) {
+    bool unitInner = a.name == "q" || a.name == "k" || a.name == "v" || a.name == "out" || a.name == "lse";
+    o << fmt::format("  if ((rc = check_tensor({0}, \"{0}\", {1}, {2}, {3})) != ATTNC_OK) return rc;\n", a.name,
+                     cDtypeEnum(a.dtype), a.dims.size(), unitInner ? 1 : 0);
+    for (size_t i = 0; i < a.dims.size(); ++i) {
+      const DimSym &s = a.dims[i];
+      if (const char *var = bound(s.kind)) {
+        auto it = firstSeen.find(s.kind);
+        if (it == firstSeen.end()) {
+          o << fmt::format("  {} = {}->shape[{}];\n", var, a.name, i);
+          firstSeen[s.kind] = a.name;
+        } else {
+          o << fmt::format("  if ({0}->shape[{1}] != {2})\n    return fail(ATTNC_E_SHAPE, \"`{0}` dimension {1} ({3}) "
+                           "must be %lld as in `{4}`, got %lld\", (long long){2}, (long long){0}->shape[{1}]);\n",
+                           a.name, i, var, dimSymName(s.kind), it->second);
+        }
+      } else if (s.kind == DimSym::QBlocks || s.kind == DimSym::KvBlocks) {
+        // Not produced for the x86 backend (no sparse transform).
+      } else {
+        o << fmt::format("  if ((rc = check_extent({0}, \"{0}\", {1}, \"{2}\", {3})) != ATTNC_OK) return rc;\n",
+                         a.name, i, s.kind == DimSym::Fixed ? "fixed" : dimSymName(s.kind), fixedExtent(s, d));
+      }
+    }
+  }
+  return o.str();
+}
+
+}  // namespace attnc::abi

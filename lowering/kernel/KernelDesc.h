@@ -1,0 +1,73 @@
+// A plain description of one compiled kernel, read off its `attn.kernel` op:
+// what backends, the reference and generated headers need to know without
+// touching MLIR, including the ABI argument list (docs/integration.md, "The ABI (version 1)").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dsl/Types.h"
+
+namespace attnc {
+
+/// A symbolic or fixed extent of an ABI tensor.
+struct DimSym {
+  enum Kind { Batch, Heads, KvHeads, SeqQ, SeqKv, HeadDim, ValueDim, Units, Rank, QBlocks, KvBlocks, Fixed };
+  Kind kind = Fixed;
+  int64_t size = 0;  // for Fixed
+};
+const char *dimSymName(DimSym::Kind k);
+
+struct ArgDesc {
+  std::string name;
+  dsl::DType dtype;
+  std::vector<DimSym> dims;
+  bool output = false;
+};
+
+struct InputDesc {
+  std::string name;
+  dsl::DType dtype;
+  std::vector<dsl::InputDim> dims;
+};
+
+struct KernelDesc {
+  std::string name;
+  dsl::DType dtype = dsl::DType::F32;
+  int64_t heads = 0, kvHeads = 0, headDim = 0, valueDim = 0;
+  dsl::Layout layout = dsl::Layout::BHSD;
+  bool additive = false;
+  int64_t units = 0;
+  bool sigmoid = false;
+  double scale = 1;
+  bool outputLse = false;
+  std::vector<InputDesc> inputs;
+  std::vector<int64_t> prunedHeads;
+  int64_t sparseBlock = 0;  // 0: no sparse transform
+  bool sparseTop = false;   // top-T selection rather than an input block mask
+  int64_t sparseTopT = 0;
+  enum class LowRank { None, Kv, Seq } lowRank = LowRank::None;
+  int64_t rank = 0;
+  bool hasScoreMod = false, hasMask = false, hasBias = false;
+
+  /// Every argument of the generated function, in ABI order (outputs last).
+  std::vector<ArgDesc> signature() const;
+};
+
+}  // namespace attnc
+
+namespace attnc {
+
+/// The run-time extents of one call.
+struct CallSizes {
+  int64_t batch = 0, seqQ = 0, seqKv = 0;
+};
+
+/// Checks argument shapes (in signature order) against the kernel and binds the
+/// run-time extents. On a mismatch returns false with a message naming the
+/// tensor and dimension, as the generated kernels' argument checks do.
+bool bindShapes(const KernelDesc &desc, const std::vector<std::vector<int64_t>> &shapes, CallSizes &sizes,
+                std::string &error);
+
+}  // namespace attnc

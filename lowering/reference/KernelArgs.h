@@ -1,0 +1,214 @@
+// Random arguments (tests and `attnc bench`) for a kernel, held twice: as the f64 tensors the reference
+// reads and as ABI tensors (attnc_tensor) in the kernel's dtype, with values
+// rounded to that dtype first so both see the same numbers. Outputs are
+// pre-filled with garbage (NaN) so an element a kernel forgets shows up.
+#pragma once
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "attnc_runtime.h"
+#include "lowering/kernel/KernelDesc.h"
+#include "lowering/reference/Reference.h"
+
+namespace attnc {
+
+inline uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1);  // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+inline float fromBf16(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline uint16_t toF16(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t u;
+  std::memcpy(&u, &h, 2);
+  return u;
+}
+inline float fromF16(uint16_t u) {
+  _Float16 h;
+  std::memcpy(&h, &u, 2);
+  return static_cast<float>(h);
+}
+
+inline size_t dtypeSize(dsl::DType t) {
+  switch (t) {
+  case dsl::DType::F16:
+  case dsl::DType::BF16: return 2;
+  case dsl::DType::U8: return 1;
+  default: return 4;
+  }
+}
+
+/// Writes v (already representable) at element i of a buffer of dtype t; returns the stored value.
+inline double storeAs(dsl::DType t, void *base, int64_t i, double v) {
+  switch (t) {
+  case dsl::DType::F32: {
+    float f = static_cast<float>(v);
+    static_cast<float *>(base)[i] = f;
+    return f;
+  }
+  case dsl::DType::F16: {
+    uint16_t h = toF16(static_cast<float>(v));
+    static_cast<uint16_t *>(base)[i] = h;
+    return fromF16(h);
+  }
+  case dsl::DType::BF16: {
+    uint16_t h = toBf16(static_cast<float>(v));
+    static_cast<uint16_t *>(base)[i] = h;
+    return fromBf16(h);
+  }
+  case dsl::DType::I32: static_cast<int32_t *>(base)[i] = static_cast<int32_t>(v); return static_cast<int32_t>(v);
+  case dsl::DType::U8: static_cast<uint8_t *>(base)[i] = static_cast<uint8_t>(v); return static_cast<uint8_t>(v);
+  }
+  return 0;
+}
+
+inline double loadAs(dsl::DType t, const void *base, int64_t i) {
+  switch (t) {
+  case dsl::DType::F32: return static_cast<const float *>(base)[i];
+  case dsl::DType::F16: return fromF16(static_cast<const uint16_t *>(base)[i]);
+  case dsl::DType::BF16: return fromBf16(static_cast<const uint16_t *>(base)[i]);
+  case dsl::DType::I32: return static_cast<const int32_t *>(base)[i];
+  case dsl::DType::U8: return static_cast<const uint8_t *>(base)[i];
+  }
+  return 0;
+}
+
+struct KernelArgs {
+  std::vector<ArgDesc> sig;
+  std::vector<HostTensor> host;                // every argument, values as stored
+  std::vector<std::vector<unsigned char>> mem;  // storage of each argument
+  std::vector<attnc_tensor> tensors;           // signature order, outputs last
+
+  std::vector<const HostTensor *> inputs() const {
+    std::vector<const HostTensor *> v;
+    for (size_t i = 0; i < sig.size(); ++i)
+      if (!sig[i].output) v.push_back(&host[i]);
+    return v;
+  }
+  /// Output `i` (0: out, 1: lse) read back as f64.
+  HostTensor output(size_t i) const {
+    size_t a = sig.size() - (sig.back().name == "lse" ? 2 : 1) + i;
+    HostTensor t(host[a].shape);
+    for (int64_t e = 0; e < t.numel(); ++e) t.data[e] = loadAs(sig[a].dtype, mem[a].data(), e);
+    return t;
+  }
+};
+
+inline int64_t extentOf(const DimSym &s, const KernelDesc &d, int64_t batch, int64_t seqQ, int64_t seqKv) {
+  switch (s.kind) {
+  case DimSym::Batch: return batch;
+  case DimSym::Heads: return d.heads;
+  case DimSym::KvHeads: return d.kvHeads;
+  case DimSym::SeqQ: return seqQ;
+  case DimSym::SeqKv: return seqKv;
+  case DimSym::HeadDim: return d.headDim;
+  case DimSym::ValueDim: return d.valueDim;
+  case DimSym::Units: return d.units;
+  case DimSym::Rank: return d.rank;
+  case DimSym::QBlocks: return (seqQ + d.sparseBlock - 1) / d.sparseBlock;
+  case DimSym::KvBlocks: return (seqKv + d.sparseBlock - 1) / d.sparseBlock;
+  case DimSym::Fixed: return s.size;
+  }
+  return 1;
+}
+
+/// Floats from N(0, scale); integer inputs uniform in [0, 4); outputs NaN.
+/// With keepHost false the f64 copies are left empty (shapes only): for
+/// arguments too large to hold twice.
+inline KernelArgs makeArgs(const KernelDesc &d, int64_t batch, int64_t seqQ, int64_t seqKv, uint32_t seed,
+                           double scale = 1.0, bool keepHost = true) {
+  KernelArgs a;
+  a.sig = d.signature();
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0.0, scale);
+  std::uniform_int_distribution<int> small(0, 3);
+  for (const ArgDesc &arg : a.sig) {
+    std::vector<int64_t> shape;
+    for (const DimSym &s : arg.dims) shape.push_back(extentOf(s, d, batch, seqQ, seqKv));
+    HostTensor h;
+    h.shape = shape;
+    const int64_t numel = h.numel();
+    if (keepHost) h.data.assign(numel, 0);
+    std::vector<unsigned char> mem(std::max<int64_t>(1, numel) * dtypeSize(arg.dtype));
+    for (int64_t e = 0; e < numel; ++e) {
+      double v;
+      if (arg.output) v = arg.dtype == dsl::DType::F32 || dsl::isFloat(arg.dtype) ? NAN : 0x5a;
+      else if (dsl::isFloat(arg.dtype)) v = normal(rng);
+      else v = small(rng);
+      double stored = storeAs(arg.dtype, mem.data(), e, v);
+      if (keepHost) h.data[e] = stored;
+    }
+    attnc_tensor t{};
+    t.dtype = static_cast<int32_t>(arg.dtype);
+    t.ndim = static_cast<int32_t>(shape.size());
+    int64_t stride = 1;
+    for (int i = t.ndim - 1; i >= 0; --i) {
+      t.shape[i] = shape[i];
+      t.stride[i] = stride;
+      stride *= shape[i];
+    }
+    a.host.push_back(std::move(h));
+    a.mem.push_back(std::move(mem));
+    a.tensors.push_back(t);
+  }
+  for (size_t i = 0; i < a.tensors.size(); ++i) a.tensors[i].data = a.mem[i].data();
+  return a;
+}
+
+struct Tolerance {
+  double atol, rtol;
+};
+inline Tolerance toleranceFor(dsl::DType t) {
+  switch (t) {
+  case dsl::DType::F16: return {1e-3, 4e-3};
+  case dsl::DType::BF16: return {8e-3, 1.6e-2};
+  default: return {1e-5, 1e-4};
+  }
+}
+
+/// The first element outside atol + rtol |ref| + extra(i) (NaN counts), or "" when all match.
+template <typename Extra>
+inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, Tolerance tol, const char *what,
+                                  Extra &&extra) {
+  if (got.data.size() != ref.data.size()) return std::string(what) + ": size mismatch";
+  int64_t bad = 0;
+  std::string first;
+  double worst = 0;
+  for (size_t i = 0; i < ref.data.size(); ++i) {
+    double g = got.data[i], r = ref.data[i];
+    double bound = tol.atol + tol.rtol * std::fabs(r) + extra(i);
+    bool ok = (std::isinf(r) && g == r) || std::fabs(g - r) <= bound;
+    if (!std::isinf(r) && std::isfinite(g)) worst = std::max(worst, std::fabs(g - r) / bound);
+    if (!ok) {
+      if (!bad)
+        first = std::string(what) + "[" + std::to_string(i) + "] = " + std::to_string(g) + ", reference " +
+                std::to_string(r);
+      ++bad;
+    }
+  }
+  if (!bad) return "";
+  return first + " (" + std::to_string(bad) + " of " + std::to_string(ref.data.size()) +
+         " elements off; worst error / tolerance " + std::to_string(worst) + ")";
+}
+
+inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, Tolerance tol, const char *what) {
+  return compareTensors(got, ref, tol, what, [](size_t) { return 0.0; });
+}
+
+/// The f32 score-rounding term of the numerics contract: a score s is held to
+/// |s| 2^-24, so each weight exp(s - m) moves by up to about |s|max 2^-23 of
+/// itself and an output by that times max |v|. Zero for scores of order 1.
+inline double scoreRoundingBound(double scoreMax, double vMax) { return std::ldexp(scoreMax, -22) * vMax; }
+
+}  // namespace attnc

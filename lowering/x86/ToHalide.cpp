@@ -1,0 +1,836 @@
+// The x86 kernel as one Halide pipeline. Structure (docs/x86.md):
+//
+//   out(dv, q, h, b)        final: acc / l per row, lse = m + log l
+//    fin(dv, r, qt, hk, b)   merge of the kv splits (online-softmax combine)
+//     state(dv, r, qt, s, hk, b) = {m, l, acc}   per split s of the kv tiles:
+//        update 1: the Full tiles of the q-tile  (no mask code)
+//        update 2: the Partial tiles             (mask, kv tail)
+//        each update, per kv tile kt: S = Q.K^T (+score_mod), m_t = rowmax S,
+//        P = exp(S - m_t), l_t = rowsum P, O_t = P.V, then the combine.
+//     cls(kt, qt, hk, b)   tile class: 0 empty, 1 partial, 2 full
+//
+// Rows r of a q-tile are (query position, head of the GQA group) pairs:
+// q = qt * qPerTile + r / group, h = hk * group + r % group.
+#include "lowering/x86/ToHalide.h"
+#include "lowering/x86/Policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include <Halide.h>
+#include <fmt/format.h>
+
+namespace attnc::x86 {
+
+using namespace Halide;
+using Halide::Internal::const_false;
+using Halide::Internal::const_true;
+
+namespace {
+
+Type halideType(dsl::DType t) {
+  switch (t) {
+  case dsl::DType::F32: return Float(32);
+  case dsl::DType::F16: return Float(16);
+  case dsl::DType::BF16: return BFloat(16);
+  case dsl::DType::I32: return Int(32);
+  case dsl::DType::U8: return UInt(8);
+  }
+  return Float(32);
+}
+
+const float kNegInf = -std::numeric_limits<float>::infinity();
+
+/// e^x for f32 in a form that vectorizes: x = k ln2 + r (Cody-Waite, two
+/// constants), e^r by a degree-7 Taylor polynomial on |r| <= ln2/2 (relative
+/// error < 1e-8 before rounding), times 2^k built in the exponent bits. The
+/// argument is clamped to [-87.3, 88.7], so the result stays a normal float
+/// (exp(-87.3) ~ 1.2e-38 stands in for 0, which callers mask where it matters).
+/// Halide's fast_exp (about 2^-18 relative) was too coarse for f32's 1e-4
+/// tolerance once errors add over long rows; libm's exp does not vectorize.
+Expr vexp(Expr x) {
+  x = clamp(x, -87.3f, 88.7f);
+  Expr k = floor(x * 1.44269504088896341f + 0.5f);
+  Expr r = x - k * 0.693145751953125f;
+  r = r - k * 1.428606765330187e-06f;
+  Expr p = 1.0f / 5040;
+  for (float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = p * r + c;
+  Expr scale = reinterpret<float>((cast<int32_t>(k) + 127) << 23);
+  return p * scale;
+}
+
+Expr expF(const Expr &x, bool fast) { return fast ? vexp(x) : exp(x); }
+
+Expr tanhF(const Expr &x, bool fast) {
+  if (!fast) return tanh(x);
+  // tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)); exp saturates harmlessly.
+  Expr e = vexp(min(2.0f * abs(x), 80.0f));
+  Expr t = 1.0f - 2.0f / (e + 1.0f);
+  return select(x < 0, -t, t);
+}
+
+/// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
+std::string unsupportedReason(const KernelDesc &d) {
+  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock || !d.prunedHeads.empty())
+    return "attention `" + d.name +
+           "` uses `compress` transforms, which the x86 backend does not support yet (the reference backend runs "
+           "them)";
+  return "";
+}
+
+class Builder {
+public:
+  Builder(const KernelDesc &d, const KernelRegions &rg, const MaskInfo &mi, const Schedule &s, Isa isa)
+      : d_(d), rg_(rg), mi_(mi), s_(s), isa_(isa) {}
+
+  bool build(std::string &error);
+
+  std::vector<Argument> arguments() const {
+    std::vector<Argument> args;
+    for (const ImageParam &p : params_) args.push_back(p);
+    args.push_back(nsplit_);
+    return args;
+  }
+
+  const KernelDesc &d_;
+  const KernelRegions &rg_;
+  const MaskInfo &mi_;
+  const Schedule &s_;
+  Isa isa_;
+
+  std::vector<ImageParam> params_;  // signature order, outputs excluded
+  Param<int32_t> nsplit_{"nsplit"};
+  Func out_{"out"};
+
+private:
+  // ABI tensors by name.
+  ImageParam &param(const std::string &name) {
+    for (ImageParam &p : params_)
+      if (p.name() == name) return p;
+    throw std::runtime_error("no parameter " + name);
+  }
+  Expr qAt(Expr d, Expr s, Expr h, Expr b) {
+    return bshd() ? param("q")(d, h, s, b) : param("q")(d, s, h, b);
+  }
+  Expr kvAt(const char *t, Expr d, Expr s, Expr h, Expr b) {
+    return bshd() ? param(t)(d, h, s, b) : param(t)(d, s, h, b);
+  }
+  bool bshd() const { return d_.layout == dsl::Layout::BSHD; }
+
+  /// The value of a region program for one (b, h, q, kv) (and score).
+  Expr evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, Expr kv);
+
+  Expr seqQ_, seqKv_, batch_;
+  int group_ = 1;
+};
+
+Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, Expr kv) {
+  std::vector<Expr> r(p.numRegs);
+  r[0] = score;
+  r[1] = b;
+  r[2] = h;
+  r[3] = q;
+  r[4] = kv;
+  for (const Instr &in : p.code) {
+    Expr a = in.a < static_cast<int32_t>(r.size()) ? r[in.a] : Expr();
+    Expr bb = in.b < static_cast<int32_t>(r.size()) ? r[in.b] : Expr();
+    Expr v;
+    switch (in.code) {
+    case Code::Const:
+      if (in.type == ValType::Float) v = Expr(static_cast<float>(in.imm));
+      else if (in.type == ValType::Bool) v = in.imm != 0 ? const_true() : const_false();
+      else v = Expr(static_cast<int32_t>(in.imm));
+      break;
+    case Code::SeqQ: v = seqQ_; break;
+    case Code::SeqKv: v = seqKv_; break;
+    case Code::AddI: v = a + bb; break;
+    case Code::SubI: v = a - bb; break;
+    case Code::MulI: v = a * bb; break;
+    // C division and remainder (truncating), built on Halide's Euclidean `/`
+    // and `%`: Halide 14's div_round_to_zero gives wrong quotients for
+    // constant divisors (x / 3 came out as -(x+5)/6), caught by the ops test.
+    case Code::DivI:
+    case Code::RemI: {
+      Expr d = select(bb == 0, 1, bb);
+      Expr q = a / d, r = a % d;
+      Expr qc = q + select(a < 0 && r != 0, select(d > 0, 1, -1), 0);
+      v = select(bb == 0, 0, in.code == Code::DivI ? qc : a - d * qc);
+      break;
+    }
+    case Code::MinI: v = min(a, bb); break;
+    case Code::MaxI: v = max(a, bb); break;
+    case Code::AbsI: v = cast<int32_t>(abs(a)); break;
+    case Code::AddF: v = a + bb; break;
+    case Code::SubF: v = a - bb; break;
+    case Code::MulF: v = a * bb; break;
+    case Code::DivF: v = a / bb; break;
+    case Code::RemF: v = a - bb * trunc(a / bb); break;
+    case Code::NegF: v = -a; break;
+    case Code::MinF: v = min(a, bb); break;
+    case Code::MaxF: v = max(a, bb); break;
+    case Code::AbsF: v = abs(a); break;
+    case Code::Exp: v = expF(a, s_.fastExp); break;
+    case Code::Exp2: v = expF(a * float(M_LN2), s_.fastExp); break;
+    case Code::Log: v = log(a); break;
+    case Code::Log2: v = log(a) * float(1 / M_LN2); break;
+    case Code::Sqrt: v = sqrt(a); break;
+    case Code::Rsqrt: v = 1.0f / sqrt(a); break;
+    case Code::Tanh: v = tanhF(a, s_.fastExp); break;
+    case Code::Floor: v = floor(a); break;
+    case Code::Ceil: v = ceil(a); break;
+    case Code::CmpI: {
+      Expr ua = cast<uint32_t>(a), ub = cast<uint32_t>(bb);
+      switch (static_cast<CmpIPred>(in.pred)) {
+      case CmpIPred::eq: v = a == bb; break;
+      case CmpIPred::ne: v = a != bb; break;
+      case CmpIPred::slt: v = a < bb; break;
+      case CmpIPred::sle: v = a <= bb; break;
+      case CmpIPred::sgt: v = a > bb; break;
+      case CmpIPred::sge: v = a >= bb; break;
+      case CmpIPred::ult: v = ua < ub; break;
+      case CmpIPred::ule: v = ua <= ub; break;
+      case CmpIPred::ugt: v = ua > ub; break;
+      case CmpIPred::uge: v = ua >= ub; break;
+      }
+      break;
+    }
+    case Code::CmpF: {
+      Expr ord = (a == a) && (bb == bb);
+      switch (static_cast<CmpFPred>(in.pred)) {
+      case CmpFPred::False: v = const_false(); break;
+      case CmpFPred::OEQ: v = a == bb; break;
+      case CmpFPred::OGT: v = a > bb; break;
+      case CmpFPred::OGE: v = a >= bb; break;
+      case CmpFPred::OLT: v = a < bb; break;
+      case CmpFPred::OLE: v = a <= bb; break;
+      case CmpFPred::ONE: v = a < bb || a > bb; break;
+      case CmpFPred::ORD: v = ord; break;
+      case CmpFPred::UEQ: v = !(a < bb || a > bb); break;
+      case CmpFPred::UGT: v = !(a <= bb); break;
+      case CmpFPred::UGE: v = !(a < bb); break;
+      case CmpFPred::ULT: v = !(a >= bb); break;
+      case CmpFPred::ULE: v = !(a > bb); break;
+      case CmpFPred::UNE: v = !(a == bb); break;
+      case CmpFPred::UNO: v = !ord; break;
+      case CmpFPred::True: v = const_true(); break;
+      }
+      break;
+    }
+    case Code::And: v = a && bb; break;
+    case Code::Or: v = a || bb; break;
+    case Code::Xor: v = a != bb; break;
+    case Code::Select: v = select(a, bb, r[in.c]); break;
+    case Code::IToF: v = cast<float>(a); break;
+    case Code::FToI: v = cast<int32_t>(a); break;
+    case Code::Load: {
+      const InputDesc &desc = d_.inputs[in.input];
+      ImageParam &t = param(desc.name);
+      int rank = static_cast<int>(desc.dims.size());
+      const int32_t idx[4] = {in.a, in.b, in.c, static_cast<int32_t>(in.imm)};
+      std::vector<Expr> args(rank);
+      for (int i = 0; i < rank; ++i)  // Halide's dim 0 is the ABI's last
+        args[rank - 1 - i] = clamp(r[idx[i]], 0, t.dim(rank - 1 - i).extent() - 1);
+      Expr x = t(args);
+      v = dsl::isFloat(desc.dtype) ? cast<float>(x) : cast<int32_t>(x);
+      break;
+    }
+    }
+    r[in.dst] = v;
+  }
+  return r[p.result];
+}
+
+/// A register block of a Func (or stage) computed at a tile: `vec`-lane vectors
+/// along `v`, the vectors and every `u` unrolled, so LLVM keeps the block's
+/// accumulators in registers across the reduction loop outside it.
+template <typename StageOrFunc>
+void registerBlock(StageOrFunc &&f, const Var &v, const Var &u, int vec) {
+  Var vo(v.name() + "_vo"), vi(v.name() + "_vi");
+  f.split(v, vo, vi, vec).vectorize(vi).unroll(vo).unroll(u);
+}
+
+/// The largest of vector, vector/2, ..., 1 that divides n.
+int vecFor(int64_t n, int vector) {
+  int v = vector;
+  while (v > 1 && n % v) v /= 2;
+  return v;
+}
+
+bool Builder::build(std::string &error) {
+  const KernelDesc &d = d_;
+  if (std::string why = unsupportedReason(d); !why.empty()) {
+    error = why;
+    return false;
+  }
+  // G: query heads per tile row group. With allHeads every head of the
+  // model shares one tile (the kv head then differs from row to row).
+  const int Greal = static_cast<int>(d.heads / d.kvHeads);
+  group_ = s_.allHeads ? static_cast<int>(d.heads) : Greal;
+  const int G = group_;
+  const int QT = s_.qPerTile, TK = s_.tileKv, TQ = QT * G;
+  const int D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
+  const bool fast = s_.fastExp;
+  const Type T = halideType(d.dtype);
+
+  // Parameters in signature order.
+  for (const ArgDesc &a : d.signature()) {
+    if (a.output) continue;
+    params_.emplace_back(halideType(a.dtype), static_cast<int>(a.dims.size()), a.name);
+  }
+  // The ABI asks unit inner stride of q, k, v and out only: the weights and
+  // the spec's inputs may be any strided view (Halide assumes stride 1 in
+  // dimension 0 unless told otherwise).
+  for (ImageParam &p : params_)
+    if (p.name() != "q" && p.name() != "k" && p.name() != "v") p.dim(0).set_stride(Expr());
+  ImageParam &q = param("q"), &k = param("k"), &v = param("v");
+  int sDim = bshd() ? 2 : 1, hDim = bshd() ? 1 : 2;
+  seqQ_ = q.dim(sDim).extent();
+  seqKv_ = k.dim(sDim).extent();
+  batch_ = q.dim(3).extent();
+  // Static extents and zero mins let Halide drop tail code and checks.
+  for (ImageParam *p : {&q, &k, &v}) {
+    for (int i = 0; i < 4; ++i) p->dim(i).set_min(0);
+  }
+  q.dim(0).set_extent(D);
+  k.dim(0).set_extent(D);
+  v.dim(0).set_extent(Dv);
+  q.dim(hDim).set_extent(static_cast<int>(d.heads));
+  k.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
+  v.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
+
+  Var dv("dv"), dd("d"), r("r"), j("j"), kt("kt"), qt("qt"), sp("s"), hk("hk"), b("b"), u("u");
+  Expr Sq = seqQ_, Skv = seqKv_;
+  Expr nkt = (Skv + TK - 1) / TK;
+  Expr ns = max(1, nsplit_);
+  Expr tps = (nkt + ns - 1) / ns;  // kv tiles per split
+
+  // Row r of q-tile qt: its query position and head.
+  auto qpos = [&](Expr row, Expr qtile) { return G == 1 ? qtile * QT + row : qtile * QT + row / G; };
+  auto headOf = [&](Expr row, Expr kvh) { return G == 1 ? kvh : kvh * G + row % G; };
+  // The kv head of a row: the tile's, or with allHeads the row's head's.
+  auto kvOf = [&](Expr row, Expr kvh) { return s_.allHeads ? (row % G) / Greal : kvh; };
+
+  // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
+  Func Qp("Qp");
+  Expr qval = cast<float>(qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b));
+  Qp(r, dd, qt, hk, b) = d.additive ? qval : qval * static_cast<float>(d.scale);
+
+  Func qproj("qproj");
+  RDom rdq;
+  if (d.additive) {
+    ImageParam &wq = param("add_wq");
+    RDom rd(0, D, "rdq");
+    rdq = rd;
+    qproj(u, r, qt, hk, b) = 0.0f;
+    qproj(u, r, qt, hk, b) += Qp(r, rd, qt, hk, b) * cast<float>(wq(u, rd, headOf(r, hk)));
+  }
+
+  // Tile classes.
+  Func cls("cls"), anyF("cls_any"), allF("cls_all");
+  {
+    Expr k0 = kt * TK, k1 = kt * TK + TK - 1;
+    Expr inRange = k1 <= Skv - 1;
+    if (!d.hasMask) {
+      cls(kt, qt, hk, b) = select(inRange, cast<uint8_t>(2), cast<uint8_t>(1));
+    } else if (mi_.exact && !mi_.readsInputs) {
+      // Per row of the tile, from the closed-form kv intervals of the mask.
+      RDom rq(0, QT, "rq");
+      Expr qp = qt * QT + rq;
+      auto aff = [&](const Affine &a) {
+        auto c = [](int64_t x) { return Expr(static_cast<int32_t>(x)); };
+        return c(a.c) + c(a.q) * qp + c(a.sq) * Sq + c(a.skv) * Skv;
+      };
+      Expr any = const_false(), every = const_false();
+      for (const KvInterval &part : mi_.outer.parts) {
+        Expr lo = Expr(std::numeric_limits<int32_t>::min() / 2), hi = Expr(std::numeric_limits<int32_t>::max() / 2);
+        for (const Affine &a : part.lo) lo = max(lo, aff(a));
+        for (const Affine &a : part.hi) hi = min(hi, aff(a));
+        any = any || (max(lo, k0) <= min(min(hi, k1), Skv - 1));
+        every = every || (lo <= k0 && hi >= k1);
+      }
+      Expr valid = qp < Sq;
+      anyF(kt, qt) = cast<uint8_t>(0);
+      anyF(kt, qt) = max(anyF(kt, qt), select(valid && any, cast<uint8_t>(1), cast<uint8_t>(0)));
+      allF(kt, qt) = cast<uint8_t>(1);
+      allF(kt, qt) = min(allF(kt, qt), select(!valid || every, cast<uint8_t>(1), cast<uint8_t>(0)));
+      cls(kt, qt, hk, b) = select(anyF(kt, qt) == 0, cast<uint8_t>(0),
+                                  select(allF(kt, qt) == 1 && inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
+    } else {
+      // Run-time classification: the mask on every pair of the tile.
+      RDom rp(0, TK, 0, TQ, "rp");
+      Expr kv = kt * TK + rp.x, qp = qpos(rp.y, qt);
+      Expr valid = qp < Sq, kvValid = kv < Skv;
+      Expr m = evalProgram(rg_.mask, Expr(), b, headOf(rp.y, hk), qp, kv);
+      anyF(kt, qt, hk, b) = cast<uint8_t>(0);
+      anyF(kt, qt, hk, b) = max(anyF(kt, qt, hk, b), select(valid && kvValid && m, cast<uint8_t>(1), cast<uint8_t>(0)));
+      allF(kt, qt, hk, b) = cast<uint8_t>(1);
+      allF(kt, qt, hk, b) = min(allF(kt, qt, hk, b), select(!valid || (kvValid && m), cast<uint8_t>(1), cast<uint8_t>(0)));
+      cls(kt, qt, hk, b) = select(anyF(kt, qt, hk, b) == 0, cast<uint8_t>(0),
+                                  select(allF(kt, qt, hk, b) == 1, cast<uint8_t>(2), cast<uint8_t>(1)));
+    }
+  }
+
+  // The online-softmax state of each kv split.
+  Func state("state");
+  const bool sig = d.sigmoid;
+  if (sig) state(dv, r, qt, sp, hk, b) = 0.0f;
+  else state(dv, r, qt, sp, hk, b) = Tuple(Expr(kNegInf), 0.0f, 0.0f);
+
+  const int vec = s_.vector;
+  const int rowVec = vecFor(s_.rowBlock, vec), dvVec = vecFor(s_.dvBlock, vec);
+  const int dVec = vecFor(D, vec), dvLoadVec = vecFor(Dv, vec);
+
+  struct Chain {
+    Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
+    RDom rk, rd, rdk, ru, rjm, rjl, rjo;
+  };
+  std::vector<Chain> chains(2);
+  for (int which = 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
+    Chain &c = chains[which];
+    std::string sfx = which == 0 ? "_full" : "_part";
+    c.Kf = Func("Kf" + sfx);
+    c.Vf = Func("Vf" + sfx);
+    c.kproj = Func("kproj" + sfx);
+    c.Smm = Func("Smm" + sfx);
+    c.S = Func("S" + sfx);
+    c.Mt = Func("Mt" + sfx);
+    c.P = Func("P" + sfx);
+    c.Lt = Func("Lt" + sfx);
+    c.Ot = Func("Ot" + sfx);
+    Expr kvj = kt * TK + j, kvc = clamp(kvj, 0, Skv - 1);
+    c.Kf(dd, j, kt, hk, b) = cast<float>(kvAt("k", dd, kvc, hk, b));
+    c.Vf(dv, j, kt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
+    Expr score;
+    if (d.additive) {
+      ImageParam &wk = param("add_wk"), &av = param("add_v");
+      RDom rd(0, D, "rdk" + sfx);
+      c.rdk = rd;
+      c.kproj(u, j, kt, hk, b) = 0.0f;
+      c.kproj(u, j, kt, hk, b) += c.Kf(rd, j, kt, hk, b) * cast<float>(wk(u, rd, hk));
+      RDom ru(0, static_cast<int>(d.units), "ru" + sfx);
+      c.ru = ru;
+      c.Smm(r, j, kt, qt, hk, b) = 0.0f;
+      c.Smm(r, j, kt, qt, hk, b) += cast<float>(av(ru, headOf(r, hk))) *
+                                    tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, kvOf(r, hk), b), fast);
+      score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
+    } else {
+      RDom rd(0, D, "rd" + sfx);
+      c.rd = rd;
+      c.Smm(r, j, kt, qt, hk, b) = 0.0f;
+      c.Smm(r, j, kt, qt, hk, b) += Qp(r, rd, qt, hk, b) * c.Kf(rd, j, kt, kvOf(r, hk), b);
+      score = c.Smm(r, j, kt, qt, hk, b);
+    }
+    Expr qp = qpos(r, qt), h = headOf(r, hk);
+    if (!rg_.scoreMod.empty()) score = evalProgram(rg_.scoreMod, score, b, h, qp, kvj);
+    if (sig) {
+      Expr x = score;
+      if (!rg_.bias.empty()) x = x + evalProgram(rg_.bias, Expr(), b, h, qp, kvj);
+      // sigmoid(x) = 1 / (1 + exp(-x)); exp(-x) saturates for very negative x.
+      Expr w = 1.0f / (1.0f + (fast ? vexp(-x) : exp(-x)));
+      if (which == 1) {
+        Expr keep = kvj < Skv;
+        if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kvj);
+        w = select(keep, w, 0.0f);
+      }
+      c.P(r, j, kt, qt, hk, b) = w;
+    } else {
+      if (which == 1) {
+        Expr keep = kvj < Skv;
+        if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kvj);
+        score = select(keep, score, kNegInf);
+      }
+      c.S(r, j, kt, qt, hk, b) = score;
+      RDom rj(0, TK, "rjm" + sfx);
+      c.rjm = rj;
+      c.Mt(r, kt, qt, hk, b) = kNegInf;
+      c.Mt(r, kt, qt, hk, b) = max(c.Mt(r, kt, qt, hk, b), c.S(r, rj, kt, qt, hk, b));
+      Expr sv = c.S(r, j, kt, qt, hk, b), mt = c.Mt(r, kt, qt, hk, b);
+      Expr p = expF(sv - mt, fast);
+      if (which == 1) p = select(sv == kNegInf, 0.0f, p);
+      c.P(r, j, kt, qt, hk, b) = p;
+      RDom rl(0, TK, "rjl" + sfx);
+      c.rjl = rl;
+      c.Lt(r, kt, qt, hk, b) = 0.0f;
+      c.Lt(r, kt, qt, hk, b) += c.P(r, rl, kt, qt, hk, b);
+    }
+    RDom ro(0, TK, "rjo" + sfx);
+    c.rjo = ro;
+    c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
+    c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
+
+    // The update over this split's tiles of this class.
+    c.rk = RDom(0, tps, "rk" + sfx);
+    Expr ktv = sp * tps + c.rk;
+    c.rk.where(ktv < nkt);
+    c.rk.where(cls(ktv, qt, hk, b) == (which == 0 ? 2 : 1));
+    Expr ot = c.Ot(dv, r, ktv, qt, hk, b);
+    if (sig) {
+      state(dv, r, qt, sp, hk, b) = state(dv, r, qt, sp, hk, b) + ot;
+    } else {
+      Expr mo = state(dv, r, qt, sp, hk, b)[0], lo = state(dv, r, qt, sp, hk, b)[1],
+           ao = state(dv, r, qt, sp, hk, b)[2];
+      Expr mt = c.Mt(r, ktv, qt, hk, b), lt = c.Lt(r, ktv, qt, hk, b);
+      Expr gt = mt > mo;
+      Expr e = expF(-abs(mt - mo), fast);
+      Expr alpha = select(gt, e, 1.0f), beta = select(gt, 1.0f, select(mt == kNegInf, 0.0f, e));
+      state(dv, r, qt, sp, hk, b) = Tuple(max(mo, mt), lo * alpha + lt * beta, ao * alpha + ot * beta);
+    }
+  }
+
+  // Merge of the splits.
+  Func fin("fin");
+  RDom rs(1, ns - 1, "rs");
+  if (sig) {
+    fin(dv, r, qt, hk, b) = state(dv, r, qt, 0, hk, b);
+    fin(dv, r, qt, hk, b) += state(dv, r, qt, rs, hk, b);
+  } else {
+    fin(dv, r, qt, hk, b) = Tuple(state(dv, r, qt, 0, hk, b)[0], state(dv, r, qt, 0, hk, b)[1],
+                                  state(dv, r, qt, 0, hk, b)[2]);
+    Expr mo = fin(dv, r, qt, hk, b)[0], lo = fin(dv, r, qt, hk, b)[1], ao = fin(dv, r, qt, hk, b)[2];
+    Expr mt = state(dv, r, qt, rs, hk, b)[0], lt = state(dv, r, qt, rs, hk, b)[1],
+         at = state(dv, r, qt, rs, hk, b)[2];
+    Expr gt = mt > mo;
+    Expr e = expF(-abs(mt - mo), fast);
+    Expr alpha = select(gt, e, 1.0f), beta = select(gt, 1.0f, select(mt == kNegInf, 0.0f, e));
+    fin(dv, r, qt, hk, b) = Tuple(max(mo, mt), lo * alpha + lt * beta, ao * alpha + at * beta);
+  }
+
+  // The output, in the ABI layout.
+  Var qv("q"), hv("h");
+  Expr row = G == 1 ? qv % QT : (qv % QT) * G + hv % G;
+  std::vector<Var> outVars = bshd() ? std::vector<Var>{dv, hv, qv, b} : std::vector<Var>{dv, qv, hv, b};
+  Expr o, lse;
+  if (sig) {
+    o = fin(dv, row, qv / QT, hv / G, b);
+  } else {
+    Expr m = fin(dv, row, qv / QT, hv / G, b)[0], l = fin(dv, row, qv / QT, hv / G, b)[1],
+         acc = fin(dv, row, qv / QT, hv / G, b)[2];
+    o = select(l > 0.0f, acc / l, 0.0f);
+    lse = select(l > 0.0f, m + log(l), kNegInf);
+  }
+  if (d.outputLse) out_(outVars) = Tuple(cast(T, o), lse);
+  else out_(outVars) = cast(T, o);
+
+  // ---- Schedule ----
+  {
+    std::vector<OutputImageParam> outs = out_.output_buffers();
+    for (int i = 0; i < 4; ++i) outs[0].dim(i).set_min(0);
+    outs[0].dim(0).set_extent(Dv);
+    outs[0].dim(hDim).set_extent(static_cast<int>(d.heads));
+    if (d.outputLse) {
+      outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv (extents follow out's)
+    }
+  }
+  Var qo("qo"), qi("qi"), g("g"), task("task"), dvi("dvi"), ri("ri"), jo("jo"), ji("ji"),
+      rv("rv"), rr("rr");
+  out_.split(qv, qo, qi, QT, TailStrategy::GuardWithIf);
+  if (G > 1) out_.split(hv, hk, g, G, TailStrategy::RoundUp);
+  else out_.rename(hv, hk);
+  const bool headsInner = s_.headsInner;
+  if (headsInner) {
+    // Tasks are (q-tile, batch); every kv head inside, so that a kv tile of
+    // bshd K/V is read as whole contiguous rows.
+    if (G > 1) out_.reorder(dv, g, qi, hk, qo, b);
+    else out_.reorder(dv, qi, hk, qo, b);
+    out_.fuse(qo, b, task).parallel(task);
+  } else {
+    if (G > 1) out_.reorder(dv, g, qi, qo, hk, b);
+    else out_.reorder(dv, qi, qo, hk, b);
+    out_.fuse(qo, hk, task).fuse(task, b, task).parallel(task);
+  }
+  out_.vectorize(dv, dvLoadVec);
+
+  LoopLevel atTask(out_, task);
+  fin.compute_at(atTask).vectorize(dv, dvLoadVec);
+  fin.update().reorder(dv, r, rs).vectorize(dv, dvLoadVec);
+  cls.compute_at(atTask);
+  if (anyF.defined()) {
+    anyF.compute_at(cls, kt);
+    allF.compute_at(cls, kt);
+  }
+  if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
+  else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
+  if (d.additive) {
+    qproj.compute_at(atTask).vectorize(u, vecFor(d.units, vec));
+    qproj.update().reorder(u, r, rdq.x).vectorize(u, vecFor(d.units, vec));
+  }
+
+  state.compute_at(atTask).vectorize(dv, dvLoadVec);
+  for (int which = 0; which < 2; ++which) {
+    Chain &c = chains[which];
+    Stage st = state.update(which);
+    RVar rk(c.rk.x);
+    // Stage-specific loop names, so that LoopLevels find the right stage.
+    std::string sfx = which == 0 ? "_full" : "_part";
+    Var dvo("dvo" + sfx), ro("ro" + sfx), spS("s" + sfx);
+    st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
+    Var hkS("hk" + sfx);
+    st.rename(sp, spS);
+    if (headsInner) st.rename(hk, hkS).reorder(dvi, ri, dvo, ro, hkS, rk, spS);
+    else st.reorder(dvi, ri, dvo, ro, rk, spS);
+    st.vectorize(dvi, dvVec).unroll(ri);
+    st.parallel(spS);
+    if (s_.prefetch) {
+      // Fetch the next kv tile's K and V while this one computes.
+      st.prefetch(param("k"), rk, rk, 1);
+      st.prefetch(param("v"), rk, rk, 1);
+    }
+    LoopLevel atTile = headsInner ? LoopLevel(state, hkS) : LoopLevel(state, rk);
+    // Tile buffers live on the stack (no malloc per tile; at most a few
+    // hundred KiB: rows x tileKv and tileKv x head_dim floats).
+    // Inputs converted to f32 once per tile (plain loads for f32).
+    // (In dot mode K and V are converted in registers as they are read: each
+    // element is used by every row of the tile right after its load.)
+    if (d.dtype != dsl::DType::F32 && !(s_.dotQK && !d.additive)) {
+      c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
+      c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, dvLoadVec);
+    }
+    // Q.K^T in register blocks: rowBlock rows (vectors) x colBlock columns.
+    if (d.additive) {
+      c.kproj.compute_at(atTile).vectorize(u, vecFor(d.units, vec));
+      c.kproj.update().reorder(u, j, c.rdk.x)
+          .vectorize(u, vecFor(d.units, vec));
+      c.Smm.compute_at(atTile).vectorize(r, vecFor(TQ, vec));
+      c.Smm.update().reorder(r, j, c.ru.x)
+          .vectorize(r, vecFor(TQ, vec));
+    }
+    Func Sfn = sig ? c.P : c.S;
+    if (s_.dotQK && !d.additive) {
+      // Dot products over head_dim in vector lanes (rfactor), one horizontal
+      // sum per score: for tiles with fewer rows than a vector.
+      // All rows of one kv column together: each K vector is loaded once.
+      Sfn.compute_at(atTile).store_in(MemoryType::Stack);
+      RVar rdo("rdo" + sfx), rdi("rdi" + sfx);
+      Var lane("lane" + sfx);
+      c.Smm.compute_at(Sfn, j);
+      Func intm = c.Smm.update().split(c.rd.x, rdo, rdi, dVec).rfactor(rdi, lane);
+      intm.compute_at(Sfn, j).reorder_storage(lane, r).vectorize(lane);
+      if (TQ <= 32) intm.unroll(r);
+      // Rows sharing a kv head (at most 8 at a time) share each K vector
+      // load and keep their accumulators in registers across head_dim.
+      const int rg = std::min(TQ, std::min(8, Greal));
+      Var rgo("rgo" + sfx), rgi("rgi" + sfx);
+      intm.update().split(r, rgo, rgi, rg).reorder(lane, rgi, rdo, rgo).vectorize(lane).unroll(rgi);
+      c.Smm.update().atomic().vectorize(rdi);
+    } else {
+      Var sro("sro"), sri("sri");
+      Sfn.compute_at(atTile)
+          .store_in(MemoryType::Stack)
+          .split(r, sro, sri, s_.rowBlock)
+          .split(j, jo, ji, s_.colBlock)
+          .reorder(sri, ji, sro, jo)
+          .split(sri, rr, rv, rowVec)
+          .vectorize(rv)
+          .unroll(rr)
+          .unroll(ji);
+      if (!d.additive) {
+        c.Smm.compute_at(Sfn, sro);
+        registerBlock(c.Smm, r, j, rowVec);
+        registerBlock(c.Smm.update().reorder(r, j, c.rd.x), r, j, rowVec);
+      }
+    }
+    if (!sig) {
+      int tv = vecFor(TQ, vec);
+      c.Mt.compute_at(atTile).vectorize(r, tv);
+      c.Mt.update().reorder(r, c.rjm.x).vectorize(r, tv);
+      c.P.compute_at(atTile).store_in(MemoryType::Stack).vectorize(r, tv);
+      c.Lt.compute_at(atTile).vectorize(r, tv);
+      c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
+    }
+    // P.V in register blocks: pvRows rows x dvBlock columns (vectors).
+    if (s_.pvStream) {
+      // One pass over the V tile, row after row (every value column of every
+      // tile row per kv row): V streams from memory once; O_t stays in L1.
+      c.Ot.compute_at(atTile).vectorize(dv, dvLoadVec);
+      c.Ot.update().reorder(dv, r, c.rjo.x).vectorize(dv, dvLoadVec);
+      if (TQ <= 32) c.Ot.update().unroll(r);
+    } else {
+      c.Ot.compute_at(LoopLevel(state, dvo));
+      registerBlock(c.Ot, dv, r, dvVec);
+      registerBlock(c.Ot.update().reorder(dv, r, c.rjo.x), dv, r, dvVec);
+    }
+  }
+  return true;
+}
+
+Target makeTarget(Isa isa) {
+  Target t("x86-64-linux");
+  // LargeBuffers: 64-bit addressing, for K/V of more than 2 GiB (long decodes).
+  std::vector<Target::Feature> f = {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C,
+                                    Target::LargeBuffers};
+  if (isa == Isa::Avx512) {
+    f.push_back(Target::AVX512);
+    f.push_back(Target::AVX512_Skylake);
+  }
+  // Never AVX512_SapphireRapids: it lets Halide emit AMX, which this CPU lacks.
+  for (Target::Feature x : f) t = t.with_feature(x);
+  return t;
+}
+
+}  // namespace
+
+struct HalideKernel::Impl {
+  KernelDesc desc;
+  KernelRegions regions;
+  MaskInfo mask;
+  Schedule sched;
+  Isa isa = Isa::Avx512;
+  std::unique_ptr<Builder> builder;
+  Pipeline pipeline;
+  bool jitted = false;
+  std::mutex mu;
+};
+
+HalideKernel::HalideKernel() : impl_(std::make_unique<Impl>()) {}
+HalideKernel::~HalideKernel() = default;
+const KernelDesc &HalideKernel::desc() const { return impl_->desc; }
+const Schedule &HalideKernel::schedule() const { return impl_->sched; }
+
+std::unique_ptr<HalideKernel> HalideKernel::create(const KernelPlan &plan, const Schedule &schedule, Isa isa,
+                                                   std::string &error) {
+  std::unique_ptr<HalideKernel> k(new HalideKernel());
+  Impl &im = *k->impl_;
+  im.desc = plan.desc;
+  im.regions = plan.regions;
+  im.mask = plan.mask;
+  im.sched = schedule;
+  im.isa = isa;
+  legalize(im.sched, im.desc, isa);
+  try {
+    im.builder = std::make_unique<Builder>(im.desc, im.regions, im.mask, im.sched, isa);
+    if (!im.builder->build(error)) return nullptr;
+    im.pipeline = Pipeline(im.builder->out_);
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return nullptr;
+  } catch (const std::exception &e) {
+    error = fmt::format("internal error building the Halide pipeline: {}", e.what());
+    return nullptr;
+  }
+  return k;
+}
+
+bool HalideKernel::jitCompile(std::string &error) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->jitted) return true;
+  try {
+    impl_->pipeline.compile_jit(makeTarget(impl_->isa));
+    impl_->jitted = true;
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
+
+namespace {
+
+Buffer<> wrap(const attnc_tensor &t, bool lseView, int64_t dv, bool bshd) {
+  std::vector<halide_dimension_t> dims;
+  if (lseView) {
+    int32_t ext[4], str[4];
+    attnc_x86_lse_view(t.shape, t.stride, dv, bshd ? 1 : 0, ext, str);
+    for (int i = 0; i < 4; ++i) dims.push_back({0, ext[i], str[i]});
+  } else {
+    for (int i = t.ndim - 1; i >= 0; --i)
+      dims.push_back({0, static_cast<int32_t>(t.shape[i]), static_cast<int32_t>(t.stride[i])});
+  }
+  return Buffer<>(halideType(static_cast<dsl::DType>(t.dtype)), t.data, static_cast<int>(dims.size()), dims.data());
+}
+
+}  // namespace
+
+std::string unsupported(const KernelPlan &plan) { return unsupportedReason(plan.desc); }
+
+int chooseSplits(const KernelDesc &d, const Schedule &s, int64_t batch, int64_t seqQ, int64_t seqKv, int threads) {
+  return attnc_x86_choose_splits(batch, s.headsInner || s.allHeads ? 1 : d.kvHeads, seqQ, s.qPerTile, seqKv, s.tileKv,
+                                 threads, s.maxSplits);
+}
+
+bool HalideKernel::run(const std::vector<attnc_tensor> &args, int threads, int nsplit, std::string &error) {
+  if (!jitCompile(error)) return false;
+  Impl &im = *impl_;
+  const KernelDesc &d = im.desc;
+  size_t nOut = d.outputLse ? 2 : 1;
+  const auto &params = im.builder->params_;
+  if (args.size() != params.size() + nOut) {
+    error = fmt::format("expected {} tensors, got {}", params.size() + nOut, args.size());
+    return false;
+  }
+  bool bshd = d.layout == dsl::Layout::BSHD;
+  try {
+    ParamMap pm;
+    std::vector<Buffer<>> bufs;
+    for (size_t i = 0; i < params.size(); ++i) bufs.push_back(wrap(args[i], false, 0, bshd));
+    for (size_t i = 0; i < params.size(); ++i) pm.set(params[i], bufs[i]);
+    const attnc_tensor &q = args[0];
+    int64_t batch = q.shape[0], seqQ = bshd ? q.shape[1] : q.shape[2];
+    int64_t seqKv = bshd ? args[1].shape[1] : args[1].shape[2];
+    int splits = nsplit > 0 ? nsplit
+                            : chooseSplits(d, im.sched, batch, seqQ, seqKv,
+                                           threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+    pm.set(im.builder->nsplit_, splits);
+    Buffer<> outBuf = wrap(args[params.size()], false, 0, bshd);
+    if (d.outputLse) {
+      Buffer<> lseBuf = wrap(args[params.size() + 1], true, d.valueDim, bshd);
+      Realization rz({outBuf, lseBuf});
+      im.pipeline.realize(rz, makeTarget(im.isa), pm);
+    } else {
+      Realization rz({outBuf});
+      im.pipeline.realize(rz, makeTarget(im.isa), pm);
+    }
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+  return true;
+}
+
+bool HalideKernel::compileToObject(const std::string &path, const std::string &fnName, std::string &error) {
+  try {
+    Target t = makeTarget(impl_->isa).with_feature(Target::NoRuntime);
+    impl_->pipeline.compile_to_object(path, impl_->builder->arguments(), fnName, t);
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
+
+bool HalideKernel::compileToStmt(const std::string &path, std::string &error) {
+  try {
+    impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa));
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
+
+bool HalideKernel::compileRuntime(const std::string &path, Isa isa, std::string &error) {
+  try {
+    compile_standalone_runtime(path, makeTarget(isa));
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
+
+}  // namespace attnc::x86
+
+namespace attnc::x86 {
+bool createStaticLibrary(const std::vector<std::string> &objects, const std::string &path, Isa isa,
+                         std::string &error) {
+  try {
+    Halide::create_static_library(objects, makeTarget(isa), path, true);
+    return true;
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide: {}", e.what());
+    return false;
+  }
+}
+}  // namespace attnc::x86

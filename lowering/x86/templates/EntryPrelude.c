@@ -1,0 +1,70 @@
+/* The fixed part of every x86 kernel's C entry point (lowering/x86/EmitX86.cpp
+ * writes the rest: the policy, the argument checks and the call). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "attnc_runtime.h"
+
+/* The Halide 14 buffer ABI (HalideRuntime.h), declared here so that no Halide
+ * header is needed to build this file. */
+struct halide_type_t { uint8_t code, bits; uint16_t lanes; };
+typedef struct { int32_t min, extent, stride; uint32_t flags; } halide_dimension_t;
+typedef struct halide_buffer_t {
+  uint64_t device;
+  const void *device_interface;
+  uint8_t *host;
+  uint64_t flags;
+  struct halide_type_t type;
+  int32_t dimensions;
+  halide_dimension_t *dim;
+  void *padding;
+} halide_buffer_t;
+extern int halide_set_num_threads(int n);
+typedef void (*halide_error_handler_t)(void *, const char *);
+extern halide_error_handler_t halide_set_error_handler(halide_error_handler_t handler);
+
+/* Halide's default error handler aborts the process. Every kernel installs
+ * this one instead: it copies the message to the calling kernel's
+ * last_error, found through a thread-local pointer that all kernels of the
+ * program share (a weak symbol: one instance however many are linked). */
+__attribute__((weak)) __thread char *attnc_current_error;
+__attribute__((weak)) void attnc_halide_error(void *user_context, const char *msg) {
+  (void)user_context;
+  if (attnc_current_error) snprintf(attnc_current_error, 512, "Halide: %s", msg);
+}
+
+/* Threads: ATTNC_NUM_THREADS, else every online core; read once. */
+static int num_threads(void) {
+  static int threads = 0;
+  int t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
+  if (t > 0) return t;
+  const char *env = getenv("ATTNC_NUM_THREADS");
+  long n = env ? strtol(env, NULL, 10) : 0;
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 0) n = 1;
+  if (n > 1024) n = 1024;
+  halide_set_num_threads((int)n);
+  halide_set_error_handler(attnc_halide_error);
+  __atomic_store_n(&threads, (int)n, __ATOMIC_RELEASE);
+  return (int)n;
+}
+
+static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_buffer_t *b, halide_dimension_t *dims) {
+  int i, n = t->ndim;
+  for (i = 0; i < n; ++i) {
+    dims[i].min = 0;
+    dims[i].extent = (int32_t)t->shape[n - 1 - i];
+    dims[i].stride = (int32_t)t->stride[n - 1 - i];
+    dims[i].flags = 0;
+  }
+  memset(b, 0, sizeof *b);
+  b->host = (uint8_t *)t->data;
+  b->type = type;
+  b->dimensions = n;
+  b->dim = dims;
+}
+

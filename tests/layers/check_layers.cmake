@@ -1,0 +1,96 @@
+# Layers point downwards only (docs/architecture.md, "Layers"). Each folder
+# below is a layer; every `#include` of its sources must name a layer it may
+# use. Fails with the file, line and rule of each include that breaks them.
+# cmake -DROOT=<source dir> -P check_layers.cmake
+#
+#   runtime    <- nothing        the ABI headers generated code includes
+#   dsl        <- runtime        the front end (dsl/Types.h: its value types)
+#   kernel     <- dsl/Types.h    the plan: plain data, no MLIR, no Halide
+#   ir         <- kernel         the attn dialect (MLIR)
+#   transforms <- ir             MLIRGen, passes, pipeline, export to the plan
+#   schedules  <- kernel         schedule spaces and heuristics
+#   reference  <- kernel         the f64 interpreter
+#   x86, cuda  <- schedules      the backends (x86 alone sees Halide)
+#   driver     <- all            the command line
+set(layers runtime dsl kernel ir transforms schedules reference x86 cuda driver)
+set(dir_runtime runtime/include)
+set(dir_dsl dsl)
+set(dir_kernel lowering/kernel)
+set(dir_ir lowering/ir)
+set(dir_transforms lowering/transforms)
+set(dir_schedules schedules)
+set(dir_reference lowering/reference)
+set(dir_x86 lowering/x86)
+set(dir_cuda lowering/cuda)
+set(dir_driver driver)
+# What each layer may include, by the layer names of classify() below.
+set(may_runtime runtime)
+set(may_dsl dsl types)
+set(may_kernel types kernel runtime)
+set(may_ir types kernel ir ir-generated mlir)
+set(may_transforms types dsl kernel ir transforms mlir)
+set(may_schedules types kernel schedules)
+set(may_reference types kernel reference runtime)
+set(may_x86 types kernel schedules x86 runtime runtime-text halide)
+set(may_cuda types kernel schedules cuda runtime runtime-text)
+set(may_driver driver types dsl kernel ir transforms schedules reference x86 cuda runtime mlir)
+
+# The layer an include names, or "" for the C/C++ library and other packages.
+function(classify inc out)
+  set(l "")
+  if(inc STREQUAL "dsl/Types.h")
+    set(l types)
+  elseif(inc MATCHES "^dsl/")
+    set(l dsl)
+  elseif(inc MATCHES "^lowering/(kernel|ir|transforms|reference|x86|cuda)/")
+    set(l ${CMAKE_MATCH_1})
+  elseif(inc MATCHES "^schedules/")
+    set(l schedules)
+  elseif(inc MATCHES "^driver/")
+    set(l driver)
+  elseif(inc STREQUAL "runtime/RuntimeHeaderText.h")
+    set(l runtime-text)
+  elseif(inc MATCHES "^attnc_[a-z]+\\.(h|cuh)$")
+    set(l runtime)
+  elseif(inc MATCHES "^(mlir|llvm)/")
+    set(l mlir)
+  elseif(inc MATCHES "^Halide")
+    set(l halide)
+  elseif(inc MATCHES "^Attn[A-Za-z]+\\.(h|cpp)\\.inc$")
+    set(l ir-generated)
+  else()
+    set(l unknown:${inc})
+  endif()
+  set(${out} ${l} PARENT_SCOPE)
+endfunction()
+
+set(bad 0)
+set(checked 0)
+foreach(layer ${layers})
+  file(GLOB_RECURSE srcs "${ROOT}/${dir_${layer}}/*.h" "${ROOT}/${dir_${layer}}/*.cpp"
+       "${ROOT}/${dir_${layer}}/*.cuh" "${ROOT}/${dir_${layer}}/*.c")
+  foreach(src ${srcs})
+    file(STRINGS "${src}" incs REGEX "^[ \t]*#[ \t]*include[ \t]*[\"<]")
+    foreach(line ${incs})
+      math(EXPR checked "${checked} + 1")
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[\"<]([^\">]+)[\">].*" "\\1" inc "${line}")
+      string(REGEX MATCH "^[ \t]*#[ \t]*include[ \t]*<" angled "${line}")
+      classify("${inc}" l)
+      # <...> includes of other packages (the standard library, fmt, CLI11,
+      # Catch2) are not layers; Halide and MLIR are, whichever the brackets.
+      if(angled AND l MATCHES "^unknown:")
+        continue()
+      endif()
+      list(FIND may_${layer} "${l}" ok)
+      if(ok EQUAL -1)
+        file(RELATIVE_PATH rel "${ROOT}" "${src}")
+        message(SEND_ERROR "${rel}: includes `${inc}` (${l}); the ${layer} layer may include only: ${may_${layer}}")
+        math(EXPR bad "${bad} + 1")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "${bad} include(s) break the layers")
+endif()
+message(STATUS "layers: ${checked} includes checked")
