@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #include <nlohmann/json.hpp>
 
+#include "driver/Errors.h"
 #include "lowering/kernel/ParallelFor.h"
 #include "lowering/reference/KernelArgs.h"
 #include "lowering/reference/Reference.h"
@@ -227,15 +228,13 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     if (!o.dtype.empty()) {
       auto t = dsl::dtypeFromName(o.dtype);
       if (!t || !dsl::isFloat(*t)) {
-        std::cerr << "attnc: error: --dtype must be f32, f16 or bf16\n";
-        return 2;
+        return report(ErrorId::bench_dtype, o.dtype);
       }
       d2.dtype = *t;
     }
     if (!o.layout.empty()) {
       if (o.layout != "bhsd" && o.layout != "bshd") {
-        std::cerr << "attnc: error: --layout must be bhsd or bshd\n";
-        return 2;
+        return report(ErrorId::bench_layout, o.layout);
       }
       d2.layout = o.layout == "bshd" ? dsl::Layout::BSHD : dsl::Layout::BHSD;
     }
@@ -243,8 +242,7 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   }
   if (kernel && !o.dumpStmt.empty() && !kernel->compileToStmt(o.dumpStmt, err)) kernel.reset();
   if (!kernel || !kernel->jitCompile(err)) {
-    std::cerr << "attnc: error: " << err << "\n";
-    return 3;
+    return report(ErrorId::internal, err);
   }
   double compileS = seconds(t0, Clock::now());
   desc = kernel->desc();

@@ -8,14 +8,14 @@ namespace attnc::driver {
 
 namespace {
 
-/// "" when every schedule text parses for x86, else the parser's message.
-std::string x86Options(const TargetOptions &o) {
+/// Every schedule text must parse for x86.
+std::optional<Error> x86Options(const TargetOptions &o) {
   for (const std::string *t : {&o.schedule, &o.decodeSchedule}) {
     x86::Schedule s;
     std::string err;
-    if (!t->empty() && !x86::parseSchedule(*t, s, err)) return err;
+    if (!t->empty() && !x86::parseSchedule(*t, s, err)) return makeError(ErrorId::bad_schedule, err);
   }
-  return "";
+  return std::nullopt;
 }
 
 Target x86Target(const std::string &name, const std::string &help, bool host, x86::Isa isa) {
@@ -41,10 +41,15 @@ Target cudaTarget() {
   t.name = "cuda";
   t.help = "CUDA C++ source (NAME.cu, NAME.h, device runtime headers) for sm_80+: -o DIR [--arch]";
   t.unsupported = [](const KernelPlan &p) { return cuda::unsupported(p); };
-  t.checkOptions = [](const TargetOptions &o) -> std::string {
+  t.checkOptions = [](const TargetOptions &o) -> std::optional<Error> {
     cuda::Arch arch;
-    if (!cuda::archFromName(o.arch, arch)) return "unknown --arch `" + o.arch + "`; use sm_80, sm_86, sm_89 or sm_90a";
-    return "";
+    if (!cuda::archFromName(o.arch, arch)) return makeError(ErrorId::unknown_arch, o.arch);
+    for (const std::string *text : {&o.schedule, &o.decodeSchedule}) {
+      cuda::Schedule s;
+      std::string err;
+      if (!cuda::parseSchedule(*text, s, err)) return makeError(ErrorId::bad_schedule, err);
+    }
+    return std::nullopt;
   };
   t.emit = [](const std::vector<KernelPlan> &plans, const TargetOptions &o, std::string &error) {
     cuda::EmitOptions co;
@@ -67,7 +72,7 @@ const std::vector<Target> &targets() {
     mlir.help = "print the lowered `attn` dialect IR";
     mlir.printsIR = true;
     mlir.unsupported = [](const KernelPlan &) { return std::string(); };
-    mlir.checkOptions = [](const TargetOptions &) { return std::string(); };
+    mlir.checkOptions = [](const TargetOptions &) { return std::optional<Error>(); };
     v.push_back(mlir);
     v.push_back(x86Target("x86",
                           "x86 SIMD kernel through Halide, for this CPU's best ISA (AVX-512, else AVX2): -o DIR",

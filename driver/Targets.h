@@ -5,9 +5,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "driver/Errors.h"
 #include "lowering/kernel/KernelPlan.h"
 #include "lowering/kernel/OutputFile.h"
 
@@ -28,8 +30,8 @@ struct Target {
   bool printsIR = false;
   /// Why this target cannot compile the kernel ("" when it can).
   std::function<std::string(const KernelPlan &)> unsupported;
-  /// Checks the options before anything is built ("" when they are usable).
-  std::function<std::string(const TargetOptions &)> checkOptions;
+  /// Checks the options before anything is built (nothing when they are usable).
+  std::function<std::optional<Error>(const TargetOptions &)> checkOptions;
   /// Writes the kernels; null for IR targets.
   std::function<EmitStatus(const std::vector<KernelPlan> &, const TargetOptions &, std::string &)> emit;
 };

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "driver/Bench.h"
+#include "driver/Errors.h"
 #include "driver/Targets.h"
 #include "dsl/Sema.h"
 #include "lowering/transforms/Pipeline.h"
@@ -20,7 +21,8 @@
 
 namespace {
 
-constexpr int kExitOk = 0, kExitSpec = 1, kExitUsage = 2, kExitInternal = 3;
+// 2 and 3 are the exit statuses of driver/Errors.def (Usage, Internal).
+constexpr int kExitOk = 0, kExitSpec = 1, kExitUsage = 2;
 
 const char *kVersion = "attnc 0.1.0 (ABI 1; MLIR 19)";
 
@@ -32,19 +34,15 @@ std::string targetHelp() {
 
 bool useColor() { return isatty(fileno(stderr)) && !std::getenv("NO_COLOR"); }
 
-void errorLine(const std::string &msg) {
-  bool c = useColor();
-  std::cerr << (c ? "\033[1m" : "") << "attnc: " << (c ? "\033[1;31m" : "") << "error: " << (c ? "\033[0m" : "")
-            << msg << '\n';
-}
+using attnc::driver::ErrorId;
+using attnc::driver::report;
 
 /// Reads and checks a spec; prints its diagnostics. Null when it has errors.
 std::unique_ptr<attnc::dsl::CheckedFile> frontEnd(const std::string &path, int &exitCode) {
   std::string err;
   auto file = attnc::dsl::checkFile(path, err);
   if (!file) {
-    errorLine(err);
-    exitCode = kExitUsage;
+    exitCode = report(ErrorId::cannot_read_spec, err);
     return nullptr;
   }
   file->diags->print(std::cerr, useColor());
@@ -60,8 +58,7 @@ std::unique_ptr<attnc::Compilation> lower(const attnc::dsl::CheckedFile &file, c
   std::string err;
   auto c = attnc::Compilation::fromChecked(file, err);
   if (!c || !c->run(opts, trace, err)) {
-    errorLine("internal error: " + err);
-    exitCode = kExitInternal;
+    exitCode = report(ErrorId::internal, err);
     return nullptr;
   }
   return c;
@@ -74,8 +71,7 @@ std::optional<std::vector<attnc::KernelPlan>> plansOf(const attnc::Compilation &
     std::string err;
     plans.emplace_back();
     if (!c.plan(name, plans.back(), err)) {
-      errorLine("internal error: " + err);
-      exitCode = kExitInternal;
+      exitCode = report(ErrorId::internal, err);
       return std::nullopt;
     }
   }
@@ -175,8 +171,7 @@ int main(int argc, char **argv) {
       else if (benchTarget == "x86-avx2") bo.isa = attnc::x86::Isa::Avx2;
       else if (benchTarget == "x86-avx512") bo.isa = attnc::x86::Isa::Avx512;
       else {
-        errorLine("`attnc bench` supports -target x86, x86-avx2 and x86-avx512, not `" + benchTarget + "`");
-        return kExitUsage;
+        return report(ErrorId::bench_target, benchTarget);
       }
       bo.baseline = !noBaseline;
       bo.roofs = !noRoofs;
@@ -192,20 +187,15 @@ int main(int argc, char **argv) {
         for (const attnc::KernelPlan &p : *plans)
           if (p.desc.name == benchKernel) plan = &p;
         if (!plan) {
-          errorLine("no kernel named `" + benchKernel + "`");
-          return kExitUsage;
+          return report(ErrorId::no_kernel, benchKernel);
         }
       }
-      if (std::string why = attnc::x86::unsupported(*plan); !why.empty()) {
-        errorLine(why);
-        return kExitUsage;
-      }
+      if (std::string why = attnc::x86::unsupported(*plan); !why.empty())
+        return report(ErrorId::unsupported_spec, why);
       attnc::x86::Schedule probe;
       std::string serr;
-      if (!bo.schedule.empty() && !attnc::x86::parseSchedule(bo.schedule, probe, serr)) {
-        errorLine(serr);
-        return kExitUsage;
-      }
+      if (!bo.schedule.empty() && !attnc::x86::parseSchedule(bo.schedule, probe, serr))
+        return report(ErrorId::bad_schedule, serr);
       return attnc::driver::runBench(*plan, bo);
     }
     if (*tiles) {
@@ -230,27 +220,12 @@ int main(int argc, char **argv) {
       }
       return kExitOk;
     }
-    if (spec.empty()) {
-      errorLine("no spec given; see `attnc --help`");
-      return kExitUsage;
-    }
-    if (target.empty()) {
-      errorLine("no target given; use `-target mlir` (see `attnc --help`)");
-      return kExitUsage;
-    }
+    if (spec.empty()) return report(ErrorId::no_spec);
+    if (target.empty()) return report(ErrorId::no_target);
     const attnc::driver::Target *t = attnc::driver::findTarget(target);
-    if (!t) {
-      errorLine("unknown target `" + target + "`; see `attnc --help` for the targets");
-      return kExitUsage;
-    }
-    if (!t->printsIR && (output.empty() || output == "-")) {
-      errorLine("-target " + target + " writes a directory: give it with -o DIR");
-      return kExitUsage;
-    }
-    if (std::string why = t->checkOptions(to); !why.empty()) {
-      errorLine(why);
-      return kExitUsage;
-    }
+    if (!t) return report(ErrorId::unknown_target, target);
+    if (!t->printsIR && (output.empty() || output == "-")) return report(ErrorId::output_required, target);
+    if (auto bad = t->checkOptions(to)) return report(*bad);
     auto file = frontEnd(spec, code);
     if (!file) return code;
     if (!t->printsIR) {
@@ -258,40 +233,31 @@ int main(int argc, char **argv) {
       if (!c) return code;
       auto plans = plansOf(*c, code);
       if (!plans) return code;
-      if (std::string why = attnc::driver::unsupportedBy(*t, *plans); !why.empty()) {
-        errorLine(why);
-        return kExitUsage;
-      }
+      if (std::string why = attnc::driver::unsupportedBy(*t, *plans); !why.empty())
+        return report(ErrorId::unsupported_spec, why);
       to.dir = output;
       std::string err;
       switch (t->emit(*plans, to, err)) {
       case attnc::EmitStatus::Ok: return kExitOk;
-      case attnc::EmitStatus::Environment: errorLine(err); return kExitUsage;
-      case attnc::EmitStatus::Internal: errorLine("internal error: " + err); return kExitInternal;
+      case attnc::EmitStatus::Environment: return report(ErrorId::emit_failed, err);
+      case attnc::EmitStatus::Internal: return report(ErrorId::internal, err);
       }
-      return kExitInternal;
+      return report(ErrorId::internal, "unknown emission status");
     }
     std::ofstream fileOut;
     std::ostream *os = &std::cout;
     if (!output.empty() && output != "-") {
       fileOut.open(output, std::ios::binary);
-      if (!fileOut) {
-        errorLine("cannot write `" + output + "`");
-        return kExitUsage;
-      }
+      if (!fileOut) return report(ErrorId::cannot_write, output);
       os = &fileOut;
     }
     auto c = lower(*file, opts, os, code);
     if (!c) return code;
     if (!opts.printAfterAll) *os << c->printIR(opts.printLocations);
     os->flush();
-    if (!*os) {
-      errorLine("failed writing the output");
-      return kExitInternal;
-    }
+    if (!*os) return report(ErrorId::cannot_write, output.empty() || output == "-" ? "standard output" : output);
     return kExitOk;
   } catch (const std::exception &e) {
-    errorLine(std::string("internal error: ") + e.what());
-    return kExitInternal;
+    return report(ErrorId::internal, e.what());
   }
 }

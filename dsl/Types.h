@@ -9,6 +9,7 @@
 
 namespace attnc::dsl {
 
+/// Numbered as attnc_runtime.h's attnc_dtype (checked in lowering/kernel/AbiText.cpp).
 enum class DType { F32, F16, BF16, I32, U8 };
 const char *dtypeName(DType t);  // "f32", ...
 std::optional<DType> dtypeFromName(std::string_view name);

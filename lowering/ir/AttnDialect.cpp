@@ -289,12 +289,13 @@ LogicalResult InputOp::verify() {
 
 LogicalResult PruneOp::verify() {
   auto kernel = (*this)->getParentOfType<KernelOp>();
+  const int64_t heads = static_cast<int64_t>(kernel.getHeads());
   llvm::SmallDenseSet<int64_t> seen;
   for (int64_t h : getHeads()) {
-    if (h < 0 || h >= kernel.getHeads()) return emitOpError() << "head " << h << " out of range";
+    if (h < 0 || h >= heads) return emitOpError() << "head " << h << " out of range";
     if (!seen.insert(h).second) return emitOpError() << "head " << h << " pruned twice";
   }
-  if (static_cast<int64_t>(seen.size()) >= kernel.getHeads()) return emitOpError("prunes every head");
+  if (static_cast<int64_t>(seen.size()) >= heads) return emitOpError("prunes every head");
   return success();
 }
 

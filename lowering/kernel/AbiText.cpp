@@ -5,7 +5,18 @@
 
 #include <fmt/format.h>
 
+#include "attnc_runtime.h"
+
 namespace attnc::abi {
+
+// Kernels compare a tensor's `dtype` field with these numbers (attnc_tensor
+// tensors from C carry attnc_dtype values; tests and the reference cast
+// dsl::DType to it): one numbering for the front end, the ABI and the IR
+// (lowering/ir checks its own enum against dsl::DType).
+static_assert(static_cast<int>(dsl::DType::F32) == ATTNC_F32 && static_cast<int>(dsl::DType::F16) == ATTNC_F16 &&
+                  static_cast<int>(dsl::DType::BF16) == ATTNC_BF16 && static_cast<int>(dsl::DType::I32) == ATTNC_I32 &&
+                  static_cast<int>(dsl::DType::U8) == ATTNC_U8,
+              "dsl::DType must number dtypes as attnc_runtime.h does");
 
 const char *cDtypeEnum(dsl::DType t) {
   switch (t) {

@@ -203,13 +203,206 @@ inline int64_t off4(const std::vector<int64_t> &s, int64_t a, int64_t b, int64_t
   return ((a * s[1] + b) * s[2] + c) * s[3] + d;
 }
 
+// ---- The definition ---------------------------------------------------------
+// What a spec computes, stage by stage, for one call whose arguments are
+// bound (Call). For each (batch b, head h), for each query row s:
+//   1. materializeKV: dense K and V of the kv head (low_rank kv and low_rank
+//      seq apply here; every later stage reads only these);
+//   2. topBlocks: with `sparse block B top T`, the kv blocks each query block keeps;
+//   3. rowScores: the row's kept pairs (mask, block mask or top-T, pruning
+//      aside) and their scores: dot or additive, times scale, then score_mod;
+//   4. normalize: softmax weights and lse, or sigmoid(score + bias) weights;
+//   5. output: out[s] = sum over kept pairs of weight * V.
+// Pruned heads skip all of it: out = 0, lse = -inf.
+
+/// The arguments of one call, by role, and the sizes they bind.
+struct Call {
+  Call(const KernelDesc &d, const KernelRegions &rg, const std::vector<const HostTensor *> &args)
+      : d(d), rg(rg), sig(d.signature()), args(args) {}
+  const KernelDesc &d;
+  const KernelRegions &rg;
+  std::vector<ArgDesc> sig;
+  const std::vector<const HostTensor *> &args;
+  int64_t B = 0, Sq = 0, Skv = 0, H = 0, Hkv = 0, D = 0, Dv = 0, group = 1, nkv = 0, U = 0;
+  bool bshd = false;
+  std::vector<BoundInput> inputs;
+  EvalEnv env{};
+
+  const HostTensor *arg(const char *name) const {
+    for (size_t i = 0; i < args.size(); ++i)
+      if (sig[i].name == name) return args[i];
+    return nullptr;
+  }
+  double q(int64_t b, int64_t h, int64_t s, int64_t x) const {
+    const HostTensor &Q = *args[0];
+    return Q.data[bshd ? off4(Q.shape, b, s, h, x) : off4(Q.shape, b, h, s, x)];
+  }
+  /// A region program at (b, h, s, j), with the score in register 0 for score_mod.
+  double eval(const Program &p, std::vector<double> &regs, double score, int64_t b, int64_t h, int64_t s,
+              int64_t j) const {
+    regs[0] = score, regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(j);
+    return execute(p, regs.data(), env);
+  }
+  bool keeps(std::vector<double> &regs, int64_t b, int64_t h, int64_t s, int64_t j) const {
+    return rg.mask.empty() || eval(rg.mask, regs, 0, b, h, s, j) != 0;
+  }
+};
+
+/// Stage 1: dense K ([nkv][D]) and V ([nkv][Dv]) of kv head hk of batch b.
+void materializeKV(const Call &c, int64_t b, int64_t hk, std::vector<double> &K, std::vector<double> &V) {
+  const KernelDesc &d = c.d;
+  const int64_t Skv = c.Skv, D = c.D, Dv = c.Dv;
+  K.assign(Skv * D, 0);
+  V.assign(Skv * Dv, 0);
+  if (d.lowRank == KernelDesc::LowRank::Kv) {  // K = latent . k_up, V = latent . v_up
+    const HostTensor &lat = *c.arg("latent"), &ku = *c.arg("k_up"), &vu = *c.arg("v_up");
+    const int64_t R = d.rank;
+    for (int64_t j = 0; j < Skv; ++j)
+      for (int64_t r = 0; r < R; ++r) {
+        double l = lat.data[(b * Skv + j) * R + r];
+        for (int64_t x = 0; x < D; ++x) K[j * D + x] += l * ku.data[(hk * R + r) * D + x];
+        for (int64_t x = 0; x < Dv; ++x) V[j * Dv + x] += l * vu.data[(hk * R + r) * Dv + x];
+      }
+  } else {
+    const HostTensor &k = *c.arg("k"), &v = *c.arg("v");
+    for (int64_t j = 0; j < Skv; ++j) {
+      for (int64_t x = 0; x < D; ++x)
+        K[j * D + x] = k.data[c.bshd ? off4(k.shape, b, j, hk, x) : off4(k.shape, b, hk, j, x)];
+      for (int64_t x = 0; x < Dv; ++x)
+        V[j * Dv + x] = v.data[c.bshd ? off4(v.shape, b, j, hk, x) : off4(v.shape, b, hk, j, x)];
+    }
+  }
+  if (d.lowRank == KernelDesc::LowRank::Seq) {  // Linformer: R keys E.K and values F.V
+    const HostTensor &e = *c.arg("e_proj"), &f = *c.arg("f_proj");
+    const int64_t R = d.rank;
+    std::vector<double> K2(R * D, 0), V2(R * Dv, 0);
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t j = 0; j < Skv; ++j) {
+        double ev = e.data[r * Skv + j], fv = f.data[r * Skv + j];
+        for (int64_t x = 0; x < D; ++x) K2[r * D + x] += ev * K[j * D + x];
+        for (int64_t x = 0; x < Dv; ++x) V2[r * Dv + x] += fv * V[j * Dv + x];
+      }
+    K.swap(K2);
+    V.swap(V2);
+  }
+}
+
+/// Stage 2 (sparse top-T): keep[ib * nkb + jb] for query block ib and kv
+/// block jb. Per query block: the T kv blocks with the largest estimated
+/// score (mean q of the block . mean k of the block) among those the mask
+/// keeps any pair of, ties to the lower block, plus the blocks on the diagonal.
+std::vector<char> topBlocks(const Call &c, std::vector<double> &regs, int64_t b, int64_t h,
+                            const std::vector<double> &K) {
+  const int64_t blk = c.d.sparseBlock, D = c.D, nkv = c.nkv, Sq = c.Sq;
+  const int64_t nqb = (Sq + blk - 1) / blk, nkb = (nkv + blk - 1) / blk;
+  std::vector<char> keep(nqb * nkb, 0);
+  std::vector<double> meanK(nkb * D, 0);
+  for (int64_t jb = 0; jb < nkb; ++jb) {
+    int64_t j0 = jb * blk, j1 = std::min(nkv, j0 + blk);
+    for (int64_t j = j0; j < j1; ++j)
+      for (int64_t x = 0; x < D; ++x) meanK[jb * D + x] += K[j * D + x] / double(j1 - j0);
+  }
+  for (int64_t ib = 0; ib < nqb; ++ib) {
+    int64_t s0 = ib * blk, s1 = std::min(Sq, s0 + blk);
+    std::vector<double> meanQ(D, 0);
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t x = 0; x < D; ++x) meanQ[x] += c.q(b, h, s, x) / double(s1 - s0);
+    std::vector<std::pair<double, int64_t>> cands;
+    for (int64_t jb = 0; jb < nkb; ++jb) {
+      int64_t j0 = jb * blk, j1 = std::min(nkv, j0 + blk);
+      bool any = false;
+      for (int64_t s = s0; s < s1 && !any; ++s)
+        for (int64_t j = j0; j < j1 && !any; ++j) any = c.keeps(regs, b, h, s, j);
+      if (!any) continue;
+      double est = 0;
+      for (int64_t x = 0; x < D; ++x) est += meanQ[x] * meanK[jb * D + x];
+      cands.push_back({est, jb});
+    }
+    std::stable_sort(cands.begin(), cands.end(), [](auto &x, auto &y) { return x.first > y.first; });
+    for (size_t i = 0; i < cands.size() && static_cast<int64_t>(i) < c.d.sparseTopT; ++i)
+      keep[ib * nkb + cands[i].second] = 1;
+    // The diagonal: blocks holding q' = q + seq_kv - seq_q of the block's rows.
+    for (int64_t s = s0; s < s1; ++s) {
+      int64_t jb = std::clamp<int64_t>(s + nkv - Sq, 0, nkv - 1) / blk;
+      for (auto &cand : cands)
+        if (cand.second == jb) keep[ib * nkb + jb] = 1;
+    }
+  }
+  return keep;
+}
+
+/// What stage 3 needs of a head besides the call: its K, the additive
+/// projections, the block selections.
+struct HeadData {
+  const std::vector<double> &K;
+  const std::vector<double> &kProj;  // additive: [nkv][U] k projections of the kv head
+  std::vector<double> qProj;         // additive: [Sq][U] q projections of this head
+  std::vector<char> topKeep;         // sparse top-T (stage 2)
+};
+
+/// Stage 3: the kept pairs of row s of head h, as (score, kv index), scores
+/// scaled and passed through score_mod. Returns their number.
+int64_t rowScores(const Call &c, std::vector<double> &regs, const HeadData &hd, int64_t b, int64_t h, int64_t s,
+                  std::vector<double> &scores, std::vector<int64_t> &idx) {
+  const KernelDesc &d = c.d;
+  const int64_t blk = d.sparseBlock, D = c.D, U = c.U;
+  const int64_t nqb = blk ? (c.Sq + blk - 1) / blk : 0, nkb = blk ? (c.nkv + blk - 1) / blk : 0;
+  const HostTensor *blockMask = blk > 0 && !d.sparseTop ? c.arg("block_mask") : nullptr;
+  const HostTensor *addV = d.additive ? c.arg("add_v") : nullptr;
+  int64_t n = 0;
+  for (int64_t j = 0; j < c.nkv; ++j) {
+    if (!c.keeps(regs, b, h, s, j)) continue;
+    if (blockMask && blockMask->data[((b * c.H + h) * nqb + s / blk) * nkb + j / blk] == 0) continue;
+    if (d.sparseTop && !hd.topKeep[(s / blk) * nkb + j / blk]) continue;
+    double sc = 0;
+    if (d.additive)
+      for (int64_t u = 0; u < U; ++u) sc += addV->data[h * U + u] * std::tanh(hd.qProj[s * U + u] + hd.kProj[j * U + u]);
+    else
+      for (int64_t x = 0; x < D; ++x) sc += c.q(b, h, s, x) * hd.K[j * D + x];
+    sc *= d.scale;
+    if (!c.rg.scoreMod.empty()) sc = c.eval(c.rg.scoreMod, regs, sc, b, h, s, j);
+    scores[n] = sc;
+    idx[n++] = j;
+  }
+  return n;
+}
+
+/// Stage 4: the weights of a row's n kept pairs (in place of their scores);
+/// returns the row's lse (softmax; -inf when nothing is kept, sigmoid: unused).
+double normalize(const Call &c, std::vector<double> &regs, int64_t b, int64_t h, int64_t s,
+                 std::vector<double> &scores, const std::vector<int64_t> &idx, int64_t n) {
+  const double inf = std::numeric_limits<double>::infinity();
+  if (c.d.sigmoid) {
+    for (int64_t i = 0; i < n; ++i) {
+      double bias = c.rg.bias.empty() ? 0 : c.eval(c.rg.bias, regs, 0, b, h, s, idx[i]);
+      scores[i] = 1 / (1 + std::exp(-(scores[i] + bias)));
+    }
+    return -inf;
+  }
+  if (n == 0) return -inf;
+  const double m = *std::max_element(scores.begin(), scores.begin() + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(scores[i] - m);
+  for (int64_t i = 0; i < n; ++i) scores[i] = std::exp(scores[i] - m) / sum;
+  return m + std::log(sum);
+}
+
+/// Stage 5: out[s] = sum_i weight_i * V[idx_i] (outRow: value_dim contiguous values).
+void output(const Call &c, const std::vector<double> &weights, const std::vector<int64_t> &idx, int64_t n,
+            const std::vector<double> &V, double *outRow) {
+  for (int64_t x = 0; x < c.Dv; ++x) outRow[x] = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t x = 0; x < c.Dv; ++x) outRow[x] += weights[i] * V[idx[i] * c.Dv + x];
+}
+
 }  // namespace
 
 bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTensor &out, HostTensor *lse,
                           std::string &error, int threads, HostTensor *scoreMax) const {
   const KernelDesc &d = impl_->desc;
-  std::vector<ArgDesc> sig = d.signature();
-  size_t numIn = sig.size() - (d.outputLse ? 2 : 1);
+  Call c(d, impl_->regions, args);
+  // ---- Bind the arguments: counts, shapes (the ABI's rules), outputs.
+  const size_t numIn = c.sig.size() - (d.outputLse ? 2 : 1);
   if (args.size() != numIn) {
     error = fmt::format("expected {} input tensors, got {}", numIn, args.size());
     return false;
@@ -217,261 +410,110 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   std::vector<std::vector<int64_t>> shapes;
   for (size_t i = 0; i < numIn; ++i) {
     if (!args[i]) {
-      error = fmt::format("`{}` is null", sig[i].name);
+      error = fmt::format("`{}` is null", c.sig[i].name);
       return false;
     }
     if (static_cast<int64_t>(args[i]->data.size()) != args[i]->numel()) {
-      error = fmt::format("`{}` holds {} values for its shape", sig[i].name, args[i]->data.size());
+      error = fmt::format("`{}` holds {} values for its shape", c.sig[i].name, args[i]->data.size());
       return false;
     }
     shapes.push_back(args[i]->shape);
   }
-  // Outputs take their shapes from the signature.
-  CallSizes sz;
-  {
-    if (shapes[0].size() != 4) {
-      error = fmt::format("`q` must have 4 dimensions, got {}", shapes[0].size());
-      return false;
-    }
-    std::vector<std::vector<int64_t>> all = shapes;
-    int64_t batch = shapes[0][0];
-    bool bshd = d.layout == dsl::Layout::BSHD;
-    int64_t seqQ = bshd ? shapes[0][1] : shapes[0][2];
-    all.push_back(bshd ? std::vector<int64_t>{batch, seqQ, d.heads, d.valueDim}
-                       : std::vector<int64_t>{batch, d.heads, seqQ, d.valueDim});
-    if (d.outputLse) all.push_back({batch, d.heads, seqQ});
-    if (!bindShapes(d, all, sz, error)) return false;
-    out = HostTensor(all[numIn]);
-    if (d.outputLse) {
-      if (!lse) {
-        error = "`lse` is null";
-        return false;
-      }
-      *lse = HostTensor(all[numIn + 1]);
-    }
+  if (shapes[0].size() != 4) {
+    error = fmt::format("`q` must have 4 dimensions, got {}", shapes[0].size());
+    return false;
   }
-  const int64_t B = sz.batch, Sq = sz.seqQ, Skv = sz.seqKv, H = d.heads, Hkv = d.kvHeads, D = d.headDim,
-                Dv = d.valueDim;
-  const bool bshd = d.layout == dsl::Layout::BSHD;
-  const int64_t group = H / Hkv;
-
-  // Index of each argument by name.
-  auto arg = [&](const char *name) -> const HostTensor * {
-    for (size_t i = 0; i < numIn; ++i)
-      if (sig[i].name == name) return args[i];
-    return nullptr;
-  };
-  const HostTensor &Q = *args[0];
-  std::vector<BoundInput> inputs;
-  if (!bindInputs(d, sig, args, inputs)) {
+  c.bshd = d.layout == dsl::Layout::BSHD;
+  {  // outputs take their shapes from the signature
+    const int64_t batch = shapes[0][0], seqQ = c.bshd ? shapes[0][1] : shapes[0][2];
+    shapes.push_back(c.bshd ? std::vector<int64_t>{batch, seqQ, d.heads, d.valueDim}
+                            : std::vector<int64_t>{batch, d.heads, seqQ, d.valueDim});
+    if (d.outputLse) shapes.push_back({batch, d.heads, seqQ});
+  }
+  CallSizes sz;
+  if (!bindShapes(d, shapes, sz, error)) return false;
+  if (d.outputLse && !lse) {
+    error = "`lse` is null";
+    return false;
+  }
+  if (!bindInputs(d, c.sig, args, c.inputs)) {
     error = "an input tensor is missing";
     return false;
   }
-  EvalEnv env{static_cast<double>(Sq), static_cast<double>(Skv), &inputs};
-  const int64_t nkv = d.lowRank == KernelDesc::LowRank::Seq ? d.rank : Skv;
+  out = HostTensor(shapes[numIn]);
+  if (d.outputLse) *lse = HostTensor(shapes[numIn + 1]);
+  if (scoreMax) *scoreMax = HostTensor({sz.batch, d.heads, sz.seqQ});
+  c.B = sz.batch, c.Sq = sz.seqQ, c.Skv = sz.seqKv, c.H = d.heads, c.Hkv = d.kvHeads, c.D = d.headDim;
+  c.Dv = d.valueDim, c.group = d.heads / d.kvHeads, c.U = d.units;
+  c.nkv = d.lowRank == KernelDesc::LowRank::Seq ? d.rank : c.Skv;
+  c.env = EvalEnv{static_cast<double>(c.Sq), static_cast<double>(c.Skv), &c.inputs};
 
-  auto qAt = [&](int64_t b, int64_t h, int64_t s, int64_t x) {
-    return Q.data[bshd ? off4(Q.shape, b, s, h, x) : off4(Q.shape, b, h, s, x)];
-  };
-
-  // Dense K and V ([nkv][D], [nkv][Dv]) of one (batch, kv head), whatever the
-  // layout and transform; the attention loop below then reads only these.
-  auto materializeKV = [&](int64_t b, int64_t hk, std::vector<double> &K, std::vector<double> &V) {
-    K.assign(Skv * D, 0);
-    V.assign(Skv * Dv, 0);
-    if (d.lowRank == KernelDesc::LowRank::Kv) {
-      const HostTensor &lat = *arg("latent"), &ku = *arg("k_up"), &vu = *arg("v_up");
-      int64_t R = d.rank;
-      for (int64_t j = 0; j < Skv; ++j)
-        for (int64_t r = 0; r < R; ++r) {
-          double l = lat.data[(b * Skv + j) * R + r];
-          for (int64_t x = 0; x < D; ++x) K[j * D + x] += l * ku.data[(hk * R + r) * D + x];
-          for (int64_t x = 0; x < Dv; ++x) V[j * Dv + x] += l * vu.data[(hk * R + r) * Dv + x];
-        }
-    } else {
-      const HostTensor &k = *arg("k"), &v = *arg("v");
-      for (int64_t j = 0; j < Skv; ++j) {
-        for (int64_t x = 0; x < D; ++x)
-          K[j * D + x] = k.data[bshd ? off4(k.shape, b, j, hk, x) : off4(k.shape, b, hk, j, x)];
-        for (int64_t x = 0; x < Dv; ++x)
-          V[j * Dv + x] = v.data[bshd ? off4(v.shape, b, j, hk, x) : off4(v.shape, b, hk, j, x)];
-      }
-    }
-    if (d.lowRank == KernelDesc::LowRank::Seq) {
-      const HostTensor &e = *arg("e_proj"), &f = *arg("f_proj");
-      int64_t R = d.rank;
-      std::vector<double> K2(R * D, 0), V2(R * Dv, 0);
-      for (int64_t r = 0; r < R; ++r)
-        for (int64_t j = 0; j < Skv; ++j) {
-          double ev = e.data[r * Skv + j], fv = f.data[r * Skv + j];
-          for (int64_t x = 0; x < D; ++x) K2[r * D + x] += ev * K[j * D + x];
-          for (int64_t x = 0; x < Dv; ++x) V2[r * Dv + x] += fv * V[j * Dv + x];
-        }
-      K.swap(K2);
-      V.swap(V2);
-    }
-  };
-
-  const Program &maskP = impl_->regions.mask, &modP = impl_->regions.scoreMod, &biasP = impl_->regions.bias;
-  std::vector<char> isPruned(H, 0);
-  for (int64_t h : d.prunedHeads) isPruned[h] = 1;
-  const HostTensor *blockMask = d.sparseBlock > 0 && !d.sparseTop ? arg("block_mask") : nullptr;
-  const int64_t blk = d.sparseBlock;
-  const int64_t nqb = blk ? (Sq + blk - 1) / blk : 0, nkb = blk ? (nkv + blk - 1) / blk : 0;
-
-  const int64_t U = d.units;
-  struct KvCache {
+  // ---- Per (batch, kv head): stage 1, and the additive k projections. The
+  // heads of a group share them: built once by whichever head gets there first.
+  struct KvHead {
     std::once_flag once;
     std::vector<double> K, V, kProj;
   };
-  std::vector<KvCache> kvCache(B * Hkv);
-  auto buildKv = [&](int64_t b, int64_t hk, KvCache &c) {
-    materializeKV(b, hk, c.K, c.V);
+  std::vector<KvHead> kvHeads(c.B * c.Hkv);
+  auto buildKvHead = [&](int64_t b, int64_t hk, KvHead &kv) {
+    materializeKV(c, b, hk, kv.K, kv.V);
     if (!d.additive) return;
-    const HostTensor &wk = *arg("add_wk");
-    c.kProj.assign(nkv * U, 0);
-    for (int64_t j = 0; j < nkv; ++j)
-      for (int64_t x = 0; x < D; ++x)
-        for (int64_t u = 0; u < U; ++u) c.kProj[j * U + u] += c.K[j * D + x] * wk.data[(hk * D + x) * U + u];
+    const HostTensor &wk = *c.arg("add_wk");
+    kv.kProj.assign(c.nkv * c.U, 0);
+    for (int64_t j = 0; j < c.nkv; ++j)
+      for (int64_t x = 0; x < c.D; ++x)
+        for (int64_t u = 0; u < c.U; ++u) kv.kProj[j * c.U + u] += kv.K[j * c.D + x] * wk.data[(hk * c.D + x) * c.U + u];
   };
+  std::vector<char> pruned(c.H, 0);
+  for (int64_t h : d.prunedHeads) pruned[h] = 1;
 
-  HostTensor *lseOut = d.outputLse ? lse : nullptr;
-  if (scoreMax) *scoreMax = HostTensor({B, H, Sq});
-  auto work = [&](int64_t bh) {
-    int64_t b = bh / H, h = bh % H, hk = h / group;
-    auto outAt = [&](int64_t s, int64_t x) -> double & {
-      return out.data[bshd ? off4(out.shape, b, s, h, x) : off4(out.shape, b, h, s, x)];
+  // ---- Per (batch, head): stages 2 to 5 for every row.
+  auto head = [&](int64_t bh) {
+    const int64_t b = bh / c.H, h = bh % c.H, hk = h / c.group;
+    auto outRow = [&](int64_t s) {
+      return &out.data[c.bshd ? off4(out.shape, b, s, h, 0) : off4(out.shape, b, h, s, 0)];
     };
-    if (isPruned[h]) {
-      for (int64_t s = 0; s < Sq; ++s) {
-        for (int64_t x = 0; x < Dv; ++x) outAt(s, x) = 0;
-        if (lseOut) lseOut->data[(b * H + h) * Sq + s] = -std::numeric_limits<double>::infinity();
+    auto lseAt = [&](int64_t s) -> double * { return d.outputLse ? &lse->data[(b * c.H + h) * c.Sq + s] : nullptr; };
+    if (pruned[h]) {
+      for (int64_t s = 0; s < c.Sq; ++s) {
+        std::fill(outRow(s), outRow(s) + c.Dv, 0.0);
+        if (double *l = lseAt(s)) *l = -std::numeric_limits<double>::infinity();
       }
       return;
     }
-    // The heads of a group share one dense K/V (and additive k projection):
-    // built once per (batch, kv head) by whichever head gets there first.
-    KvCache &cache = kvCache[b * Hkv + hk];
-    std::call_once(cache.once, [&] { buildKv(b, hk, cache); });
-    const std::vector<double> &K = cache.K, &V = cache.V, &kProj = cache.kProj;
-    std::vector<double> regs(std::max({maskP.numRegs, modP.numRegs, biasP.numRegs, 5}));
-    auto maskAt = [&](int64_t s, int64_t j) {
-      if (maskP.empty()) return true;
-      regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(j);
-      return execute(maskP, regs.data(), env) != 0;
-    };
-
-    // Additive scoring: the projections of this head's q rows.
-    std::vector<double> qProj;
-    if (d.additive) {
-      const HostTensor &wq = *arg("add_wq");
-      qProj.assign(Sq * U, 0);
-      for (int64_t s = 0; s < Sq; ++s)
-        for (int64_t x = 0; x < D; ++x) {
-          double qv = qAt(b, h, s, x);
-          for (int64_t u = 0; u < U; ++u) qProj[s * U + u] += qv * wq.data[(h * D + x) * U + u];
+    KvHead &kv = kvHeads[b * c.Hkv + hk];
+    std::call_once(kv.once, [&] { buildKvHead(b, hk, kv); });
+    std::vector<double> regs(std::max({c.rg.mask.numRegs, c.rg.scoreMod.numRegs, c.rg.bias.numRegs, 5}));
+    HeadData hd{kv.K, kv.kProj, {}, {}};
+    if (d.additive) {  // the projections of this head's q rows
+      const HostTensor &wq = *c.arg("add_wq");
+      hd.qProj.assign(c.Sq * c.U, 0);
+      for (int64_t s = 0; s < c.Sq; ++s)
+        for (int64_t x = 0; x < c.D; ++x) {
+          double qv = c.q(b, h, s, x);
+          for (int64_t u = 0; u < c.U; ++u) hd.qProj[s * c.U + u] += qv * wq.data[(h * c.D + x) * c.U + u];
         }
     }
-
-    // Top-T block selection: which kv blocks each query block keeps.
-    std::vector<char> keptBlock;
-    if (d.sparseTop) {
-      keptBlock.assign(nqb * nkb, 0);
-      std::vector<double> meanK(nkb * D, 0);
-      for (int64_t jb = 0; jb < nkb; ++jb) {
-        int64_t j0 = jb * blk, j1 = std::min(nkv, j0 + blk);
-        for (int64_t j = j0; j < j1; ++j)
-          for (int64_t x = 0; x < D; ++x) meanK[jb * D + x] += K[j * D + x] / double(j1 - j0);
-      }
-      for (int64_t ib = 0; ib < nqb; ++ib) {
-        int64_t s0 = ib * blk, s1 = std::min(Sq, s0 + blk);
-        std::vector<double> meanQ(D, 0);
-        for (int64_t s = s0; s < s1; ++s)
-          for (int64_t x = 0; x < D; ++x) meanQ[x] += qAt(b, h, s, x) / double(s1 - s0);
-        std::vector<std::pair<double, int64_t>> cands;
-        for (int64_t jb = 0; jb < nkb; ++jb) {
-          int64_t j0 = jb * blk, j1 = std::min(nkv, j0 + blk);
-          bool any = false;
-          for (int64_t s = s0; s < s1 && !any; ++s)
-            for (int64_t j = j0; j < j1 && !any; ++j) any = maskAt(s, j);
-          if (!any) continue;
-          double est = 0;
-          for (int64_t x = 0; x < D; ++x) est += meanQ[x] * meanK[jb * D + x];
-          cands.push_back({est, jb});
-        }
-        std::stable_sort(cands.begin(), cands.end(), [](auto &x, auto &y) { return x.first > y.first; });
-        for (size_t i = 0; i < cands.size() && static_cast<int64_t>(i) < d.sparseTopT; ++i)
-          keptBlock[ib * nkb + cands[i].second] = 1;
-        // The diagonal: blocks holding q' = q + seq_kv - seq_q of the block's rows.
-        for (int64_t s = s0; s < s1; ++s) {
-          int64_t qa = std::clamp<int64_t>(s + nkv - Sq, 0, nkv - 1);
-          int64_t jb = qa / blk;
-          for (auto &c : cands)
-            if (c.second == jb) keptBlock[ib * nkb + jb] = 1;
-        }
-      }
-    }
-
-    std::vector<double> scores(nkv), vals;
-    std::vector<int64_t> idx(nkv);
-    for (int64_t s = 0; s < Sq; ++s) {
-      int64_t n = 0;
-      for (int64_t j = 0; j < nkv; ++j) {
-        if (!maskAt(s, j)) continue;
-        if (blockMask && blockMask->data[((b * H + h) * nqb + s / blk) * nkb + j / blk] == 0) continue;
-        if (d.sparseTop && !keptBlock[(s / blk) * nkb + j / blk]) continue;
-        double sc = 0;
-        if (d.additive) {
-          const HostTensor &av = *arg("add_v");
-          for (int64_t u = 0; u < U; ++u) sc += av.data[h * U + u] * std::tanh(qProj[s * U + u] + kProj[j * U + u]);
-        } else {
-          for (int64_t x = 0; x < D; ++x) sc += qAt(b, h, s, x) * K[j * D + x];
-        }
-        sc *= d.scale;
-        if (!modP.empty()) {
-          regs[0] = sc, regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(j);
-          sc = execute(modP, regs.data(), env);
-        }
-        scores[n] = sc;
-        idx[n++] = j;
-      }
+    if (d.sparseTop) hd.topKeep = topBlocks(c, regs, b, h, kv.K);
+    std::vector<double> scores(c.nkv);
+    std::vector<int64_t> idx(c.nkv);
+    for (int64_t s = 0; s < c.Sq; ++s) {
+      const int64_t n = rowScores(c, regs, hd, b, h, s, scores, idx);
       if (scoreMax) {
         double mx = 0;
         for (int64_t i = 0; i < n; ++i) mx = std::max(mx, std::fabs(scores[i]));
-        scoreMax->data[(b * H + h) * Sq + s] = mx;
+        scoreMax->data[(b * c.H + h) * c.Sq + s] = mx;
       }
-      for (int64_t x = 0; x < Dv; ++x) outAt(s, x) = 0;
-      if (d.sigmoid) {
-        for (int64_t i = 0; i < n; ++i) {
-          double bias = 0;
-          if (!biasP.empty()) {
-            regs[1] = double(b), regs[2] = double(h), regs[3] = double(s), regs[4] = double(idx[i]);
-            bias = execute(biasP, regs.data(), env);
-          }
-          double w = 1 / (1 + std::exp(-(scores[i] + bias)));
-          for (int64_t x = 0; x < Dv; ++x) outAt(s, x) += w * V[idx[i] * Dv + x];
-        }
-        continue;
-      }
-      double lseVal = -std::numeric_limits<double>::infinity();
-      if (n > 0) {
-        double m = *std::max_element(scores.begin(), scores.begin() + n);
-        double sum = 0;
-        for (int64_t i = 0; i < n; ++i) sum += std::exp(scores[i] - m);
-        for (int64_t i = 0; i < n; ++i) {
-          double p = std::exp(scores[i] - m) / sum;
-          for (int64_t x = 0; x < Dv; ++x) outAt(s, x) += p * V[idx[i] * Dv + x];
-        }
-        lseVal = m + std::log(sum);
-      }
-      if (lseOut) lseOut->data[(b * H + h) * Sq + s] = lseVal;
+      const double rowLse = normalize(c, regs, b, h, s, scores, idx, n);
+      output(c, scores, idx, n, kv.V, outRow(s));
+      if (double *l = lseAt(s)) *l = rowLse;
     }
   };
 
-  int64_t tasks = B * H;
+  const int64_t tasks = c.B * c.H;
   int nt = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nt = static_cast<int>(std::min<int64_t>(nt, tasks));
-  parallelFor(nt, tasks, work);
+  parallelFor(nt, tasks, head);
   return true;
 }
 

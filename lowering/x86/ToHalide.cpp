@@ -86,7 +86,15 @@ public:
   Builder(const KernelDesc &d, const KernelRegions &rg, const MaskInfo &mi, const Schedule &s, Isa isa)
       : d_(d), rg_(rg), mi_(mi), s_(s), isa_(isa) {}
 
-  bool build(std::string &error);
+  /// The algorithm, then the schedule (Halide's split: defineAlgorithm says
+  /// what every Func computes; applySchedule says where and how). The tile
+  /// sizes (qPerTile, tileKv), allHeads and fastExp are knobs of the
+  /// algorithm itself: the online softmax is defined over kv tiles.
+  bool build(std::string &error) {
+    if (!defineAlgorithm(error)) return false;
+    applySchedule();
+    return true;
+  }
 
   std::vector<Argument> arguments() const {
     std::vector<Argument> args;
@@ -123,8 +131,30 @@ private:
   /// The value of a region program for one (b, h, q, kv) (and score).
   Expr evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, Expr kv);
 
+  bool defineAlgorithm(std::string &error);
+  void applySchedule();
+
   Expr seqQ_, seqKv_, batch_;
-  int group_ = 1;
+  // Sizes the algorithm is defined with: query heads per tile row group (G;
+  // the real GQA group Greal), query positions per tile (QT), kv rows per
+  // tile (TK), rows per tile (TQ = QT x G), head_dim (D), value_dim (Dv).
+  int Greal = 1, G = 1, QT = 1, TK = 1, TQ = 1, D = 1, Dv = 1;
+
+  // The pipeline, shared by the algorithm and the schedule.
+  Var dv{"dv"}, dd{"d"}, r{"r"}, j{"j"}, kt{"kt"}, qt{"qt"}, sp{"s"}, hk{"hk"}, b{"b"}, u{"u"}, qv{"q"}, hv{"h"};
+  Func Qp{"Qp"};                                   // q tile in f32 (scaled for dot scores)
+  Func qproj{"qproj"};                             // additive: q projections
+  RDom rdq;
+  Func cls{"cls"}, anyF{"cls_any"}, allF{"cls_all"};  // tile classes
+  Func state{"state"};                             // online-softmax state per kv split
+  /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
+  struct Chain {
+    Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
+    RDom rk, rd, rdk, ru, rjm, rjl, rjo;
+  };
+  std::vector<Chain> chains;
+  Func fin{"fin"};  // merge of the kv splits
+  RDom rs;
 };
 
 Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, Expr kv) {
@@ -259,7 +289,7 @@ int vecFor(int64_t n, int vector) {
   return v;
 }
 
-bool Builder::build(std::string &error) {
+bool Builder::defineAlgorithm(std::string &error) {
   const KernelDesc &d = d_;
   if (std::string why = unsupportedReason(d); !why.empty()) {
     error = why;
@@ -267,11 +297,10 @@ bool Builder::build(std::string &error) {
   }
   // G: query heads per tile row group. With allHeads every head of the
   // model shares one tile (the kv head then differs from row to row).
-  const int Greal = static_cast<int>(d.heads / d.kvHeads);
-  group_ = s_.allHeads ? static_cast<int>(d.heads) : Greal;
-  const int G = group_;
-  const int QT = s_.qPerTile, TK = s_.tileKv, TQ = QT * G;
-  const int D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
+  Greal = static_cast<int>(d.heads / d.kvHeads);
+  G = s_.allHeads ? static_cast<int>(d.heads) : Greal;
+  QT = s_.qPerTile, TK = s_.tileKv, TQ = QT * G;
+  D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
   const bool fast = s_.fastExp;
   const Type T = halideType(d.dtype);
 
@@ -301,7 +330,6 @@ bool Builder::build(std::string &error) {
   k.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
   v.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
 
-  Var dv("dv"), dd("d"), r("r"), j("j"), kt("kt"), qt("qt"), sp("s"), hk("hk"), b("b"), u("u");
   Expr Sq = seqQ_, Skv = seqKv_;
   Expr nkt = (Skv + TK - 1) / TK;
   Expr ns = max(1, nsplit_);
@@ -314,12 +342,9 @@ bool Builder::build(std::string &error) {
   auto kvOf = [&](Expr row, Expr kvh) { return s_.allHeads ? (row % G) / Greal : kvh; };
 
   // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
-  Func Qp("Qp");
   Expr qval = cast<float>(qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b));
   Qp(r, dd, qt, hk, b) = d.additive ? qval : qval * static_cast<float>(d.scale);
 
-  Func qproj("qproj");
-  RDom rdq;
   if (d.additive) {
     ImageParam &wq = param("add_wq");
     RDom rd(0, D, "rdq");
@@ -329,7 +354,6 @@ bool Builder::build(std::string &error) {
   }
 
   // Tile classes.
-  Func cls("cls"), anyF("cls_any"), allF("cls_all");
   {
     Expr k0 = kt * TK, k1 = kt * TK + TK - 1;
     Expr inRange = k1 <= Skv - 1;
@@ -374,20 +398,11 @@ bool Builder::build(std::string &error) {
   }
 
   // The online-softmax state of each kv split.
-  Func state("state");
   const bool sig = d.sigmoid;
   if (sig) state(dv, r, qt, sp, hk, b) = 0.0f;
   else state(dv, r, qt, sp, hk, b) = Tuple(Expr(kNegInf), 0.0f, 0.0f);
 
-  const int vec = s_.vector;
-  const int rowVec = vecFor(s_.rowBlock, vec), dvVec = vecFor(s_.dvBlock, vec);
-  const int dVec = vecFor(D, vec), dvLoadVec = vecFor(Dv, vec);
-
-  struct Chain {
-    Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
-    RDom rk, rd, rdk, ru, rjm, rjl, rjo;
-  };
-  std::vector<Chain> chains(2);
+  chains.resize(2);
   for (int which = 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
     Chain &c = chains[which];
     std::string sfx = which == 0 ? "_full" : "_part";
@@ -481,8 +496,7 @@ bool Builder::build(std::string &error) {
   }
 
   // Merge of the splits.
-  Func fin("fin");
-  RDom rs(1, ns - 1, "rs");
+  rs = RDom(1, ns - 1, "rs");
   if (sig) {
     fin(dv, r, qt, hk, b) = state(dv, r, qt, 0, hk, b);
     fin(dv, r, qt, hk, b) += state(dv, r, qt, rs, hk, b);
@@ -499,7 +513,6 @@ bool Builder::build(std::string &error) {
   }
 
   // The output, in the ABI layout.
-  Var qv("q"), hv("h");
   Expr row = G == 1 ? qv % QT : (qv % QT) * G + hv % G;
   std::vector<Var> outVars = bshd() ? std::vector<Var>{dv, hv, qv, b} : std::vector<Var>{dv, qv, hv, b};
   Expr o, lse;
@@ -514,16 +527,21 @@ bool Builder::build(std::string &error) {
   if (d.outputLse) out_(outVars) = Tuple(cast(T, o), lse);
   else out_(outVars) = cast(T, o);
 
-  // ---- Schedule ----
-  {
-    std::vector<OutputImageParam> outs = out_.output_buffers();
-    for (int i = 0; i < 4; ++i) outs[0].dim(i).set_min(0);
-    outs[0].dim(0).set_extent(Dv);
-    outs[0].dim(hDim).set_extent(static_cast<int>(d.heads));
-    if (d.outputLse) {
-      outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv (extents follow out's)
-    }
-  }
+  // The output buffers' constraints, as the ABI states them.
+  std::vector<OutputImageParam> outs = out_.output_buffers();
+  for (int i = 0; i < 4; ++i) outs[0].dim(i).set_min(0);
+  outs[0].dim(0).set_extent(Dv);
+  outs[0].dim(hDim).set_extent(static_cast<int>(d.heads));
+  if (d.outputLse) outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv (extents follow out's)
+  return true;
+}
+
+void Builder::applySchedule() {
+  const KernelDesc &d = d_;
+  const bool sig = d.sigmoid;
+  const int vec = s_.vector;
+  const int rowVec = vecFor(s_.rowBlock, vec), dvVec = vecFor(s_.dvBlock, vec);
+  const int dVec = vecFor(D, vec), dvLoadVec = vecFor(Dv, vec);
   Var qo("qo"), qi("qi"), g("g"), task("task"), dvi("dvi"), ri("ri"), jo("jo"), ji("ji"),
       rv("rv"), rr("rr");
   out_.split(qv, qo, qi, QT, TailStrategy::GuardWithIf);
@@ -653,7 +671,6 @@ bool Builder::build(std::string &error) {
       registerBlock(c.Ot.update().reorder(dv, r, c.rjo.x), dv, r, dvVec);
     }
   }
-  return true;
 }
 
 Target makeTarget(Isa isa) {

@@ -1,0 +1,40 @@
+# One golden test of the driver's error registry (driver/Errors.def): runs the
+# `$ attnc ...` line of FILE (@TMP@ is a scratch directory) from the source
+# root and checks the `? N` exit status and the exact standard error (the
+# lines after it), which must carry the id the file is named after.
+# cmake -DFILE=... -DATTNC=... -DTMP=... -DROOT=... -P check_error.cmake
+cmake_minimum_required(VERSION 3.20)  # CMP0053: @TMP@ below is literal text
+file(STRINGS "${FILE}" lines)
+set(cmd "")
+set(rc "")
+set(expected "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^# ")
+  elseif(line MATCHES "^\\$ attnc ?(.*)$")
+    set(cmd "${CMAKE_MATCH_1}")
+  elseif(line MATCHES "^\\? ([0-9]+)$")
+    set(rc "${CMAKE_MATCH_1}")
+  else()
+    string(APPEND expected "${line}\n")
+  endif()
+endforeach()
+if(rc STREQUAL "")
+  message(FATAL_ERROR "${FILE}: no `? N` line")
+endif()
+get_filename_component(id "${FILE}" NAME_WE)
+string(REPLACE "@TMP@" "${TMP}" cmd "${cmd}")
+separate_arguments(args UNIX_COMMAND "${cmd}")
+file(MAKE_DIRECTORY "${TMP}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env NO_COLOR=1 "${ATTNC}" ${args} WORKING_DIRECTORY "${ROOT}"
+                RESULT_VARIABLE got_rc OUTPUT_QUIET ERROR_VARIABLE got)
+string(REPLACE "${TMP}" "@TMP@" got "${got}")
+if(NOT got_rc STREQUAL rc)
+  message(FATAL_ERROR "exit ${got_rc}, expected ${rc}\nstderr:\n${got}")
+endif()
+if(NOT got STREQUAL expected)
+  message(FATAL_ERROR "standard error differs\nexpected:\n${expected}got:\n${got}")
+endif()
+string(FIND "${got}" "error[${id}]" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "the golden of `${id}` does not produce error[${id}]")
+endif()
