@@ -1,0 +1,131 @@
+// The kernel plan, the target table and the x86 policy: the seams of the
+// layout (docs/architecture.md). What the pipeline exports is what every
+// backend reads; what the table says is what `attnc -target` does; what the
+// JIT path decides at run time is what shipped kernels decide.
+#include <filesystem>
+
+#include "TestUtil.h"
+#include "driver/Targets.h"
+#include "lowering/x86/EmitX86.h"
+#include "lowering/x86/Policy.h"
+#include "lowering/x86/ToHalide.h"
+
+using namespace attnc;
+
+TEST_CASE("the plan carries the pipeline's mask analysis, regions and source notes", "[plan]") {
+  auto c = test::compileText(
+      "attention a {\n dtype bf16\n heads 8\n kv_heads 2\n head_dim 64\n layout bshd\n"
+      " input doc : i32[seq_kv]\n mask causal && doc[q_idx] == doc[kv_idx]\n score_mod score * 0.5\n}\n");
+  KernelPlan p = test::planOf(c, "a");
+  CHECK(p.desc.name == "a");
+  CHECK(p.desc.dtype == dsl::DType::BF16);
+  CHECK(p.desc.layout == dsl::Layout::BSHD);
+  CHECK(p.desc.kvHeads == 2);
+  REQUIRE(p.desc.inputs.size() == 1);
+  CHECK(p.desc.inputs[0].dtype == dsl::DType::I32);
+  CHECK(p.mask.kind() == "runtime");
+  CHECK(p.mask.outer.str() == "[-inf, q_idx + seq_kv - seq_q]");
+  CHECK(p.mask.inner.str() == "{}");
+  CHECK_FALSE(p.regions.mask.empty());
+  CHECK_FALSE(p.regions.scoreMod.empty());
+  CHECK(p.regions.bias.empty());
+  CHECK(p.notes.spec == "test.attn");
+  CHECK(p.notes.mask == "test.attn:8: mask (`mask causal && doc[q_idx] == doc[kv_idx]`)");
+  CHECK(p.notes.scoreMod == "test.attn:9: score_mod (`score_mod score * 0.5`)");
+  CHECK(p.notes.bias.empty());
+}
+
+TEST_CASE("the plan of a kernel that does not exist is an error", "[plan]") {
+  auto c = test::compileText("attention a {\n dtype f32\n heads 1\n head_dim 8\n}\n");
+  KernelPlan p;
+  std::string err;
+  CHECK_FALSE(c.comp->plan("b", p, err));
+  CHECK(err == "no kernel named `b`");
+  REQUIRE(c.comp->plan("a", p, err));
+  CHECK(p.mask.kind() == "none");
+}
+
+TEST_CASE("the target table: names, and which backend takes which spec", "[plan][targets]") {
+  std::vector<std::string> names;
+  for (const driver::Target &t : driver::targets()) names.push_back(t.name);
+  CHECK(names == std::vector<std::string>{"mlir", "x86", "x86-avx2", "x86-avx512", "cuda"});
+  CHECK(driver::findTarget("tpu") == nullptr);
+  size_t refused = 0, examples = 0;
+  for (const auto &e : std::filesystem::directory_iterator(test::sourcePath("examples"))) {
+    if (e.path().extension() != ".attn") continue;
+    ++examples;
+    auto c = test::compileText(test::readFile(e.path().string()));
+    for (const std::string &name : c.comp->kernelNames()) {
+      KernelPlan p = test::planOf(c, name);
+      const bool compress = p.desc.lowRank != KernelDesc::LowRank::None || p.desc.sparseBlock > 0 ||
+                            !p.desc.prunedHeads.empty();
+      INFO(name);
+      CHECK(driver::findTarget("mlir")->unsupported(p).empty());
+      for (const char *t : {"x86", "x86-avx2", "x86-avx512", "cuda"}) {
+        std::string why = driver::findTarget(t)->unsupported(p);
+        CHECK(why.empty() == !compress);
+        if (compress) CHECK(why.find("`compress` transforms") != std::string::npos);
+      }
+      refused += compress;
+    }
+  }
+  CHECK(examples >= 15);
+  CHECK(refused >= 5);
+}
+
+TEST_CASE("target options are checked before anything is built", "[plan][targets]") {
+  driver::TargetOptions o;
+  o.arch = "sm_70";
+  auto bad = driver::findTarget("cuda")->checkOptions(o);
+  REQUIRE(bad);
+  CHECK(bad->id == driver::ErrorId::unknown_arch);
+  o.arch = "sm_90a";
+  o.schedule = "wm4x";
+  bad = driver::findTarget("cuda")->checkOptions(o);
+  REQUIRE(bad);
+  CHECK(bad->id == driver::ErrorId::bad_schedule);
+  o.schedule = "q0x";
+  bad = driver::findTarget("x86")->checkOptions(o);
+  REQUIRE(bad);
+  CHECK(bad->id == driver::ErrorId::bad_schedule);
+  CHECK(bad->exitCode() == 2);
+  o.schedule = "q8 kv256";
+  CHECK_FALSE(driver::findTarget("x86")->checkOptions(o));
+}
+
+TEST_CASE("x86 policy: kv splits and decode threshold, one definition for JIT and shipped kernels", "[plan][policy]") {
+  // batch x head tasks x q tiles tasks; 4 tasks per thread are enough.
+  CHECK(attnc_x86_choose_splits(1, 8, 2048, 32, 2048, 128, 2, 16) == 1);    // 512 tasks
+  CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 8192, 512, 2, 16) == 8);        // decode: 1 task, 16 kv tiles, 8 per 2 threads
+  CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 8192, 512, 16, 4) == 4);        // at most max_splits
+  CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 1000, 512, 16, 64) == 2);       // at most the kv tiles
+  CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 100, 512, 16, 64) == 1);        // one kv tile
+  CHECK(attnc_x86_use_decode(ATTNC_X86_DECODE_MAX_SEQ_Q));
+  CHECK_FALSE(attnc_x86_use_decode(ATTNC_X86_DECODE_MAX_SEQ_Q + 1));
+  // The JIT path asks the same function with the schedule's figures.
+  auto c = test::compileText(test::readFile(test::sourcePath("examples/mqa_decode.attn")));
+  KernelPlan p = test::planOf(c, c.comp->kernelNames().at(0));
+  x86::Schedule dec = x86::defaultSchedule(p.desc, x86::Isa::Avx2, true);
+  x86::Schedule pre = x86::defaultSchedule(p.desc, x86::Isa::Avx2, false);
+  const int64_t heads = dec.headsInner || dec.allHeads ? 1 : p.desc.kvHeads;
+  CHECK(x86::chooseSplits(p.desc, dec, 3, 1, 5000, 2) ==
+        attnc_x86_choose_splits(3, heads, 1, dec.qPerTile, 5000, dec.tileKv, 2, dec.maxSplits));
+  // The shipped entry point carries the policy verbatim and calls it.
+  std::string c99 = x86::wrapperSource(p.desc, pre, dec);
+  std::string policy = test::readFile(test::sourcePath("lowering/x86/Policy.h"));
+  CHECK(c99.find(policy) != std::string::npos);
+  CHECK(c99.find("if (attnc_x86_use_decode(seq_q))") != std::string::npos);
+  CHECK(c99.find(fmt::format("nsplit = attnc_x86_choose_splits(batch, {}, seq_q, {}, seq_kv, {}, threads, {});",
+                             heads, dec.qPerTile, dec.tileKv, dec.maxSplits)) != std::string::npos);
+}
+
+TEST_CASE("x86 policy: the lse view shares out's loops", "[plan][policy]") {
+  const int64_t shape[3] = {2, 4, 9}, stride[3] = {36, 9, 1};  // lse [batch, heads, seq_q]
+  int32_t ext[4], str[4];
+  attnc_x86_lse_view(shape, stride, 64, /*bshd=*/0, ext, str);  // out (dv, seq, heads, batch)
+  CHECK(std::vector<int32_t>(ext, ext + 4) == std::vector<int32_t>{64, 9, 4, 2});
+  CHECK(std::vector<int32_t>(str, str + 4) == std::vector<int32_t>{0, 1, 9, 36});
+  attnc_x86_lse_view(shape, stride, 64, /*bshd=*/1, ext, str);  // out (dv, heads, seq, batch)
+  CHECK(std::vector<int32_t>(ext, ext + 4) == std::vector<int32_t>{64, 4, 9, 2});
+  CHECK(std::vector<int32_t>(str, str + 4) == std::vector<int32_t>{0, 9, 1, 36});
+}
