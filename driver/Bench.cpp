@@ -240,7 +240,8 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     }
     kernel = x86::HalideKernel::create(p2, kernel->schedule(), o.isa, err);
   }
-  if (kernel && !o.dumpStmt.empty() && !kernel->compileToStmt(o.dumpStmt, err)) kernel.reset();
+  if (kernel && !o.dumpStmt.empty() && !kernel->compileToStmt(o.dumpStmt, err))
+    return report(ErrorId::cannot_write, o.dumpStmt);
   if (!kernel || !kernel->jitCompile(err)) {
     return report(ErrorId::internal, err);
   }

@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
              "Examples:\n  attnc examples/llama3_8b.attn -target x86 -o out\n"
              "  attnc bench examples/llama3_8b.attn --seq-q 2048 --seq-kv 2048\n"
              "  attnc examples/llama3_8b.attn -target cuda --arch sm_90a -o out\n"
-             "  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn\n"
+             "  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn [-target cuda]\n"
              "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256");
 
   std::string spec, target, output;
@@ -115,9 +115,11 @@ int main(int argc, char **argv) {
   app.add_flag("--keep-temps", to.keepTemps, "x86: keep DIR/.attnc-NAME/ (the C wrapper source and objects)");
   app.add_option("--arch", to.arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
 
-  auto *check = app.add_subcommand("check", "check a spec and report every error in it");
-  std::string checkSpec;
+  auto *check = app.add_subcommand("check", "check a spec and report every error in it; with -target, also whether "
+                                            "that target can compile it (exit 2 with the reason when not)");
+  std::string checkSpec, checkTarget;
   check->add_option("spec", checkSpec, "the .attn file")->required();
+  check->add_option("-t,--target", checkTarget, "a target to ask (see `attnc --help`)");
 
   auto *tiles = app.add_subcommand("tiles", "print the mask analysis's tile classification for a shape");
   std::string tilesSpec;
@@ -161,9 +163,19 @@ int main(int argc, char **argv) {
   int code = kExitOk;
   try {
     if (*check) {
+      const attnc::driver::Target *t = nullptr;
+      if (!checkTarget.empty() && !(t = attnc::driver::findTarget(checkTarget)))
+        return report(ErrorId::unknown_target, checkTarget);
       auto file = frontEnd(checkSpec, code);
       if (!file) return code;
-      if (!lower(*file, opts, nullptr, code)) return code;
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      if (t) {
+        auto plans = plansOf(*c, code);
+        if (!plans) return code;
+        if (std::string why = attnc::driver::unsupportedBy(*t, *plans); !why.empty())
+          return report(ErrorId::unsupported_spec, why);
+      }
       return kExitOk;
     }
     if (*bench) {

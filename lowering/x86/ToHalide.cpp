@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -818,6 +819,11 @@ bool HalideKernel::compileToObject(const std::string &path, const std::string &f
 }
 
 bool HalideKernel::compileToStmt(const std::string &path, std::string &error) {
+  // Halide 14 writes the file without checking that it could: check first.
+  if (!std::ofstream(path)) {
+    error = "cannot write `" + path + "`";
+    return false;
+  }
   try {
     impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa));
     return true;
