@@ -18,12 +18,7 @@ bool sources(const KernelPlan &plan, const EmitOptions &o, CudaSources &out, std
 
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error) {
   using S = EmitStatus;
-  std::error_code ec;
-  fs::create_directories(o.dir, ec);
-  if (ec) {
-    error = "cannot create `" + o.dir + "`: " + ec.message();
-    return S::Environment;
-  }
+  if (!makeOutputDir(o.dir, error)) return S::Environment;
   std::vector<CudaSources> all;
   for (const KernelPlan &plan : plans) {
     CudaSources src;

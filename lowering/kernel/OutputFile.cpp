@@ -4,6 +4,16 @@
 
 namespace attnc {
 
+bool makeOutputDir(const std::string &dir, std::string &error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create `" + dir + "`: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
 bool writeTextFile(const std::filesystem::path &path, const std::string &text, std::string &error) {
   std::ofstream f(path, std::ios::binary);
   f << text;

@@ -11,6 +11,9 @@ namespace attnc {
 /// schedule text); Internal: a bug in attnc on a valid spec.
 enum class EmitStatus { Ok, Environment, Internal };
 
+/// Creates directory `dir` (and its parents); false, with `error`, when it cannot.
+bool makeOutputDir(const std::string &dir, std::string &error);
+
 /// Writes `text` to `path`; false, with `error`, when it cannot.
 bool writeTextFile(const std::filesystem::path &path, const std::string &text, std::string &error);
 

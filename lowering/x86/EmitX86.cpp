@@ -138,12 +138,8 @@ std::string shellQuote(const std::string &s) {
 
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error) {
   using S = EmitStatus;
+  if (!makeOutputDir(o.dir, error)) return S::Environment;
   std::error_code ec;
-  fs::create_directories(o.dir, ec);
-  if (ec) {
-    error = "cannot create `" + o.dir + "`: " + ec.message();
-    return S::Environment;
-  }
   if (!writeTextFile(fs::path(o.dir) / "attnc_runtime.h", runtime::kRuntimeHeaderText, error)) return S::Environment;
   const char *cc = std::getenv("ATTNC_CC");
   if (!cc || !*cc) cc = std::getenv("CC");
