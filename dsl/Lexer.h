@@ -35,7 +35,9 @@ std::string describe(Tok kind);
 
 class Lexer {
 public:
-  Lexer(const SourceFile &file, DiagnosticEngine &diags) : file_(file), diags_(diags) {}
+  /// A UTF-8 byte order mark at the start of the file is skipped.
+  Lexer(const SourceFile &file, DiagnosticEngine &diags)
+      : file_(file), diags_(diags), pos_(file.text().substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0) {}
   Token next();
 
 private:

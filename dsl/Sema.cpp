@@ -1,7 +1,10 @@
 #include "dsl/Sema.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -246,10 +249,12 @@ Value SpecChecker::evalNamed(const std::string &name, SourceRange use) {
   Value v;
   if (n.item && n.item->expr) {
     std::string saved = constWhat_;
-    constWhat_ = n.item->kind == ItemKind::Param ? fmt::format("param `{}`", name) : fmt::format("`{}`", name);
+    const std::string what =
+        n.item->kind == ItemKind::Param ? fmt::format("param `{}`", name) : fmt::format("`{}`", name);
+    constWhat_ = what;
     v = check(*n.item->expr, Ctx::Constant);
     constWhat_ = saved;
-    if (n.item->kind != ItemKind::Param && v.type != Type::Error && !wantInt(v, *n.item->expr, constWhat_))
+    if (n.item->kind != ItemKind::Param && v.type != Type::Error && !wantInt(v, *n.item->expr, what))
       v = errorValue();
   } else if (name == "kv_heads") {
     v = evalNamed("heads", use);
@@ -808,7 +813,14 @@ bool SpecChecker::run(Spec &spec) {
     Item &item = *it->second;
     constWhat_ = "`scale`";
     Value v = check(*item.expr, Ctx::Constant);
-    if (wantNumber(v, *item.expr, "`scale`") && v.isConst) spec.scale = v.asFloat();
+    if (wantNumber(v, *item.expr, "`scale`") && v.isConst) {
+      // Kernels multiply in f32: a scale that is NaN, infinite or zero there
+      // would turn every row into a uniform average (or NaN) without a word.
+      const double x = v.asFloat();
+      const float f = static_cast<float>(x);
+      if (!std::isfinite(f) || f == 0.0f) diags_.error(DiagKind::invalid_scale, item.expr->range, std::isnan(x) ? std::string("nan") : fmt::format("{}", x));
+      else spec.scale = x;
+    }
   } else {
     spec.scale = spec.score == ScoreKind::Additive || spec.headDim <= 0 ? 1.0 : 1.0 / std::sqrt(double(spec.headDim));
   }
@@ -899,9 +911,15 @@ std::unique_ptr<CheckedFile> checkSource(std::string path, std::string text) {
 }
 
 std::unique_ptr<CheckedFile> checkFile(const std::string &path, std::string &error) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error = fmt::format("cannot read `{}`: it is a directory", path);
+    return nullptr;
+  }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = fmt::format("cannot read `{}`", path);
+    error = errno ? fmt::format("cannot read `{}`: {}", path, std::strerror(errno)) : fmt::format("cannot read `{}`", path);
     return nullptr;
   }
   std::ostringstream ss;

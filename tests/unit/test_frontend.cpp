@@ -88,3 +88,12 @@ TEST_CASE("defaults", "[frontend]") {
   CHECK(f->specs[1].scale == 1.0);
   CHECK(f->specs[1].additiveUnits == 3);
 }
+
+TEST_CASE("a UTF-8 byte order mark at the start of a spec is skipped", "[frontend]") {
+  auto f = dsl::checkSource("bom.attn", "\xEF\xBB\xBF" "attention a {\n dtype f32\n heads 4\n head_dim 8\n}\n");
+  INFO(f->diags->render(false));
+  CHECK(f->ok());
+  // Only at the start: elsewhere it is still an invalid character.
+  auto g = dsl::checkSource("bom.attn", "attention a {\n dtype f32\n \xEF\xBB\xBF heads 4\n head_dim 8\n}\n");
+  CHECK_FALSE(g->ok());
+}
