@@ -881,11 +881,74 @@ bool SpecChecker::run(Spec &spec) {
 
 }  // namespace
 
+namespace {
+
+/// Why an attention name cannot be the name of C functions and files ("" when
+/// it can): the kernel is exported as NAME (and NAME_last_error ...) from a
+/// library linked into C and C++ programs, and written to NAME.h / NAME.a.
+std::string kernelNameProblem(const std::string &name) {
+  // C (C23) and C++ (C++23) keywords and alternative tokens.
+  static const std::set<std::string> keywords = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+      "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval", "constexpr",
+      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "restrict", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast",
+      "struct", "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid",
+      "typename", "typeof", "typeof_unqual", "union", "unsigned", "using", "virtual", "void", "volatile",
+      "wchar_t", "while", "xor", "xor_eq"};
+  // Functions of the C standard library and POSIX that programs link: a kernel
+  // exported under one of these names would replace it.
+  static const std::set<std::string> libc = {
+      // <math.h>
+      "acos", "acosf", "acosh", "acoshf", "asin", "asinf", "asinh", "asinhf", "atan", "atan2", "atan2f", "atanf",
+      "atanh", "atanhf", "cbrt", "cbrtf", "ceil", "ceilf", "copysign", "copysignf", "cos", "cosf", "cosh", "coshf",
+      "erf", "erfc", "erfcf", "erff", "exp", "exp2", "exp2f", "expf", "expm1", "expm1f", "fabs", "fabsf", "fdim",
+      "floor", "floorf", "fma", "fmaf", "fmax", "fmaxf", "fmin", "fminf", "fmod", "fmodf", "frexp", "hypot",
+      "hypotf", "ilogb", "ldexp", "lgamma", "llrint", "llround", "log", "log10", "log10f", "log1p", "log1pf",
+      "log2", "log2f", "logb", "logf", "lrint", "lround", "modf", "nan", "nanf", "nearbyint", "nextafter", "pow",
+      "powf", "remainder", "remquo", "rint", "rintf", "round", "roundf", "scalbn", "sin", "sincos", "sincosf",
+      "sinf", "sinh", "sinhf", "sqrt", "sqrtf", "tan", "tanf", "tanh", "tanhf", "tgamma", "trunc", "truncf",
+      // <stdlib.h>
+      "abort", "abs", "aligned_alloc", "atexit", "atof", "atoi", "atol", "atoll", "bsearch", "calloc", "div",
+      "exit", "free", "getenv", "labs", "llabs", "malloc", "mblen", "posix_memalign", "qsort", "quick_exit",
+      "rand", "realloc", "setenv", "srand", "strtod", "strtof", "strtol", "strtoll", "strtoul", "strtoull",
+      "system", "unsetenv",
+      // <string.h>, <ctype.h>
+      "memchr", "memcmp", "memcpy", "memmove", "memset", "strcat", "strchr", "strcmp", "strcpy", "strdup",
+      "strerror", "strlen", "strncat", "strncmp", "strncpy", "strrchr", "strstr", "strtok", "isalnum", "isalpha",
+      "isdigit", "islower", "isspace", "isupper", "tolower", "toupper",
+      // <stdio.h>
+      "fclose", "feof", "ferror", "fflush", "fgetc", "fgets", "fopen", "fprintf", "fputc", "fputs", "fread",
+      "fscanf", "fseek", "ftell", "fwrite", "getc", "getchar", "printf", "putc", "putchar", "puts", "remove",
+      "rename", "scanf", "snprintf", "sprintf", "sscanf", "stderr", "stdin", "stdout", "vfprintf", "vprintf",
+      "vsnprintf", "vsprintf",
+      // <time.h>, <signal.h>, <setjmp.h>, POSIX and the C runtime
+      "clock", "time", "signal", "raise", "longjmp", "setjmp", "main", "close", "dup", "fork", "kill", "open",
+      "pipe", "read", "sleep", "stat", "sysconf", "unlink", "usleep", "write", "errno", "environ"};
+  if (name.size() > 128) return fmt::format("is {} characters long, more than 128", name.size());
+  if (keywords.count(name)) return "is a C or C++ keyword";
+  if (libc.count(name)) return "is a function of the C standard library or POSIX";
+  if (name.rfind("attnc_", 0) == 0 || name.rfind("halide_", 0) == 0)
+    return "starts with `attnc_` or `halide_`, which attnc's and Halide's runtimes use";
+  if (name.size() >= 2 && name[0] == '_' && (name[1] == '_' || std::isupper(static_cast<unsigned char>(name[1]))))
+    return "is reserved in C and C++ (`__` or `_` and an upper-case letter)";
+  return "";
+}
+
+}  // namespace
+
 std::vector<Spec> analyze(FileAst &ast, DiagnosticEngine &diags) {
   std::vector<Spec> specs;
   std::map<std::string, SourceRange> names;
   for (AttentionDecl &decl : ast.attentions) {
     if (decl.name.empty()) continue;  // its header failed to parse; already reported
+    if (std::string why = kernelNameProblem(decl.name); !why.empty()) {
+      diags.error(DiagKind::invalid_kernel_name, decl.nameRange, decl.name.size() > 128 ? decl.name.substr(0, 32) + "..." : decl.name, why);
+      continue;
+    }
     auto [it, fresh] = names.emplace(decl.name, decl.nameRange);
     if (!fresh) {
       Diagnostic *d = diags.error(DiagKind::duplicate_attention, decl.nameRange, decl.name);
