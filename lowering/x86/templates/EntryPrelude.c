@@ -37,16 +37,29 @@ __attribute__((weak)) void attnc_halide_error(void *user_context, const char *ms
   if (attnc_current_error) snprintf(attnc_current_error, 512, "Halide: %s", msg);
 }
 
-/* Threads: ATTNC_NUM_THREADS, else every online core; read once. */
+/* Threads: ATTNC_NUM_THREADS (1..1024), else every online core; read once.
+ * A value that is not such a count is reported once per program (a weak
+ * flag shared by every kernel linked), with the count used instead. */
+__attribute__((weak)) int attnc_threads_warned;
 static int num_threads(void) {
   static int threads = 0;
   int t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
   if (t > 0) return t;
   const char *env = getenv("ATTNC_NUM_THREADS");
-  long n = env ? strtol(env, NULL, 10) : 0;
-  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n <= 0) n = 1;
-  if (n > 1024) n = 1024;
+  long n = 0, cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores <= 0) cores = 1;
+  if (cores > 1024) cores = 1024;
+  if (env && *env) {
+    char *end = NULL;
+    n = strtol(env, &end, 10);
+    if (*end != '\0' || n < 1 || n > 1024) {
+      n = n > 1024 && *end == '\0' ? 1024 : cores;
+      if (!__atomic_exchange_n(&attnc_threads_warned, 1, __ATOMIC_ACQ_REL))
+        fprintf(stderr, "attnc: warning: ATTNC_NUM_THREADS=`%s` is not a thread count from 1 to 1024, using %ld\n",
+                env, n);
+    }
+  }
+  if (n <= 0) n = cores;
   halide_set_num_threads((int)n);
   halide_set_error_handler(attnc_halide_error);
   __atomic_store_n(&threads, (int)n, __ATOMIC_RELEASE);
