@@ -218,7 +218,7 @@ std::string tileClassifier(const MaskInfo &m) {
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock || !d.prunedHeads.empty())
+  if (d.hasCompress())
     return "attention `" + d.name +
            "` uses `compress` transforms, which the cuda backend does not support yet (the reference backend runs "
            "them)";

@@ -51,6 +51,9 @@ struct KernelDesc {
   int64_t rank = 0;
   bool hasScoreMod = false, hasMask = false, hasBias = false;
 
+  /// Whether the spec has a `compress` transform (pruning, sparsity, low rank).
+  bool hasCompress() const { return lowRank != LowRank::None || sparseBlock > 0 || !prunedHeads.empty(); }
+
   /// Every argument of the generated function, in ABI order (outputs last).
   std::vector<ArgDesc> signature() const;
 };

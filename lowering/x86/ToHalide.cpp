@@ -75,7 +75,7 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock || !d.prunedHeads.empty())
+  if (d.hasCompress())
     return "attention `" + d.name +
            "` uses `compress` transforms, which the x86 backend does not support yet (the reference backend runs "
            "them)";

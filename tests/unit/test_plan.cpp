@@ -57,8 +57,7 @@ TEST_CASE("the target table: names, and which backend takes which spec", "[plan]
     auto c = test::compileText(test::readFile(e.path().string()));
     for (const std::string &name : c.comp->kernelNames()) {
       KernelPlan p = test::planOf(c, name);
-      const bool compress = p.desc.lowRank != KernelDesc::LowRank::None || p.desc.sparseBlock > 0 ||
-                            !p.desc.prunedHeads.empty();
+      const bool compress = p.desc.hasCompress();
       INFO(name);
       CHECK(driver::findTarget("mlir")->unsupported(p).empty());
       for (const char *t : {"x86", "x86-avx2", "x86-avx512", "cuda"}) {
