@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
   app.add_option("--schedule", to.schedule,
                  "x86/cuda: schedule knobs over the default prefill schedule (docs/x86.md, docs/cuda.md)");
   app.add_option("--decode-schedule", to.decodeSchedule, "x86/cuda: schedule knobs over the default decode schedule");
-  app.add_flag("--keep-temps", to.keepTemps, "x86: keep DIR/.attnc-NAME/ (the C wrapper source and objects)");
+  app.add_flag("--keep-temps", to.keepTemps, "x86: keep DIR/.attnc-temps/ (the C wrapper sources and objects)");
   app.add_option("--arch", to.arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
 
   auto *check = app.add_subcommand("check", "check a spec and report every error in it; with -target, also whether "

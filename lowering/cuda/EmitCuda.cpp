@@ -1,12 +1,9 @@
 #include "lowering/cuda/EmitCuda.h"
 
-#include <filesystem>
 
 #include "runtime/RuntimeHeaderText.h"
 
 namespace attnc::cuda {
-
-namespace fs = std::filesystem;
 
 bool sources(const KernelPlan &plan, const EmitOptions &o, CudaSources &out, std::string &error) {
   const KernelDesc &d = plan.desc;
@@ -18,25 +15,25 @@ bool sources(const KernelPlan &plan, const EmitOptions &o, CudaSources &out, std
 
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error) {
   using S = EmitStatus;
-  if (!makeOutputDir(o.dir, error)) return S::Environment;
   std::vector<CudaSources> all;
   for (const KernelPlan &plan : plans) {
     CudaSources src;
     if (!sources(plan, o, src, error)) return S::Environment;
     all.push_back(std::move(src));
   }
-  const fs::path dir(o.dir);
-  if (!writeTextFile(dir / "attnc_runtime.h", runtime::kRuntimeHeaderText, error) ||
-      !writeTextFile(dir / "attnc_device.cuh", runtime::kDeviceHeaderText, error) ||
-      !writeTextFile(dir / "attnc_simt.h", runtime::kSimtHeaderText, error))
+  // Staged and moved into DIR together (StagedOutput), as the x86 emitter does.
+  StagedOutput stage;
+  if (!stage.open(o.dir, error)) return S::Environment;
+  if (!stage.write("attnc_runtime.h", runtime::kRuntimeHeaderText, error) ||
+      !stage.write("attnc_device.cuh", runtime::kDeviceHeaderText, error) ||
+      !stage.write("attnc_simt.h", runtime::kSimtHeaderText, error))
     return S::Environment;
   for (size_t i = 0; i < plans.size(); ++i) {
     const std::string &name = plans[i].desc.name;
-    if (!writeTextFile(dir / (name + ".h"), all[i].header, error) ||
-        !writeTextFile(dir / (name + ".cu"), all[i].source, error))
+    if (!stage.write(name + ".cu", all[i].source, error) || !stage.write(name + ".h", all[i].header, error))
       return S::Environment;
   }
-  return S::Ok;
+  return stage.commit(error) ? S::Ok : S::Environment;
 }
 
 }  // namespace attnc::cuda

@@ -138,42 +138,68 @@ std::string shellQuote(const std::string &s) {
 
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error) {
   using S = EmitStatus;
-  if (!makeOutputDir(o.dir, error)) return S::Environment;
-  std::error_code ec;
-  if (!writeTextFile(fs::path(o.dir) / "attnc_runtime.h", runtime::kRuntimeHeaderText, error)) return S::Environment;
+  // Everything is built in a private staging directory and moved into DIR only
+  // when every kernel succeeded (StagedOutput): a failure or a signal part-way
+  // leaves DIR as it was, and concurrent runs never mix their files.
+  StagedOutput stage;
+  if (!stage.open(o.dir, error)) return S::Environment;
+  if (o.keepTemps) stage.keep();
+  if (!stage.write("attnc_runtime.h", runtime::kRuntimeHeaderText, error)) return S::Environment;
   const char *cc = std::getenv("ATTNC_CC");
   if (!cc || !*cc) cc = std::getenv("CC");
   if (!cc || !*cc) cc = "cc";
+  const char *objcopy = std::getenv("ATTNC_OBJCOPY");
+  if (!objcopy || !*objcopy) objcopy = "objcopy";
   for (const KernelPlan &plan : plans) {
     const std::string &name = plan.desc.name;
     auto pre = buildKernel(plan, o.isa, {false, o.schedule}, error);
     if (!pre) return S::Internal;
     auto dec = buildKernel(plan, o.isa, {true, o.decodeSchedule}, error);
     if (!dec) return S::Internal;
-    fs::path tmp = fs::path(o.dir) / (".attnc-" + name);
-    fs::create_directories(tmp, ec);
-    std::string objPre = (tmp / (name + "_prefill.o")).string(), objDec = (tmp / (name + "_decode.o")).string(),
-                objRt = (tmp / "halide_runtime.o").string(), wrapC = (tmp / (name + "_abi.c")).string(),
-                objWrap = (tmp / (name + "_abi.o")).string();
+    std::string objPre = stage.path(name + "_prefill.o").string(), objDec = stage.path(name + "_decode.o").string(),
+                objRt = stage.path(name + "_halide_runtime.o").string(), wrapC = stage.path(name + "_abi.c").string(),
+                objWrap = stage.path(name + "_abi.o").string();
     if (!pre->compileToObject(objPre, "attnc_" + name + "_prefill", error) ||
         !dec->compileToObject(objDec, "attnc_" + name + "_decode", error) ||
         !HalideKernel::compileRuntime(objRt, o.isa, error))
       return S::Internal;
     if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule()), error))
       return S::Environment;
-    std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(o.dir),
+    std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(stage.dir().string()),
                                   shellQuote(objWrap), shellQuote(wrapC));
-    if (std::system(cmd.c_str()) != 0) {
+    if (runCommand(cmd) != 0) {
       error = fmt::format("compiling the C wrapper of `{}` failed: {} (set ATTNC_CC or CC to a C compiler)", name, cmd);
       return S::Environment;
     }
-    std::string lib = (fs::path(o.dir) / (name + ".a")).string();
-    fs::remove(lib, ec);
-    if (!createStaticLibrary({objWrap, objPre, objDec, objRt}, lib, o.isa, error)) return S::Environment;
-    if (!writeTextFile(fs::path(o.dir) / (name + ".h"), header(pre->desc()), error)) return S::Environment;
-    if (!o.keepTemps) fs::remove_all(tmp, ec);
+    // One relocatable object whose only global definitions are the documented
+    // entry points: the pipelines, the Halide runtime (with its thread pool
+    // and error handler) and the wrapper's helpers become local, so a kernel
+    // never collides with another kernel or with the program (docs/integration.md).
+    std::string objAll = stage.path(name + "_all.o").string(), objApi = stage.path(name + ".o").string();
+    cmd = fmt::format("{} -r -nostdlib -o {} {} {} {} {}", cc, shellQuote(objAll), shellQuote(objWrap),
+                      shellQuote(objPre), shellQuote(objDec), shellQuote(objRt));
+    if (runCommand(cmd) != 0) {
+      error = fmt::format("linking the objects of `{}` failed: {} (set ATTNC_CC or CC to a C compiler)", name, cmd);
+      return S::Environment;
+    }
+    // COMDAT groups go too: with their symbols local, a second kernel's group of
+    // the same name would be discarded while its code still refers to it. The
+    // wrapper's weak `attnc_` globals stay shared (one warning per program).
+    cmd = fmt::format("{} --remove-section=.group --keep-global-symbol={} --keep-global-symbol={}_last_error "
+                      "--keep-global-symbol=attnc_current_error --keep-global-symbol=attnc_halide_error "
+                      "--keep-global-symbol=attnc_threads_warned {} {}",
+                      objcopy, name, name, shellQuote(objAll), shellQuote(objApi));
+    if (runCommand(cmd) != 0) {
+      error = fmt::format("hiding the internal symbols of `{}` failed: {} (set ATTNC_OBJCOPY to binutils' objcopy)",
+                          name, cmd);
+      return S::Environment;
+    }
+    std::string lib = stage.path(name + ".a").string();
+    if (!createStaticLibrary({objApi}, lib, o.isa, error)) return S::Environment;
+    stage.publish(name + ".a");
+    if (!stage.write(name + ".h", header(pre->desc()), error)) return S::Environment;
   }
-  return S::Ok;
+  return stage.commit(error) ? S::Ok : S::Environment;
 }
 
 }  // namespace attnc::x86

@@ -17,7 +17,7 @@ struct EmitOptions {
   Isa isa = Isa::Avx512;
   std::string schedule;        // knobs over the default prefill schedule
   std::string decodeSchedule;  // knobs over the default decode schedule
-  bool keepTemps = false;      // keep DIR/.attnc-NAME/ (wrapper source, objects)
+  bool keepTemps = false;      // keep DIR/.attnc-temps/ (wrapper sources, objects)
 };
 
 /// Environment: DIR cannot be written or no C compiler runs (the user can fix
