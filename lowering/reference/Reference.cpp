@@ -379,8 +379,14 @@ double normalize(const Call &c, std::vector<double> &regs, int64_t b, int64_t h,
     }
     return -inf;
   }
-  if (n == 0) return -inf;
-  const double m = *std::max_element(scores.begin(), scores.begin() + n);
+  // A score of -inf weighs nothing, as if masked: a row whose scores are all
+  // -inf is fully masked (out 0, lse -inf). A NaN score makes the sum, hence
+  // every weight and the lse, NaN (docs/language.md, numerics).
+  const double m = n == 0 ? -inf : *std::max_element(scores.begin(), scores.begin() + n);
+  if (m == -inf) {
+    for (int64_t i = 0; i < n; ++i) scores[i] = std::isnan(scores[i]) ? scores[i] : 0.0;
+    return std::any_of(scores.begin(), scores.begin() + n, [](double x) { return std::isnan(x); }) ? NAN : -inf;
+  }
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += std::exp(scores[i] - m);
   for (int64_t i = 0; i < n; ++i) scores[i] = std::exp(scores[i] - m) / sum;

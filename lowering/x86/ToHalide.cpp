@@ -48,29 +48,34 @@ const float kNegInf = -std::numeric_limits<float>::infinity();
 /// e^x for f32 in a form that vectorizes: x = k ln2 + r (Cody-Waite, two
 /// constants), e^r by a degree-7 Taylor polynomial on |r| <= ln2/2 (relative
 /// error < 1e-8 before rounding), times 2^k built in the exponent bits. The
-/// argument is clamped to [-87.3, 88.7], so the result stays a normal float
-/// (exp(-87.3) ~ 1.2e-38 stands in for 0, which callers mask where it matters).
-/// Halide's fast_exp (about 2^-18 relative) was too coarse for f32's 1e-4
-/// tolerance once errors add over long rows; libm's exp does not vectorize.
-Expr vexp(Expr x) {
-  x = clamp(x, -87.3f, 88.7f);
+/// argument is clamped to [-88, 88.7]: at -88, k = -127 builds 2^k as +0, so
+/// e^x is exactly 0 below about -87.7 (e^-inf = 0: masked scores weigh
+/// nothing) and a normal float above. Halide's fast_exp (about 2^-18 relative)
+/// was too coarse for f32's 1e-4 tolerance once errors add over long rows;
+/// libm's exp does not vectorize.
+///
+/// NaN in, NaN out (the numerics contract, docs/language.md): Halide's clamp,
+/// min and max, and its own exp, turn a NaN into a number, so every
+/// transcendental here passes a NaN argument through explicitly.
+Expr vexp(const Expr &x0) {
+  Expr x = clamp(x0, -88.0f, 88.7f);
   Expr k = floor(x * 1.44269504088896341f + 0.5f);
   Expr r = x - k * 0.693145751953125f;
   r = r - k * 1.428606765330187e-06f;
   Expr p = 1.0f / 5040;
   for (float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = p * r + c;
   Expr scale = reinterpret<float>((cast<int32_t>(k) + 127) << 23);
-  return p * scale;
+  return select(is_nan(x0), x0, p * scale);
 }
 
-Expr expF(const Expr &x, bool fast) { return fast ? vexp(x) : exp(x); }
+Expr expF(const Expr &x, bool fast) { return fast ? vexp(x) : select(is_nan(x), x, exp(x)); }
 
 Expr tanhF(const Expr &x, bool fast) {
-  if (!fast) return tanh(x);
+  if (!fast) return select(is_nan(x), x, tanh(x));
   // tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)); exp saturates harmlessly.
   Expr e = vexp(min(2.0f * abs(x), 80.0f));
   Expr t = 1.0f - 2.0f / (e + 1.0f);
-  return select(x < 0, -t, t);
+  return select(is_nan(x), x, select(x < 0, -t, t));
 }
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
@@ -463,8 +468,12 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.rjm = rj;
       c.Mt(r, kt, qt, hk, b) = kNegInf;
       c.Mt(r, kt, qt, hk, b) = max(c.Mt(r, kt, qt, hk, b), c.S(r, rj, kt, qt, hk, b));
+      // A tile whose scores are all -inf (masked, or -inf from a score mod)
+      // has max -inf; subtracting 0 instead keeps e^(-inf - -inf) = NaN out.
+      // Halide compiles with LLVM's no-NaN/no-Inf flags, so where a weight
+      // must be exactly 0 (masked pairs of partial tiles) a select says so.
       Expr sv = c.S(r, j, kt, qt, hk, b), mt = c.Mt(r, kt, qt, hk, b);
-      Expr p = expF(sv - mt, fast);
+      Expr p = expF(sv - select(mt == kNegInf, 0.0f, mt), fast);
       if (which == 1) p = select(sv == kNegInf, 0.0f, p);
       c.P(r, j, kt, qt, hk, b) = p;
       RDom rl(0, TK, "rjl" + sfx);
@@ -490,7 +499,9 @@ bool Builder::defineAlgorithm(std::string &error) {
            ao = state(dv, r, qt, sp, hk, b)[2];
       Expr mt = c.Mt(r, ktv, qt, hk, b), lt = c.Lt(r, ktv, qt, hk, b);
       Expr gt = mt > mo;
-      Expr e = expF(-abs(mt - mo), fast);
+      // Halide compiles without NaNs in mind (LLVM's nnan): -inf - -inf must
+      // not make one here, where both states are still empty.
+      Expr e = expF(select(mt == mo, 0.0f, -abs(mt - mo)), fast);
       Expr alpha = select(gt, e, 1.0f), beta = select(gt, 1.0f, select(mt == kNegInf, 0.0f, e));
       state(dv, r, qt, sp, hk, b) = Tuple(max(mo, mt), lo * alpha + lt * beta, ao * alpha + ot * beta);
     }
@@ -508,7 +519,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     Expr mt = state(dv, r, qt, rs, hk, b)[0], lt = state(dv, r, qt, rs, hk, b)[1],
          at = state(dv, r, qt, rs, hk, b)[2];
     Expr gt = mt > mo;
-    Expr e = expF(-abs(mt - mo), fast);
+    Expr e = expF(select(mt == mo, 0.0f, -abs(mt - mo)), fast);
     Expr alpha = select(gt, e, 1.0f), beta = select(gt, 1.0f, select(mt == kNegInf, 0.0f, e));
     fin(dv, r, qt, hk, b) = Tuple(max(mo, mt), lo * alpha + lt * beta, ao * alpha + at * beta);
   }
@@ -522,8 +533,10 @@ bool Builder::defineAlgorithm(std::string &error) {
   } else {
     Expr m = fin(dv, row, qv / QT, hv / G, b)[0], l = fin(dv, row, qv / QT, hv / G, b)[1],
          acc = fin(dv, row, qv / QT, hv / G, b)[2];
-    o = select(l > 0.0f, acc / l, 0.0f);
-    lse = select(l > 0.0f, m + log(l), kNegInf);
+    // l == 0: every pair masked (out 0, lse -inf); a NaN score makes l NaN,
+    // and out and lse NaN with it (docs/language.md, numerics).
+    o = select(l == 0.0f, 0.0f, acc / l);
+    lse = select(l == 0.0f, kNegInf, select(is_nan(l), l, m + log(l)));
   }
   if (d.outputLse) out_(outVars) = Tuple(cast(T, o), lse);
   else out_(outVars) = cast(T, o);

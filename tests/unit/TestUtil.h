@@ -119,4 +119,78 @@ inline std::string compareWithReference(const KernelDesc &d, const KernelArgs &a
   return bad;
 }
 
+/// NaN and infinity in the inputs (docs/language.md, numerics): one element of
+/// q, k or v set to `value` in a spec and shape that reach a path (prefill,
+/// decode, split-KV) with rows that see it, rows that do not, and rows that
+/// are fully masked.
+struct NonFiniteCase {
+  std::string what, spec;
+  int64_t batch, seqQ, seqKv;
+  std::string tensor;  // q, k or v
+  int64_t b, h, s;     // element (b, h, s, 0); h is a kv head for k and v
+  double value;
+  int nsplit = 0;      // x86: the kv splits to force (0: the kernel's choice)
+};
+
+inline std::vector<NonFiniteCase> nonFiniteCases() {
+  const std::string strict = "attention nf {\n  dtype f32\n  heads 2\n  kv_heads 1\n  head_dim 16\n  output lse\n"
+                             "  mask kv_idx < q_idx\n}\n";
+  const std::string open = "attention nf {\n  dtype f32\n  heads 2\n  kv_heads 1\n  head_dim 16\n  output lse\n}\n";
+  std::string bf16 = strict;
+  bf16.replace(bf16.find("f32"), 3, "bf16");
+  return {
+      {"prefill, NaN in k", strict, 1, 40, 40, "k", 0, 0, 9, NAN},
+      {"prefill, NaN in q", strict, 1, 40, 40, "q", 0, 1, 20, NAN},
+      // In v, only at a pair every row keeps: a NaN v at a masked pair is
+      // unspecified (0 weight x NaN, as in any P.V product; docs/language.md).
+      {"prefill, NaN in v", open, 2, 40, 40, "v", 1, 0, 9, NAN},
+      {"prefill, +inf in k", open, 2, 40, 40, "k", 1, 0, 3, INFINITY},
+      {"prefill bf16, NaN in k", bf16, 1, 40, 40, "k", 0, 0, 5, NAN},
+      {"decode, NaN in k", strict, 1, 3, 300, "k", 0, 0, 1, NAN},
+      {"decode split-KV, NaN in k", open, 2, 4, 1000, "k", 0, 0, 700, NAN, 4},
+      {"decode split-KV, NaN in q", open, 2, 4, 1000, "q", 1, 0, 2, NAN, 4},
+  };
+}
+
+/// Sets element (b, h, s, 0) of input `name` of `a` (and its f64 copy).
+inline void setInputElement(KernelArgs &a, const KernelDesc &d, const std::string &name, int64_t b, int64_t h,
+                            int64_t s, double value) {
+  for (size_t i = 0; i < a.sig.size(); ++i) {
+    if (a.sig[i].name != name) continue;
+    const attnc_tensor &t = a.tensors[i];
+    const bool bshd = d.layout == dsl::Layout::BSHD;
+    const int64_t off = b * t.stride[0] + h * t.stride[bshd ? 2 : 1] + s * t.stride[bshd ? 1 : 2];
+    a.host[i].data[off] = storeAs(a.sig[i].dtype, a.mem[i].data(), off, value);
+    return;
+  }
+  FAIL("no input " << name);
+}
+
+/// Runs case `c` through `run(plan, args)` (a backend; false with an error
+/// when the call fails) and the reference, and compares them. The reference's
+/// rows must include NaN rows and finite ones (else the case tests nothing).
+template <typename Run>
+inline std::string checkNonFinite(const NonFiniteCase &c, Run &&run) {
+  Compiled comp = compileText(c.spec);
+  KernelPlan plan = planOf(comp, "nf");
+  const KernelDesc &d = plan.desc;
+  KernelArgs args = makeArgs(d, c.batch, c.seqQ, c.seqKv, 7);
+  setInputElement(args, d, c.tensor, c.b, c.h, c.s, c.value);
+  auto ref = ReferenceKernel::create(plan);
+  HostTensor out, lse, smax;
+  std::string err;
+  if (!ref->run(args.inputs(), out, &lse, err, 0, &smax)) return "reference: " + err;
+  int64_t nanRows = 0, finiteRows = 0;
+  for (size_t r = 0; r < lse.data.size(); ++r) {
+    bool nanOut = std::isnan(out.data[r * d.valueDim]);
+    if (nanOut) ++nanRows;
+    else if (std::isfinite(lse.data[r])) ++finiteRows;
+  }
+  if (nanRows == 0) return c.what + ": the reference has no NaN row";
+  if (finiteRows == 0) return c.what + ": the reference has no finite row";
+  if (!run(plan, args, err)) return c.what + ": " + err;
+  if (std::string bad = compareWithReference(d, args, out, lse, smax, c.seqQ); !bad.empty()) return c.what + ": " + bad;
+  return "";
+}
+
 }  // namespace attnc::test

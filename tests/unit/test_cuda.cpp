@@ -331,3 +331,25 @@ TEST_CASE("cuda strided views: a spec input and q inside larger buffers", "[cuda
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda emulated: NaN and infinity in the inputs follow the numerics contract on every path",
+          "[cuda][nonfinite]") {
+  for (const NonFiniteCase &c : nonFiniteCases()) {
+    for (const Variant &v : kVariants) {
+      INFO(c.what << " [" << v.prefill << " / " << v.decode << "]");
+      CHECK(checkNonFinite(c, [&](const KernelPlan &plan, KernelArgs &args, std::string &err) {
+              auto k = buildCuda(plan, v, err);
+              if (!k) return false;
+              std::vector<const attnc_tensor *> t;
+              for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+              int rc = k->run(t);
+              if (rc != ATTNC_OK) err = k->lastError();
+              return rc == ATTNC_OK;
+            }) == "");
+    }
+  }
+}
+
+}  // namespace attnc::test

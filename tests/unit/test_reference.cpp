@@ -234,3 +234,27 @@ TEST_CASE("bad arguments are errors and not crashes", "[reference]") {
   CHECK_FALSE(r.k->run({&flatQ, &k, &v}, out, nullptr, err));
   CHECK(err == "`q` must have 4 dimensions, got 1");
 }
+
+TEST_CASE("a NaN score makes its row NaN; -inf scores weigh nothing", "[reference][nonfinite]") {
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0; mask causal; output lse; "
+               "input bias : f32[seq_kv]; score_mod score + bias[kv_idx] }");
+  // seq_q 3 = seq_kv 3, causal: row 0 sees kv 0, row 1 kv 0..1, row 2 kv 0..2.
+  // k[2] = NaN: row 2's score on kv 2 is NaN; bias makes kv 1 -inf for every row.
+  HostTensor q = tensor({1, 1, 3, 1}, {1, 1, 1}), k = tensor({1, 1, 3, 1}, {0, 5, NAN}),
+             v = tensor({1, 1, 3, 1}, {4, 8, 16}), bias = tensor({3}, {0, -kInf, 0});
+  HostTensor lse;
+  HostTensor out = run(r, {&q, &k, &v, &bias}, &lse);
+  CHECK(out.data[0] == Approx(4));
+  CHECK(lse.data[0] == Approx(0).margin(1e-15));
+  CHECK(out.data[1] == Approx(4));  // kv 1 scores -inf: only kv 0 counts
+  CHECK(lse.data[1] == Approx(0).margin(1e-15));
+  CHECK(std::isnan(out.data[2]));
+  CHECK(std::isnan(lse.data[2]));
+  // Every score -inf: as if fully masked.
+  HostTensor k0 = tensor({1, 1, 3, 1}, {0, 0, 0}), allInf = tensor({3}, {-kInf, -kInf, -kInf}), lse2;
+  HostTensor out2 = run(r, {&q, &k0, &v, &allInf}, &lse2);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(out2.data[i] == 0);
+    CHECK(lse2.data[i] == -kInf);
+  }
+}

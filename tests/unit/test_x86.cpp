@@ -138,3 +138,18 @@ TEST_CASE("x86: every function and operator of the language in the regions", "[x
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86: NaN and infinity in the inputs follow the numerics contract on every path", "[x86][nonfinite]") {
+  for (const NonFiniteCase &c : nonFiniteCases()) {
+    INFO(c.what);
+    CHECK(checkNonFinite(c, [&](const KernelPlan &plan, KernelArgs &args, std::string &err) {
+            auto k = x86::HalideKernel::create(plan, x86::defaultSchedule(plan.desc, x86::hostIsa(), c.seqQ <= 16),
+                                               x86::hostIsa(), err);
+            return k && k->run(args.tensors, 2, c.nsplit, err);
+          }) == "");
+  }
+}
+
+}  // namespace attnc::test

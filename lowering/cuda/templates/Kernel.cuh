@@ -427,8 +427,10 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
       if (pr >= rows) continue;
       const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
       const float lv = l[mt][rr];
-      const float inv = kSigmoid ? 1.f : (lv > 0.f ? 1.f / lv : 0.f);
-      const float lse = kSigmoid ? 0.f : (lv > 0.f ? (m[mt][rr] + log2f(lv)) * kLn2 : -INFINITY);
+      // lv == 0: every pair masked (out 0, lse -inf); a NaN score makes lv,
+      // out and lse NaN (fmaxf skips NaN, the sums do not).
+      const float inv = kSigmoid ? 1.f : (lv == 0.f ? 0.f : 1.f / lv);
+      const float lse = kSigmoid ? 0.f : (lv == 0.f ? -INFINITY : (m[mt][rr] + log2f(lv)) * kLn2);
       if (p.nsplit == 1) {
         E *orow = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh + static_cast<int64_t>(pos) * p.o_ss;
         ATTNC_UNROLL for (int j = 0; j < T::kDvT; ++j)
@@ -464,7 +466,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) combine_kernel(const Params p) {
   const float muse = mx == -INFINITY ? 0.f : mx;
   float wsum = 0.f;
   for (int s = 0; s < ns; ++s) wsum += kSigmoid ? 1.f : expf(lp[s] - muse);
-  const float inv = kSigmoid ? 1.f : (wsum > 0.f ? 1.f / wsum : 0.f);
+  const float inv = kSigmoid ? 1.f : (wsum == 0.f ? 0.f : 1.f / wsum);  // NaN partials stay NaN
   E *orow = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh + static_cast<int64_t>(pos) * p.o_ss;
   for (int c = static_cast<int>(tid()); c < kValueDim; c += 128) {
     float acc = 0.f;
@@ -475,5 +477,5 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) combine_kernel(const Params p) {
   if constexpr (kLse)
     if (tid() == 0)
       p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<int64_t>(pos) * p.lse_ss] =
-          wsum > 0.f && mx != -INFINITY ? muse + logf(wsum) : -INFINITY;
+          wsum == 0.f ? -INFINITY : muse + logf(wsum);
 }
