@@ -377,6 +377,7 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
     << ", void *workspace, size_t workspace_bytes, bool own_workspace, void *stream) {\n";
   h << "  int64_t batch = -1, seq_q = -1, seq_kv = -1;\n  int rc;\n  last_error[0] = 0;\n";
   h << abi::checkStatements(d);
+  h << abi::emptyCallStatements(d, false);  // seq_kv 0: the kernel masks every row itself
   h << "  if (seq_q * kHeads > INT32_MAX || seq_kv > INT32_MAX - 1024 || batch > 65535)\n"
        "    return fail(ATTNC_E_SHAPE, \"seq_q * heads and seq_kv must stay under 2^31 and batch under 65536, got "
        "seq_q %lld, seq_kv %lld, batch %lld\", (long long)seq_q, (long long)seq_kv, (long long)batch);\n";

@@ -112,7 +112,37 @@ std::string checkStatements(const KernelDesc &d) {
       }
     }
   }
+  // Aliasing: outputs are distinct elements and share no memory with any other argument.
+  for (const ArgDesc &a : sig) {
+    if (!a.output) continue;
+    o << fmt::format("  if ((rc = check_no_self_overlap({0}, \"{0}\")) != ATTNC_OK) return rc;\n", a.name);
+    for (const ArgDesc &b : sig) {
+      if (&b == &a || (b.output && &b > &a)) continue;  // each pair of outputs once
+      o << fmt::format("  if ((rc = check_disjoint({0}, \"{0}\", {1}, {2}, \"{2}\", {3})) != ATTNC_OK) return rc;\n",
+                       a.name, elementBytes(a.dtype), b.name, elementBytes(b.dtype));
+    }
+  }
   return o.str();
+}
+
+std::string emptyCallStatements(const KernelDesc &d, bool hostOutputs) {
+  std::string o = "  /* Empty calls (docs/integration.md): no rows is a no-op; no keys masks every row. */\n"
+                  "  if (batch == 0 || seq_q == 0) return ATTNC_OK;\n";
+  if (!hostOutputs) return o;
+  o += "  if (seq_kv == 0) {\n    const unsigned char zero[4] = {0, 0, 0, 0};\n";
+  o += fmt::format("    fill_tensor(out, {}, zero);\n", elementBytes(d.dtype));
+  if (d.outputLse) o += "    const uint32_t neg_inf = 0xff800000u;\n    fill_tensor(lse, 4, &neg_inf);\n";
+  o += "    return ATTNC_OK;\n  }\n";
+  return o;
+}
+
+int elementBytes(dsl::DType t) {
+  switch (t) {
+  case dsl::DType::F16:
+  case dsl::DType::BF16: return 2;
+  case dsl::DType::U8: return 1;
+  default: return 4;
+  }
 }
 
 }  // namespace attnc::abi

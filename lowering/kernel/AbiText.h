@@ -18,10 +18,17 @@ std::string shapeText(const ArgDesc &a);
 /// The argument list as comment lines (" *   q : f16[...]").
 std::string argumentComment(const KernelDesc &d);
 /// The static helpers the checks use: `last_error` (thread-local), fail(),
-/// dtype_name(), check_tensor(), check_extent().
+/// dtype_name(), check_tensor(), check_extent(), check_disjoint(),
+/// check_no_self_overlap(), fill_tensor().
 std::string checkHelpers();
 /// Statements that check every argument and bind `batch`, `seq_q`, `seq_kv`
 /// (int64_t, declared by the caller) and `rc` (int); they `return` a status.
+/// Outputs must not overlap themselves or any other argument.
 std::string checkStatements(const KernelDesc &d);
+/// After the checks: returns ATTNC_OK at once when batch or seq_q is 0; with
+/// `hostOutputs`, also when seq_kv is 0, having written out = 0 and lse = -inf.
+std::string emptyCallStatements(const KernelDesc &d, bool hostOutputs);
+/// Bytes of one element of `t`.
+int elementBytes(dsl::DType t);
 
 }  // namespace attnc::abi

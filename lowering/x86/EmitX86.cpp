@@ -81,6 +81,7 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "int " << N << "(" << paramList(d) << ") {\n";
   o << "  int64_t batch = -1, seq_q = -1, seq_kv = -1;\n  int rc;\n  last_error[0] = 0;\n";
   o << abi::checkStatements(d);
+  o << abi::emptyCallStatements(d, true);
   // Halide buffers.
   const bool bshd = d.layout == dsl::Layout::BSHD;
   o << "  {\n";

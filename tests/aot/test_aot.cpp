@@ -4,7 +4,9 @@
 // called from several threads at once.
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "../unit/TestUtil.h"
@@ -269,6 +271,83 @@ TEST_CASE("aot a spec input given as a strided view", "[aot]") {
   std::string err;
   REQUIRE(s.ref->run(a.inputs(), out, nullptr, err));
   CHECK(compareTensors(a.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("aot empty calls: batch or seq_q 0 is a no-op, seq_kv 0 masks every row", "[aot][empty]") {
+  Spec s = load("sliding_sinks");  // f16, bhsd, output lse
+  auto outBits = [](KernelArgs &a) { return a.mem[a.mem.size() - 2]; };
+  for (auto [b, q, kv] : {std::tuple<int64_t, int64_t, int64_t>{0, 5, 9}, {2, 0, 9}, {0, 0, 0}}) {
+    INFO("B=" << b << " Sq=" << q << " Skv=" << kv);
+    KernelArgs a = makeArgs(s.desc, b, q, kv, 3);
+    auto before = outBits(a);
+    INFO(sliding_sinks_last_error());
+    CHECK(call(sliding_sinks, a) == ATTNC_OK);
+    CHECK(outBits(a) == before);
+    // Empty tensors may have null data.
+    for (attnc_tensor &t : a.tensors)
+      if (t.shape[0] * t.shape[1] * t.shape[2] * (t.ndim == 4 ? t.shape[3] : 1) == 0) t.data = nullptr;
+    CHECK(call(sliding_sinks, a) == ATTNC_OK);
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 2, 3, 0, 3);
+    a.tensors[1].data = a.tensors[2].data = nullptr;  // k and v are empty
+    REQUIRE(call(sliding_sinks, a) == ATTNC_OK);
+    HostTensor out = a.output(0), lse = a.output(1);
+    REQUIRE(out.numel() == 2 * 32 * 3 * 64);
+    for (double x : out.data) CHECK(x == 0);
+    for (double x : lse.data) CHECK(x == -std::numeric_limits<double>::infinity());
+  }
+  {  // An empty q with a non-empty out is still a shape error.
+    KernelArgs a = makeArgs(s.desc, 1, 4, 4, 3);
+    a.tensors[0].shape[2] = 0;
+    CHECK(call(sliding_sinks, a) == ATTNC_E_SHAPE);
+    CHECK(std::string(sliding_sinks_last_error()).find("as in `q`") != std::string::npos);
+  }
+}
+
+TEST_CASE("aot aliasing: outputs that overlap an argument or themselves are refused", "[aot][alias]") {
+  Spec s = load("sliding_sinks");  // f16, bhsd [b, h, s, d], output lse
+  auto expect = [&](KernelArgs &a, int status, const char *words) {
+    int rc = call(sliding_sinks, a);
+    std::string msg = sliding_sinks_last_error();
+    INFO("message: " << msg);
+    CHECK(rc == status);
+    CHECK(msg.find(words) != std::string::npos);
+  };
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
+    a.tensors[1].data = a.tensors[3].data;  // k read from inside out (k is smaller: no write past anything)
+    expect(a, ATTNC_E_ARGUMENT, "`out` overlaps `k`");
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
+    a.tensors[2].data = static_cast<char *>(a.tensors[3].data) + 2 * 96;  // v starting inside out
+    expect(a, ATTNC_E_ARGUMENT, "`out` overlaps `v`");
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
+    a.tensors[4].data = a.tensors[3].data;  // lse over out
+    expect(a, ATTNC_E_ARGUMENT, "overlaps");
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
+    a.tensors[3].stride[2] = 0;  // every row of out to one place
+    expect(a, ATTNC_E_LAYOUT, "`out` dimension 2 has stride 0");
+  }
+  {
+    KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
+    a.tensors[4].stride[1] = 4;  // lse heads 4 apart, 8 rows each: they overlap
+    expect(a, ATTNC_E_LAYOUT, "`lse` dimension 1 has stride 4");
+  }
+  {  // Inputs may alias each other: k and v the same tensor.
+    KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
+    a.tensors[2].data = a.tensors[1].data;
+    CHECK(call(sliding_sinks, a) == ATTNC_OK);
+  }
 }
 
 }  // namespace attnc::test

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <limits>
+#include <tuple>
 
 #include "CudaEmu.h"
 #include "TestUtil.h"
@@ -222,7 +224,16 @@ TEST_CASE("cuda host API: argument checks before any launch", "[cuda][abi]") {
   expectFail(t, ATTNC_E_LAYOUT, "stride 1 in its last dimension");
   t = args.tensors;
   t[0].shape[1] = 0;
-  expectFail(t, ATTNC_E_SHAPE, "outside 1..2^31-1");
+  expectFail(t, ATTNC_E_SHAPE, "(heads) must be 32, got 0");
+  t = args.tensors;
+  t[0].shape[2] = -1;
+  expectFail(t, ATTNC_E_SHAPE, "outside 0..2^31-1");
+  t = args.tensors;
+  t[3].data = t[2].data;  // out over v
+  expectFail(t, ATTNC_E_ARGUMENT, "`out` overlaps `v`");
+  t = args.tensors;
+  t[3].stride[2] = 0;  // every row of out to one place
+  expectFail(t, ATTNC_E_LAYOUT, "`out` dimension 2 has stride 0");
   t = args.tensors;
   t[4].stride[0] = -1;
   expectFail(t, ATTNC_E_LAYOUT, "stride -1");
@@ -349,6 +360,37 @@ TEST_CASE("cuda emulated: NaN and infinity in the inputs follow the numerics con
               return rc == ATTNC_OK;
             }) == "");
     }
+  }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda empty calls: batch or seq_q 0 is a no-op, seq_kv 0 masks every row", "[cuda][empty]") {
+  Compiled c = compileExample("sliding_sinks");  // f16, bhsd, value_dim 64, output lse
+  KernelPlan plan = planOf(c, "sliding_sinks");
+  std::string err;
+  auto k = buildCuda(plan, kVariants[0], err);
+  REQUIRE(k);
+  for (auto [b, q, kv] : {std::tuple<int64_t, int64_t, int64_t>{0, 5, 9}, {2, 0, 9}, {0, 0, 0}, {2, 3, 0}, {1, 40, 0}}) {
+    INFO("B=" << b << " Sq=" << q << " Skv=" << kv);
+    KernelArgs a = makeArgs(plan.desc, b, q, kv, 3);
+    std::vector<const attnc_tensor *> p;
+    for (attnc_tensor &t : a.tensors) {
+      if (t.shape[0] * t.shape[1] * t.shape[2] * (t.ndim == 4 ? t.shape[3] : 1) == 0) t.data = nullptr;
+      p.push_back(&t);
+    }
+    std::vector<unsigned char> before = a.mem[3];
+    int rc = k->run(p);
+    INFO(k->lastError());
+    REQUIRE(rc == ATTNC_OK);
+    if (kv > 0 || b == 0 || q == 0) {
+      CHECK(a.mem[3] == before);
+      continue;
+    }
+    for (double x : a.output(0).data) CHECK(x == 0);
+    for (double x : a.output(1).data) CHECK(x == -std::numeric_limits<double>::infinity());
   }
 }
 
