@@ -61,7 +61,7 @@ std::string header(const KernelDesc &d) {
   return o.str();
 }
 
-std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedule &dec) {
+std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedule &dec, Isa isa) {
   const std::string N = d.name;
   std::vector<ArgDesc> sig = d.signature();
   std::ostringstream o;
@@ -80,6 +80,16 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "const char *" << N << "_last_error(void) { return last_error; }\n\n";
   o << "int " << N << "(" << paramList(d) << ") {\n";
   o << "  int64_t batch = -1, seq_q = -1, seq_kv = -1;\n  int rc;\n  last_error[0] = 0;\n";
+  // The CPU check, once per library (a data race on `cpu` is benign: every
+  // thread computes the same answer).
+  o << fmt::format("  {{\n    static volatile int cpu = 0;  /* 0 unknown, 1 good, 2 missing a feature */\n"
+                   "    static const char *volatile missing = NULL;\n"
+                   "    if (cpu == 0) {{\n      missing = cpu_feature_missing({0});\n      cpu = missing ? 2 : 1;\n    }}\n"
+                   "    if (cpu == 2)\n      return fail(ATTNC_E_DEVICE, \"`{1}` was compiled for {2} and this CPU lacks %s{3}\", "
+                   "missing);\n  }}\n",
+                   isa == Isa::Avx512 ? 1 : 0, N, isa == Isa::Avx512 ? "x86-avx512" : "x86-avx2",
+                   isa == Isa::Avx512 ? ": build it with -target x86-avx2 (attnc_add_kernel ISA x86-avx2) to run it here"
+                                      : " (attnc's x86 kernels need AVX2, FMA and F16C)");
   o << abi::checkStatements(d);
   o << abi::emptyCallStatements(d, true);
   // Halide buffers.
@@ -164,7 +174,7 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
         !dec->compileToObject(objDec, "attnc_" + name + "_decode", error) ||
         !HalideKernel::compileRuntime(objRt, o.isa, error))
       return S::Internal;
-    if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule()), error))
+    if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa), error))
       return S::Environment;
     std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(stage.dir().string()),
                                   shellQuote(objWrap), shellQuote(wrapC));

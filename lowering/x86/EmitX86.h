@@ -24,8 +24,9 @@ struct EmitOptions {
 /// it); Internal: Halide failed on a valid spec (a bug). `error` says which.
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error);
 
-/// The C entry point (argument checks, buffer set-up, variant choice) of one kernel.
-std::string wrapperSource(const KernelDesc &d, const Schedule &prefill, const Schedule &decode);
+/// The C entry point (CPU check, argument checks, buffer set-up, variant
+/// choice) of one kernel whose pipelines were compiled for `isa`.
+std::string wrapperSource(const KernelDesc &d, const Schedule &prefill, const Schedule &decode, Isa isa);
 /// The public header of one kernel.
 std::string header(const KernelDesc &d);
 

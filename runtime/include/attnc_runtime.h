@@ -25,7 +25,7 @@ enum {
   ATTNC_E_SHAPE = 2,    /* a rank or extent that does not match the spec */
   ATTNC_E_DTYPE = 3,    /* a tensor of the wrong element type */
   ATTNC_E_LAYOUT = 4,   /* a stride the kernel cannot use */
-  ATTNC_E_DEVICE = 5,   /* a CUDA launch or device failure */
+  ATTNC_E_DEVICE = 5,   /* the device cannot run it: a CUDA failure, a CPU feature missing */
   ATTNC_E_INTERNAL = 6  /* a bug in attnc: please report it */
 };
 

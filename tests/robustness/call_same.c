@@ -21,7 +21,7 @@ int main(void) {
   attnc_tensor tq = t4(q, HEADS, S, D), tk = t4(k, HEADS, S, D), tv = t4(v, HEADS, S, D), to = t4(o, HEADS, S, D);
   int rc = same(&tq, &tk, &tv, &to);
   if (rc != ATTNC_OK) {
-    fprintf(stderr, "same (heads %d): %s\n", HEADS, same_last_error());
+    fprintf(stderr, "same (heads %d): status %d: %s\n", HEADS, rc, same_last_error());
     return 1;
   }
   return 0;

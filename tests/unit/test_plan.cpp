@@ -110,7 +110,7 @@ TEST_CASE("x86 policy: kv splits and decode threshold, one definition for JIT an
   CHECK(x86::chooseSplits(p.desc, dec, 3, 1, 5000, 2) ==
         attnc_x86_choose_splits(3, heads, 1, dec.qPerTile, 5000, dec.tileKv, 2, dec.maxSplits));
   // The shipped entry point carries the policy verbatim and calls it.
-  std::string c99 = x86::wrapperSource(p.desc, pre, dec);
+  std::string c99 = x86::wrapperSource(p.desc, pre, dec, x86::Isa::Avx2);
   std::string policy = test::readFile(test::sourcePath("lowering/x86/Policy.h"));
   CHECK(c99.find(policy) != std::string::npos);
   CHECK(c99.find("if (attnc_x86_use_decode(seq_q))") != std::string::npos);

@@ -66,6 +66,36 @@ static int num_threads(void) {
   return (int)n;
 }
 
+/* The CPU features the pipelines were compiled for, checked once, at the
+ * first call: a library built for AVX-512 on a CPU without it returns
+ * ATTNC_E_DEVICE with the missing feature's name instead of dying of SIGILL.
+ * ATTNC_CPU_FORCE_MISSING (a feature name, at the wrapper's compile time)
+ * makes the check fail, for tests. Returns the first feature missing, or NULL. */
+#include <cpuid.h>
+static const char *cpu_feature_missing(int avx512) {
+#ifdef ATTNC_CPU_FORCE_MISSING
+  (void)avx512;
+  return ATTNC_CPU_FORCE_MISSING;
+#else
+  unsigned a, b, c, d;
+  __builtin_cpu_init();
+  /* __builtin_cpu_supports also asks the OS (XGETBV) whether it saves the
+   * AVX / AVX-512 registers. F16C has no name there: CPUID.1:ECX. */
+  if (!__builtin_cpu_supports("avx")) return "avx";
+  if (!__builtin_cpu_supports("avx2")) return "avx2";
+  if (!__builtin_cpu_supports("fma")) return "fma";
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_F16C)) return "f16c";
+  if (avx512) {
+    if (!__builtin_cpu_supports("avx512f")) return "avx512f";
+    if (!__builtin_cpu_supports("avx512cd")) return "avx512cd";
+    if (!__builtin_cpu_supports("avx512vl")) return "avx512vl";
+    if (!__builtin_cpu_supports("avx512bw")) return "avx512bw";
+    if (!__builtin_cpu_supports("avx512dq")) return "avx512dq";
+  }
+  return NULL;
+#endif
+}
+
 static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_buffer_t *b, halide_dimension_t *dims) {
   int i, n = t->ndim;
   for (i = 0; i < n; ++i) {
