@@ -126,7 +126,10 @@ std::string checkStatements(const KernelDesc &d) {
 }
 
 std::string emptyCallStatements(const KernelDesc &d, bool hostOutputs) {
-  std::string o = "  /* Empty calls (docs/integration.md): no rows is a no-op; no keys masks every row. */\n"
+  std::string o = "  if (seq_q > ATTNC_MAX_SEQ_LEN || seq_kv > ATTNC_MAX_SEQ_LEN)\n"
+                  "    return fail(ATTNC_E_SHAPE, \"seq_q and seq_kv must be at most 2^30-1 (ATTNC_MAX_SEQ_LEN), got "
+                  "%lld and %lld\", (long long)seq_q, (long long)seq_kv);\n"
+                  "  /* Empty calls (docs/integration.md): no rows is a no-op; no keys masks every row. */\n"
                   "  if (batch == 0 || seq_q == 0) return ATTNC_OK;\n";
   if (!hostOutputs) return o;
   o += "  if (seq_kv == 0) {\n    const unsigned char zero[4] = {0, 0, 0, 0};\n";

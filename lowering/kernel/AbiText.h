@@ -25,7 +25,8 @@ std::string checkHelpers();
 /// (int64_t, declared by the caller) and `rc` (int); they `return` a status.
 /// Outputs must not overlap themselves or any other argument.
 std::string checkStatements(const KernelDesc &d);
-/// After the checks: returns ATTNC_OK at once when batch or seq_q is 0; with
+/// After the checks: refuses seq_q or seq_kv over ATTNC_MAX_SEQ_LEN; returns
+/// ATTNC_OK at once when batch or seq_q is 0; with
 /// `hostOutputs`, also when seq_kv is 0, having written out = 0 and lse = -inf.
 std::string emptyCallStatements(const KernelDesc &d, bool hostOutputs);
 /// Bytes of one element of `t`.

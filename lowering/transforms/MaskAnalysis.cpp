@@ -7,6 +7,7 @@
 #include "mlir/IR/Builders.h"
 #include <fmt/format.h>
 
+#include "attnc_runtime.h"
 #include "lowering/ir/AttnDialect.h"
 #include "lowering/transforms/MaskAnalysisIR.h"
 #include "lowering/transforms/Passes.h"
@@ -27,6 +28,16 @@ struct Lin {
   Affine rest;
 };
 
+/// Coefficients stay far from int64's limits (products of i32 constants would
+/// otherwise overflow the analysis itself); a form past this is not tracked.
+constexpr int64_t kMaxCoefficient = int64_t(1) << 40;
+
+Lin checked(Lin r) {
+  for (int64_t x : {r.kv, r.rest.q, r.rest.sq, r.rest.skv, r.rest.c})
+    if (x > kMaxCoefficient || x < -kMaxCoefficient) return {};
+  return r;
+}
+
 Lin linAdd(const Lin &a, const Lin &b, int64_t sign) {
   if (!a.ok || !b.ok) return {};
   Lin r;
@@ -34,14 +45,34 @@ Lin linAdd(const Lin &a, const Lin &b, int64_t sign) {
   r.kv = a.kv + sign * b.kv;
   r.rest = {a.rest.q + sign * b.rest.q, a.rest.sq + sign * b.rest.sq, a.rest.skv + sign * b.rest.skv,
             a.rest.c + sign * b.rest.c};
-  return r;
+  return checked(r);
 }
 Lin linScale(const Lin &a, int64_t k) {
   if (!a.ok) return {};
   Lin r = a;
   r.kv *= k;
   r.rest = {a.rest.q * k, a.rest.sq * k, a.rest.skv * k, a.rest.c * k};
-  return r;
+  return checked(r);
+}
+
+/// Whether the unbounded value of `l` lies in i32 for every index a call can
+/// have: 0 <= q_idx < seq_q, 0 <= kv_idx < seq_kv, 1 <= seq_q, seq_kv <=
+/// ATTNC_MAX_SEQ_LEN (2^30 - 1, which every kernel's argument checks enforce).
+/// The language's integers wrap (i32), and + - * wrap consistently (they are
+/// exact modulo 2^32), so such a value is the one the kernels compute, however
+/// its intermediate sums wrapped; a value that can leave i32 is not the
+/// affine form the analysis reasons with. The domain is a product of two
+/// triangles, so a linear form takes its extremes at their vertices.
+bool fitsI32(const Lin &l) {
+  const __int128 M = ATTNC_MAX_SEQ_LEN;
+  const __int128 rows[3][2] = {{0, 1}, {0, M}, {M - 1, M}};  // (index, length) vertices
+  for (auto &qv : rows)
+    for (auto &kvv : rows) {
+      __int128 v = __int128(l.rest.c) + __int128(l.rest.q) * qv[0] + __int128(l.rest.sq) * qv[1] +
+                   __int128(l.kv) * kvv[0] + __int128(l.rest.skv) * kvv[1];
+      if (v < INT32_MIN || v > INT32_MAX) return false;
+    }
+  return true;
 }
 bool isConstant(const Lin &l) { return l.ok && l.kv == 0 && l.rest.q == 0 && l.rest.sq == 0 && l.rest.skv == 0; }
 
@@ -181,7 +212,10 @@ private:
   }
 
   Approx compare(arith::CmpIOp cmp) {
-    Lin d = linAdd(lin(cmp.getLhs()), lin(cmp.getRhs()), -1);
+    Lin lhs = lin(cmp.getLhs()), rhs = lin(cmp.getRhs());
+    // A side that can wrap is left to run-time classification (sound, not exact).
+    if ((lhs.ok && !fitsI32(lhs)) || (rhs.ok && !fitsI32(rhs))) return unknown(readsInputs(cmp.getResult()));
+    Lin d = linAdd(lhs, rhs, -1);
     using P = arith::CmpIPredicate;
     P p = cmp.getPredicate();
     if (!d.ok || (d.kv != 0 && d.kv != 1 && d.kv != -1)) return unknown(readsInputs(cmp.getResult()));

@@ -182,9 +182,11 @@ Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, 
       break;
     case Code::SeqQ: v = seqQ_; break;
     case Code::SeqKv: v = seqKv_; break;
-    case Code::AddI: v = a + bb; break;
-    case Code::SubI: v = a - bb; break;
-    case Code::MulI: v = a * bb; break;
+    // The language's integers wrap (i32); Halide's signed overflow is undefined
+    // (its simplifier even refuses constant overflow), its unsigned wraps.
+    case Code::AddI: v = reinterpret<int32_t>(reinterpret<uint32_t>(a) + reinterpret<uint32_t>(bb)); break;
+    case Code::SubI: v = reinterpret<int32_t>(reinterpret<uint32_t>(a) - reinterpret<uint32_t>(bb)); break;
+    case Code::MulI: v = reinterpret<int32_t>(reinterpret<uint32_t>(a) * reinterpret<uint32_t>(bb)); break;
     // C division and remainder (truncating), built on Halide's Euclidean `/`
     // and `%`: Halide 14's div_round_to_zero gives wrong quotients for
     // constant divisors (x / 3 came out as -(x+5)/6), caught by the ops test.
@@ -369,17 +371,19 @@ bool Builder::defineAlgorithm(std::string &error) {
       // Per row of the tile, from the closed-form kv intervals of the mask.
       RDom rq(0, QT, "rq");
       Expr qp = qt * QT + rq;
+      // The bounds in 64 bits: an affine bound of i32 sides can pass 2^31.
       auto aff = [&](const Affine &a) {
-        auto c = [](int64_t x) { return Expr(static_cast<int32_t>(x)); };
-        return c(a.c) + c(a.q) * qp + c(a.sq) * Sq + c(a.skv) * Skv;
+        auto c = [](int64_t x) { return Expr(x); };
+        return c(a.c) + c(a.q) * cast<int64_t>(qp) + c(a.sq) * cast<int64_t>(Sq) + c(a.skv) * cast<int64_t>(Skv);
       };
       Expr any = const_false(), every = const_false();
+      Expr k0l = cast<int64_t>(k0), k1l = cast<int64_t>(k1), lastKv = cast<int64_t>(Skv - 1);
       for (const KvInterval &part : mi_.outer.parts) {
-        Expr lo = Expr(std::numeric_limits<int32_t>::min() / 2), hi = Expr(std::numeric_limits<int32_t>::max() / 2);
+        Expr lo = Expr(std::numeric_limits<int64_t>::min() / 2), hi = Expr(std::numeric_limits<int64_t>::max() / 2);
         for (const Affine &a : part.lo) lo = max(lo, aff(a));
         for (const Affine &a : part.hi) hi = min(hi, aff(a));
-        any = any || (max(lo, k0) <= min(min(hi, k1), Skv - 1));
-        every = every || (lo <= k0 && hi >= k1);
+        any = any || (max(lo, k0l) <= min(min(hi, k1l), lastKv));
+        every = every || (lo <= k0l && hi >= k1l);
       }
       Expr valid = qp < Sq;
       anyF(kt, qt) = cast<uint8_t>(0);

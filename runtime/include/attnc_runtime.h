@@ -7,6 +7,11 @@
 
 #define ATTNC_ABI_VERSION 1
 
+/* The longest seq_q and seq_kv a kernel takes (2^30 - 1): below it, the
+ * index arithmetic of the builtin masks (q_idx + seq_kv - seq_q - n ...) stays
+ * in i32, which the compile-time mask analysis relies on. */
+#define ATTNC_MAX_SEQ_LEN 1073741823
+
 typedef enum { ATTNC_F32 = 0, ATTNC_F16 = 1, ATTNC_BF16 = 2, ATTNC_I32 = 3, ATTNC_U8 = 4 } attnc_dtype;
 
 /* A strided view of a tensor owned by the caller. */

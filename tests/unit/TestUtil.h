@@ -119,6 +119,18 @@ inline std::string compareWithReference(const KernelDesc &d, const KernelArgs &a
   return bad;
 }
 
+/// Masks whose i32 arithmetic wraps for in-range indices (the language's
+/// integers wrap): backends must agree with the reference, and the mask
+/// analysis must not classify them as if integers were unbounded.
+inline std::vector<std::string> wrapAroundSpecs() {
+  std::vector<std::string> out;
+  for (const char *m : {"kv_idx - 2147483647 - 1 < 0", "kv_idx + 2147483647 >= 0", "q_idx + 2147483647 + 1 > 0",
+                        "kv_idx - 2147483647 < q_idx - 2147483647", "q_idx * 65536 * 65536 == 0 && causal"})
+    out.push_back(std::string("attention wrap {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n  mask ") + m +
+                  "\n}\n");
+  return out;
+}
+
 /// NaN and infinity in the inputs (docs/language.md, numerics): one element of
 /// q, k or v set to `value` in a spec and shape that reach a path (prefill,
 /// decode, split-KV) with rows that see it, rows that do not, and rows that

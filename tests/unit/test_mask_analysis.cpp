@@ -83,6 +83,16 @@ TEST_CASE("mask analysis matches brute force", "[mask]") {
       {"mask q_idx - kv_idx >= 2 && kv_idx * 1 + 1 > 3", true, true},
       {"mask causal && kv_idx % 2 == 0", false, false},
       {"mask select(q_idx > 3, causal, kv_idx < 2)", false, false},
+      // i32 wrap-around (the language's integers wrap): a side that can leave
+      // i32 for some index is classified at run time; sides that stay in i32
+      // keep the exact analysis however large their constants.
+      {"mask kv_idx - 2147483647 - 1 < 0", false, false},  // folds to kv_idx - (-2^31): can leave i32
+      {"mask kv_idx + 2147483647 >= 0", false, false},
+      {"mask q_idx + 2147483647 + 1 > 0", false, false},
+      {"mask q_idx * 65536 * 65536 == 0", true, true},  // 65536 * 65536 folds to 0 (i32): every pair
+      {"mask kv_idx - 2147483647 < q_idx - 2147483647", true, true},  // both sides stay in i32
+      {"mask kv_idx - 2147483647 <= q_idx + seq_kv - seq_q - 2147483647", false, false},  // wraps for some shapes
+      {"mask kv_idx - 1000000000 <= q_idx + seq_kv - seq_q - 1000000000", true, true},  // causal, in i32 for every shape
   };
   const int64_t shapes[][4] = {{17, 17, 4, 4}, {13, 29, 5, 3}, {29, 13, 3, 7}, {1, 40, 1, 6}, {40, 1, 7, 1}, {23, 23, 23, 23}};
   for (const Case &c : cases)
