@@ -269,6 +269,9 @@ int main(int argc, char **argv) {
     os->flush();
     if (!*os) return report(ErrorId::cannot_write, output.empty() || output == "-" ? "standard output" : output);
     return kExitOk;
+  } catch (const std::bad_alloc &) {
+    return report(ErrorId::out_of_memory, *bench ? "the benchmark's tensors: try a smaller --batch, --seq-q or --seq-kv"
+                                                 : "this spec");
   } catch (const std::exception &e) {
     return report(ErrorId::internal, e.what());
   }

@@ -777,9 +777,11 @@ bool SpecChecker::run(Spec &spec) {
     Named &n = params_.at(s.name);
     Value v = evalNamed(s.name, decl_.nameRange);
     if (v.type != Type::Int || !v.isConst) continue;
+    // heads up to 65536; head and value dims up to 4096 (every model uses 576
+    // or less), so a kernel's per-task tiles stay under 2^31 bytes.
+    const int64_t kMax = s.slot == &spec.headDim || s.slot == &spec.valueDim ? 4096 : 65536;
     // A defaulted kv_heads/value_dim inherits its source's error; report it once.
-    if (!(n.item && n.item->expr) && (v.i < s.min)) continue;
-    constexpr int64_t kMax = 65536;
+    if (!(n.item && n.item->expr) && (v.i < s.min || v.i > kMax)) continue;
     if (v.i < s.min || v.i > kMax) {
       SourceRange r = n.item && n.item->expr ? n.item->expr->range : decl_.nameRange;
       diags_.error(DiagKind::value_out_of_range, r, s.name, fmt::format("between {} and {}", s.min, kMax), v.i);

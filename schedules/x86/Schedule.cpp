@@ -68,7 +68,9 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     // range is split across threads. Wider kv tiles amortize the per-tile merge.
     s.qPerTile = 1;
     s.tileKv = 512;
-    s.rowBlock = group;
+    // The rows are unrolled in registers: never the whole group (heads 4096
+    // kv_heads 1 took a minute to compile, 65536 overflowed Halide's stack).
+    s.rowBlock = std::min(group, 2 * s.vector);
     s.colBlock = 8;
     s.pvRows = std::min(group, 8);
     s.dotQK = group < s.vector;

@@ -128,3 +128,19 @@ TEST_CASE("x86 policy: the lse view shares out's loops", "[plan][policy]") {
   CHECK(std::vector<int32_t>(ext, ext + 4) == std::vector<int32_t>{64, 4, 9, 2});
   CHECK(std::vector<int32_t>(str, str + 4) == std::vector<int32_t>{0, 9, 1, 36});
 }
+
+TEST_CASE("x86 schedules never unroll a whole GQA group", "[plan][schedule]") {
+  // heads 65536 kv_heads 1 used to unroll 65536 rows in the decode schedule
+  // (a stack overflow in Halide's simplifier; 4096 took a minute to compile).
+  for (int64_t group : {1, 8, 64, 4096, 65536}) {
+    auto c = test::compileText(fmt::format("attention g {{ dtype f32; heads {}; kv_heads 1; head_dim 64 }}", group));
+    KernelPlan p = test::planOf(c, "g");
+    for (x86::Isa isa : {x86::Isa::Avx2, x86::Isa::Avx512})
+      for (bool decode : {false, true}) {
+        x86::Schedule s = x86::defaultSchedule(p.desc, isa, decode);
+        INFO("group " << group << (decode ? " decode " : " prefill ") << s.str());
+        CHECK(s.rowBlock <= 2 * x86::lanes(isa));
+        CHECK(s.pvRows <= 16);
+      }
+  }
+}
