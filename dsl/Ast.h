@@ -99,6 +99,7 @@ struct AttentionDecl {
   SourceRange nameRange;
   SourceRange keyword;
   std::vector<Item> items;
+  bool broken = false;  // its header (name, `{`) did not parse: Sema reports nothing more of it
 };
 
 struct FileAst {

@@ -1,5 +1,7 @@
 #include "dsl/Diagnostics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -65,15 +67,24 @@ void renderOne(std::ostream &os, const SourceFile &file, const Diagnostic &d, bo
   size_t start = 0;
   if (line.size() > kMaxShown && col0 > kMaxShown / 2) start = col0 - kMaxShown / 2;
   std::string_view shown = line.substr(std::min(start, line.size()), kMaxShown);
-  os << "  " << shown << '\n';
+  // Control bytes (an escape sequence in a spec) are shown as \xNN, never
+  // sent to the terminal; the caret's columns follow the escaped text.
+  auto isControl = [](char ch) { return (static_cast<unsigned char>(ch) < 0x20 && ch != '\t') || ch == 0x7f; };
+  auto shownWidth = [&](char ch) -> size_t { return isControl(ch) ? 4 : 1; };
+  std::string escaped;
+  for (char ch : shown) escaped += isControl(ch) ? fmt::format("\\x{:02x}", static_cast<unsigned char>(ch)) : std::string(1, ch);
+  os << "  " << escaped << '\n';
   std::string caret;
-  for (size_t i = start; i < col0 && i < line.size(); ++i) caret += line[i] == '\t' ? '\t' : ' ';
+  for (size_t i = start; i < col0 && i < line.size(); ++i)
+    caret += line[i] == '\t' ? std::string(1, '\t') : std::string(shownWidth(line[i]), ' ');
   // The caret spans the range on its first line (at least one column).
   size_t lineEnd = line.size() + 1;
   size_t width = 1;
   if (d.range.end > d.range.begin) {
-    size_t endCol = col0 + (d.range.end - d.range.begin);
-    width = std::max<size_t>(1, std::min(endCol, lineEnd) - col0);
+    size_t endCol = std::min(col0 + (d.range.end - d.range.begin), lineEnd);
+    width = 0;
+    for (size_t i = col0; i < endCol; ++i) width += i < line.size() ? shownWidth(line[i]) : 1;
+    width = std::max<size_t>(1, width);
   }
   width = std::min(width, kMaxShown);
   os << "  " << (color ? "\033[1;32m" : "") << caret << '^' << std::string(width - 1, '~') << reset

@@ -182,6 +182,12 @@ Token Lexer::next() {
     return std::isalnum(static_cast<unsigned char>(ch)) || std::isspace(static_cast<unsigned char>(ch)) ||
            std::string_view("_#{}()[],;:?+-*/%=!<>.").find(ch) != std::string_view::npos;
   };
+  // A terminal escape sequence (ESC [ ... final byte) is one invalid run too.
+  if (c == 0x1b && pos_ < src.size() && src[pos_] == '[') {
+    ++pos_;
+    while (pos_ < src.size() && (src[pos_] < 0x40 || src[pos_] > 0x7e) && src[pos_] >= 0x20) ++pos_;
+    if (pos_ < src.size() && src[pos_] >= 0x40 && src[pos_] <= 0x7e) ++pos_;
+  }
   while (pos_ < src.size() && !startsToken(src[pos_])) ++pos_;
   Token t = make(Tok::Error, begin);
   std::string shown;

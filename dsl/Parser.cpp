@@ -158,6 +158,8 @@ AttentionDecl Parser::parseAttention() {
     expect(Tok::LBrace);
   } catch (ItemError &) {
     // Without a `{` there is no block to read: skip to the next `attention`.
+    // One mistake, one error: the items it holds are not "missing".
+    decl.broken = true;
     while (!at(Tok::Eof) && !atWord("attention") && !diags_.saturated()) advance();
     return decl;
   }

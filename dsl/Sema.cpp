@@ -749,6 +749,7 @@ bool SpecChecker::run(Spec &spec) {
   spec.name = decl_.name;
   spec.range = decl_.nameRange;
   collectItems();
+  if (decl_.broken) return false;  // its one error is reported
   for (ItemKind k : {ItemKind::Dtype, ItemKind::Heads, ItemKind::HeadDim})
     if (!items_.count(k) && !present_.count(k)) diags_.error(DiagKind::missing_item, decl_.nameRange, decl_.name, itemName(k));
 
