@@ -17,8 +17,9 @@
 # toolkit: for tests). NAME.h declares NAME_cuda(...) either way.
 #
 # KERNELS names the attentions the spec defines (default: the spec's file
-# name without .attn). Several kernels, from one spec or several and of both
-# backends, link into one program.
+# name without .attn); attnc checks them (--expect-kernels) and, when one is
+# missing, fails the build naming the ones the spec defines. Several kernels,
+# from one spec or several and of both backends, link into one program.
 include_guard(GLOBAL)
 find_package(Threads REQUIRED)
 
@@ -53,7 +54,8 @@ function(attnc_add_kernel)
     message(FATAL_ERROR "attnc_add_kernel: no attnc executable (find_package(attnc) first)")
   endif()
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/${ARG_TARGET}.attnc")
-  set(extra)
+  string(REPLACE ";" "," expected "${ARG_KERNELS}")
+  set(extra --expect-kernels "${expected}")
   if(ARG_SCHEDULE)
     list(APPEND extra --schedule "${ARG_SCHEDULE}")
   endif()

@@ -114,6 +114,11 @@ int main(int argc, char **argv) {
   app.add_option("--decode-schedule", to.decodeSchedule, "x86/cuda: schedule knobs over the default decode schedule");
   app.add_flag("--keep-temps", to.keepTemps, "x86: keep DIR/.attnc-temps/ (the C wrapper sources and objects)");
   app.add_option("--arch", to.arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
+  std::vector<std::string> expectKernels;
+  app.add_option("--expect-kernels", expectKernels,
+                 "x86, cuda: the attention names the build expects (attnc_add_kernel's KERNELS); an error names the "
+                 "spec's own when one is missing")
+      ->delimiter(',');
 
   auto *check = app.add_subcommand("check", "check a spec and report every error in it; with -target, also whether "
                                             "that target can compile it (exit 2 with the reason when not)");
@@ -247,6 +252,15 @@ int main(int argc, char **argv) {
       if (!plans) return code;
       if (std::string why = attnc::driver::unsupportedBy(*t, *plans); !why.empty())
         return report(ErrorId::unsupported_spec, why);
+      for (const std::string &want : expectKernels) {
+        std::string defined;
+        bool found = false;
+        for (const attnc::KernelPlan &p : *plans) {
+          defined += (defined.empty() ? "`" : ", `") + p.desc.name + "`";
+          found = found || p.desc.name == want;
+        }
+        if (!found) return report(ErrorId::kernels_mismatch, want, spec, defined);
+      }
       to.dir = output;
       std::string err;
       switch (t->emit(*plans, to, err)) {
