@@ -1,5 +1,7 @@
 #include "driver/Targets.h"
 
+#include <cstdio>
+
 #include "lowering/cuda/EmitCuda.h"
 #include "lowering/x86/EmitX86.h"
 #include "lowering/x86/ToHalide.h"
@@ -31,6 +33,21 @@ Target x86Target(const std::string &name, const std::string &help, bool host, x8
     eo.schedule = o.schedule;
     eo.decodeSchedule = o.decodeSchedule;
     eo.keepTemps = o.keepTemps;
+    // A schedule the legalizer changes says what it became, and why.
+    for (const KernelPlan &p : plans)
+      for (bool decode : {false, true}) {
+        const std::string &text = decode ? o.decodeSchedule : o.schedule;
+        if (text.empty()) continue;
+        x86::Schedule sch = x86::defaultSchedule(p.desc, eo.isa, decode);
+        std::string err;
+        if (!x86::parseSchedule(text, sch, err)) continue;  // checkOptions reported it
+        std::vector<std::string> notes = x86::legalize(sch, p.desc, eo.isa);
+        if (notes.empty()) continue;
+        std::string why;
+        for (const std::string &n : notes) why += (why.empty() ? "" : ", ") + n;
+        std::fprintf(stderr, "attnc: note: `%s` %s schedule \"%s\" became \"%s\" (%s)\n", p.desc.name.c_str(),
+                     decode ? "decode" : "prefill", text.c_str(), sch.str().c_str(), why.c_str());
+      }
     return x86::emit(plans, eo, error);
   };
   return t;
@@ -57,6 +74,21 @@ Target cudaTarget() {
     co.dir = o.dir;
     co.schedule = o.schedule;
     co.decodeSchedule = o.decodeSchedule;
+    for (const KernelPlan &p : plans)
+      for (bool decode : {false, true}) {
+        const std::string &text = decode ? o.decodeSchedule : o.schedule;
+        if (text.empty()) continue;
+        cuda::Schedule asked = cuda::defaultSchedule(p.desc, co.arch, decode);
+        std::string err;
+        if (!cuda::parseSchedule(text, asked, err)) continue;
+        cuda::Schedule got = asked;
+        if (!cuda::legalize(p.desc, co.arch, got, err) || got.str() == asked.str()) continue;
+        std::fprintf(stderr,
+                     "attnc: note: `%s` %s schedule \"%s\" became \"%s\" (the knobs' ranges and %s's shared "
+                     "memory, docs/cuda.md)\n",
+                     p.desc.name.c_str(), decode ? "decode" : "prefill", text.c_str(), got.str().c_str(),
+                     cuda::archName(co.arch));
+      }
     return cuda::emit(plans, co, error);
   };
   return t;

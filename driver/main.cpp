@@ -242,6 +242,18 @@ int main(int argc, char **argv) {
     const attnc::driver::Target *t = attnc::driver::findTarget(target);
     if (!t) return report(ErrorId::unknown_target, target);
     if (!t->printsIR && (output.empty() || output == "-")) return report(ErrorId::output_required, target);
+    // Options the chosen target does not read say so rather than do nothing.
+    const bool isX86 = t->name.rfind("x86", 0) == 0, isCuda = t->name == "cuda";
+    auto unused = [&](const char *opt, bool applies, const char *forWhom) {
+      if (app.get_option(opt)->count() > 0 && !applies)
+        std::fprintf(stderr, "attnc: warning: %s does nothing with -target %s (it is for %s)\n", opt, t->name.c_str(),
+                     forWhom);
+    };
+    unused("--arch", isCuda, "-target cuda");
+    unused("--schedule", isX86 || isCuda, "-target x86 and cuda");
+    unused("--decode-schedule", isX86 || isCuda, "-target x86 and cuda");
+    unused("--keep-temps", isX86, "-target x86");
+    unused("--expect-kernels", isX86 || isCuda, "-target x86 and cuda");
     if (auto bad = t->checkOptions(to)) return report(*bad);
     auto file = frontEnd(spec, code);
     if (!file) return code;

@@ -156,7 +156,13 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
   while (in >> w) {
     size_t i = 0;
     while (i < w.size() && std::isalpha(static_cast<unsigned char>(w[i]))) ++i;
-    std::string key = w.substr(0, i), num = w.substr(i);
+    const std::string key = w.substr(0, i), num = w.substr(i);
+    static const char *const kKnobs[] = {"wm", "wn", "wd", "mt", "n", "s", "split"};
+    if (std::find(std::begin(kKnobs), std::end(kKnobs), key) == std::end(kKnobs)) {
+      error = fmt::format("cuda schedule: unknown knob `{}` (knobs: wm wn wd mt n s split, each with a number: "
+                          "\"wm4 n64 s2\")", w);
+      return false;
+    }
     int v = 0;
     try {
       size_t used = 0;
@@ -172,11 +178,7 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (key == "mt") s.mTiles = v;
     else if (key == "n") s.blockN = v;
     else if (key == "s") s.stages = v;
-    else if (key == "split") s.maxSplits = v;
-    else {
-      error = fmt::format("cuda schedule: unknown knob `{}` (knobs: wm wn wd mt n s split)", key);
-      return false;
-    }
+    else s.maxSplits = v;  // split
   }
   return true;
 }
