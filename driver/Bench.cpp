@@ -216,7 +216,9 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   const std::string &name = plan.desc.name;
   KernelDesc desc = plan.desc;
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const bool decode = attnc_x86_use_decode(o.seqQ);
+  KernelDesc chosen = plan.desc;  // the policy decides with the dtype the kernel will have
+  if (auto t = dsl::dtypeFromName(o.dtype); t && dsl::isFloat(*t)) chosen.dtype = *t;
+  const bool decode = o.variant.empty() ? x86::useDecode(chosen, o.isa, o.schedule, o.seqQ) : o.variant == "decode";
   std::string err;
   auto t0 = Clock::now();
   std::unique_ptr<KernelDesc> over;

@@ -21,6 +21,7 @@ struct BenchOptions {
   bool roofs = true;
   std::string dumpStmt;     // write Halide's lowered loop nest here
   std::string dtype, layout;  // overrides of the spec's ("" keeps it)
+  std::string variant;        // "prefill" or "decode" forces one; "" lets the policy choose (Policy.h)
 };
 
 /// Runs the benchmark and prints the report. Returns an exit code.

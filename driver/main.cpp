@@ -149,6 +149,8 @@ int main(int argc, char **argv) {
   bench->add_option("--schedule", bo.schedule, "schedule knobs over the default, e.g. \"q8 kv256\"");
   bench->add_option("--dtype", bo.dtype, "override the spec's dtype (f32, f16, bf16)");
   bench->add_option("--layout", bo.layout, "override the spec's layout (bhsd, bshd)");
+  bench->add_option("--variant", bo.variant, "force the prefill or the decode variant (default: the policy's choice)")
+      ->check(CLI::IsMember({"prefill", "decode"}));
   bench->add_flag("--json", bo.json, "print one JSON object");
   bench->add_option("--dump-stmt", bo.dumpStmt, "write Halide's lowered loop nest of the kernel to this file");
   bench->add_flag("--no-baseline", noBaseline, "skip the unfused OpenBLAS attention");

@@ -124,7 +124,9 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "    int threads = num_threads();\n    int32_t nsplit = 1;\n";
   o << "    attnc_current_error = last_error;  /* where a Halide error message goes */\n";
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
-  o << "    if (attnc_x86_use_decode(seq_q)) {\n      " << splits(dec) << "\n";
+  o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.heads / d.kvHeads, pre.qPerTile,
+                   abi::elementBytes(d.dtype))
+    << splits(dec) << "\n";
   o << "      rc = attnc_" << N << "_decode(" << call << "nsplit, " << outs << ");\n";
   o << "    } else {\n      " << splits(pre) << "\n";
   o << "      rc = attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ");\n    }\n";

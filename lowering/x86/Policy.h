@@ -8,10 +8,32 @@
 
 #include <stdint.h>
 
-/* Calls with seq_q at or under this run the decode variant (its own schedule). */
+/* The decode variant runs one query position per tile (the tile's rows are
+ * the group's heads) and splits the kv range across threads; the prefill
+ * variant packs q_per_tile positions per tile and reads K/V once per tile.
+ * For a few queries, decode wastes no rows but reads K/V once per query;
+ * prefill reads them once but computes a whole tile. A call takes the variant
+ * of lower cost, in flop-equivalents per key (the model below), never
+ * decode above ATTNC_X86_DECODE_MAX_SEQ_Q. Costs per key and per head dim:
+ *   decode:  seq_q          x max(2 x group,              FPB x kv_bytes)
+ *   prefill: ceil(seq_q/qt) x max(2 x qt x group,         FPB x kv_bytes)
+ * (2 flops per row and dim of Q.K^T and P.V; a pass over a K/V element costs
+ * FPB flops per byte: the compute a core gives up while it streams a byte from
+ * memory. Measured crossovers (one head, head_dim 64, bf16, seq_kv 1e6) give
+ * FPB of about 3 on the 2-core development machine and 6 on a larger Intel
+ * one; 5 keeps the pick within 1.3x of the faster variant on both (docs/x86.md;
+ * scripts/bench-decode-switch.sh measures it). Ties go to decode. */
 #define ATTNC_X86_DECODE_MAX_SEQ_Q 16
+#define ATTNC_X86_FLOPS_PER_BYTE 5
 
-static inline int attnc_x86_use_decode(int64_t seq_q) { return seq_q <= ATTNC_X86_DECODE_MAX_SEQ_Q; }
+static inline int attnc_x86_use_decode(int64_t seq_q, int64_t group, int64_t prefill_q_per_tile, int64_t kv_bytes) {
+  const int64_t pass = ATTNC_X86_FLOPS_PER_BYTE * kv_bytes;
+  const int64_t qt = prefill_q_per_tile < 1 ? 1 : prefill_q_per_tile;
+  const int64_t dec_tile = 2 * group > pass ? 2 * group : pass;
+  const int64_t pre_tile = 2 * qt * group > pass ? 2 * qt * group : pass;
+  if (seq_q > ATTNC_X86_DECODE_MAX_SEQ_Q) return 0;
+  return seq_q * dec_tile <= (seq_q + qt - 1) / qt * pre_tile;
+}
 
 /* kv splits for a call: enough parallel tasks for `threads` threads (4 each),
  * at most `max_splits` and the number of kv tiles. The parallel loop runs

@@ -16,6 +16,10 @@ struct Variant {
   std::string schedule;  // knob text over the default ("" for the default)
 };
 
+/// Whether a call with `seqQ` query positions runs the decode variant (the
+/// policy of Policy.h, with the prefill schedule `prefillSchedule` knobs give).
+bool useDecode(const KernelDesc &d, Isa isa, const std::string &prefillSchedule, int64_t seqQ);
+
 /// Null, with `error`, on a bad schedule text or a Halide failure.
 std::unique_ptr<HalideKernel> buildKernel(const KernelPlan &plan, Isa isa, const Variant &v, std::string &error);
 

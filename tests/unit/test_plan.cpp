@@ -99,8 +99,20 @@ TEST_CASE("x86 policy: kv splits and decode threshold, one definition for JIT an
   CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 8192, 512, 16, 4) == 4);        // at most max_splits
   CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 1000, 512, 16, 64) == 2);       // at most the kv tiles
   CHECK(attnc_x86_choose_splits(1, 1, 1, 1, 100, 512, 16, 64) == 1);        // one kv tile
-  CHECK(attnc_x86_use_decode(ATTNC_X86_DECODE_MAX_SEQ_Q));
-  CHECK_FALSE(attnc_x86_use_decode(ATTNC_X86_DECODE_MAX_SEQ_Q + 1));
+  // The switch by cost (Policy.h): one query always decodes; with one head
+  // per kv head and 32-row prefill tiles, decode's pass per query over bf16
+  // K/V (10 flop-equivalents) beats prefill's 64-flop tile up to 6 queries.
+  CHECK(attnc_x86_use_decode(1, 1, 32, 2));
+  CHECK(attnc_x86_use_decode(6, 1, 32, 2));
+  CHECK_FALSE(attnc_x86_use_decode(7, 1, 32, 2));
+  CHECK_FALSE(attnc_x86_use_decode(16, 1, 32, 2));  // seq_kv 1e6: 0.49 s decode vs 0.17 s prefill (issue 10)
+  // Large groups fill decode's rows: it wins up to the cap, and never past it.
+  CHECK(attnc_x86_use_decode(ATTNC_X86_DECODE_MAX_SEQ_Q, 16, 2, 2));
+  CHECK_FALSE(attnc_x86_use_decode(ATTNC_X86_DECODE_MAX_SEQ_Q + 1, 16, 2, 2));
+  // One query decodes, whatever the group, prefill tile and element size.
+  for (int64_t g : {1, 2, 4, 8, 16, 32})
+    for (int64_t qt : {1, 2, 8, 32})
+      for (int64_t eb : {1, 2, 4}) CHECK(attnc_x86_use_decode(1, g, qt, eb));
   // The JIT path asks the same function with the schedule's figures.
   auto c = test::compileText(test::readFile(test::sourcePath("examples/mqa_decode.attn")));
   KernelPlan p = test::planOf(c, c.comp->kernelNames().at(0));
@@ -113,7 +125,8 @@ TEST_CASE("x86 policy: kv splits and decode threshold, one definition for JIT an
   std::string c99 = x86::wrapperSource(p.desc, pre, dec, x86::Isa::Avx2);
   std::string policy = test::readFile(test::sourcePath("lowering/x86/Policy.h"));
   CHECK(c99.find(policy) != std::string::npos);
-  CHECK(c99.find("if (attnc_x86_use_decode(seq_q))") != std::string::npos);
+  CHECK(c99.find(fmt::format("if (attnc_x86_use_decode(seq_q, {}, {}, 2))", p.desc.heads / p.desc.kvHeads,
+                             pre.qPerTile)) != std::string::npos);
   CHECK(c99.find(fmt::format("nsplit = attnc_x86_choose_splits(batch, {}, seq_q, {}, seq_kv, {}, threads, {});",
                              heads, dec.qPerTile, dec.tileKv, dec.maxSplits)) != std::string::npos);
 }
