@@ -223,6 +223,9 @@ std::string unsupported(const KernelPlan &plan) {
            "` uses `compress` transforms, which the cuda backend does not support yet (the reference backend runs "
            "them)";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
+  if (d.headDim > 512 || d.valueDim > 512)
+    return fmt::format("attention `{}`: head_dim {} / value_dim {}: the cuda target supports up to 512", d.name,
+                       d.headDim, d.valueDim);
   return "";
 }
 
