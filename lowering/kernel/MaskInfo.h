@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "attnc_runtime.h"
+
 namespace attnc {
+
+/// The longest seq_q and seq_kv a kernel takes (ATTNC_MAX_SEQ_LEN, which every
+/// entry point checks): the index domain over which the mask analysis must be sound.
+inline constexpr int64_t kMaxSeqLen = ATTNC_MAX_SEQ_LEN;
 
 /// c + q*q_idx + sq*seq_q + skv*seq_kv.
 struct Affine {

@@ -7,7 +7,6 @@
 #include "mlir/IR/Builders.h"
 #include <fmt/format.h>
 
-#include "attnc_runtime.h"
 #include "lowering/ir/AttnDialect.h"
 #include "lowering/transforms/MaskAnalysisIR.h"
 #include "lowering/transforms/Passes.h"
@@ -57,14 +56,14 @@ Lin linScale(const Lin &a, int64_t k) {
 
 /// Whether the unbounded value of `l` lies in i32 for every index a call can
 /// have: 0 <= q_idx < seq_q, 0 <= kv_idx < seq_kv, 1 <= seq_q, seq_kv <=
-/// ATTNC_MAX_SEQ_LEN (2^30 - 1, which every kernel's argument checks enforce).
+/// kMaxSeqLen (2^30 - 1, which every kernel's argument checks enforce).
 /// The language's integers wrap (i32), and + - * wrap consistently (they are
 /// exact modulo 2^32), so such a value is the one the kernels compute, however
 /// its intermediate sums wrapped; a value that can leave i32 is not the
 /// affine form the analysis reasons with. The domain is a product of two
 /// triangles, so a linear form takes its extremes at their vertices.
 bool fitsI32(const Lin &l) {
-  const __int128 M = ATTNC_MAX_SEQ_LEN;
+  const __int128 M = kMaxSeqLen;
   const __int128 rows[3][2] = {{0, 1}, {0, M}, {M - 1, M}};  // (index, length) vertices
   for (auto &qv : rows)
     for (auto &kvv : rows) {

@@ -235,7 +235,7 @@ TEST_CASE("bad arguments are errors and not crashes", "[reference]") {
   CHECK(err == "`q` must have 4 dimensions, got 1");
 }
 
-TEST_CASE("a NaN score makes its row NaN; -inf scores weigh nothing", "[reference][nonfinite]") {
+TEST_CASE("a NaN score makes its row NaN and -inf scores weigh nothing", "[reference][nonfinite]") {
   Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0; mask causal; output lse; "
                "input bias : f32[seq_kv]; score_mod score + bias[kv_idx] }");
   // seq_q 3 = seq_kv 3, causal: row 0 sees kv 0, row 1 kv 0..1, row 2 kv 0..2.
