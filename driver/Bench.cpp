@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/Errors.h"
+#include "driver/Roofs.h"
 #include "lowering/kernel/ParallelFor.h"
 #include "lowering/reference/KernelArgs.h"
 #include "lowering/reference/Reference.h"
@@ -40,6 +41,7 @@ struct Blas {
                            int);
   SgemmFn sgemm = nullptr;
   void (*setThreads)(int) = nullptr;
+  char *(*corename)() = nullptr;  // the kernel family OpenBLAS chose for this CPU
 
   static const Blas &get() {
     static const Blas blas = [] {
@@ -49,6 +51,7 @@ struct Blas {
       if (h) {
         b.sgemm = reinterpret_cast<SgemmFn>(dlsym(h, "cblas_sgemm"));
         b.setThreads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+        b.corename = reinterpret_cast<char *(*)()>(dlsym(h, "openblas_get_corename"));
       }
       if (!b.sgemm || !b.setThreads) b = Blas{};
       return b;
@@ -76,7 +79,8 @@ double bestOf(F &&fn, double budget = 1.0, int maxReps = 50) {
 }
 
 /// FP32 sgemm throughput (GFLOP/s) of OpenBLAS on 2048^3; 0 without OpenBLAS.
-double sgemmRoof(int threads) {
+/// A baseline (what a library's GEMM reaches here), not a roof.
+double sgemmBaseline(int threads) {
   const Blas &blas = Blas::get();
   if (!blas.ok()) return 0;
   const int n = 2048;
@@ -86,37 +90,6 @@ double sgemmRoof(int threads) {
     blas.sgemm(Blas::RowMajor, Blas::NoTrans, Blas::NoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
   });
   return 2.0 * n * n * double(n) / t / 1e9;
-}
-
-__attribute__((target("avx2"))) float sumRange(const float *p, int64_t n) {
-  __m256 acc[8];
-  for (auto &x : acc) x = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64)
-    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_ps(acc[k], _mm256_loadu_ps(p + i + 8 * k));
-  for (int k = 1; k < 8; ++k) acc[0] = _mm256_add_ps(acc[0], acc[k]);
-  float out[8];
-  _mm256_storeu_ps(out, acc[0]);
-  float s = 0;
-  for (float x : out) s += x;
-  for (; i < n; ++i) s += p[i];
-  return s;
-}
-
-/// Streaming read bandwidth (GB/s) over 512 MiB with every thread.
-double readRoof(int threads) {
-  const int64_t n = int64_t(128) << 20;  // floats
-  std::vector<float> buf(n, 1.0f);
-  std::vector<float> sink(threads);
-  double t = bestOf([&] {
-    parallelFor(threads, threads, [&](int64_t t) {
-      int64_t chunk = n / threads;
-      sink[t] = sumRange(buf.data() + t * chunk, chunk);
-    });
-  });
-  volatile float keep = sink[0];
-  (void)keep;
-  return double(n) * 4 / t / 1e9;
 }
 
 /// Resident memory now (not the peak), from /proc/self/statm.
@@ -257,12 +230,18 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   KernelArgs kargs = makeArgs(desc, B, Sq, Skv, 1234, 1.0, /*keepHost=*/false);
   int64_t argBytes = 0;
   for (auto &m : kargs.mem) argBytes += int64_t(m.size());
+  // The roofs before and after the kernel: a run whose two measures disagree
+  // by more than 10% ran on a busy machine (flagged `noisy`).
+  Roofs before, after;
+  if (o.roofs) before = measureRoofs(threads);
   const int64_t rssBefore = currentRssBytes();
   resetPeakRss();
-  double kernelS = bestOf([&] {
+  const Timing kt = timeRepeated([&] {
     if (!kernel->run(kargs.tensors, threads, 0, err)) throw std::runtime_error(err);
-  });
-  const int64_t rss = peakRssBytes();
+  }, 1.0, 50);
+  const double kernelS = kt.min;
+  const int64_t rss = peakRssBytes();  // before the roofs' own 512 MiB buffer
+  if (o.roofs) after = measureRoofs(threads);
   // f64 copies (for counting kept pairs of input masks and the baseline) only
   // when they fit comfortably.
   const bool hostCopies = argBytes <= (int64_t(1) << 30);
@@ -302,10 +281,19 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   bytes += double(kargs.mem[kargs.sig.size() - (desc.outputLse ? 2 : 1)].size());
   double gbs = bytes / kernelS / 1e9;
 
-  double sgemm = 0, read = 0;
-  if (o.roofs) {
-    sgemm = sgemmRoof(threads);
-    read = readRoof(threads);
+  // Ratios to the physical roofs (the better of the two measures); the
+  // f32 FMA peak of the vector width the kernel was compiled for.
+  const int vectorBits = o.isa == x86::Isa::Avx512 ? 512 : 256;
+  const double fmaPeak = std::max(before.fmaPeak(vectorBits), after.fmaPeak(vectorBits));
+  const double bf16Peak = std::max(before.bf16Gflops, after.bf16Gflops);
+  const double read = std::max(before.readGbs, after.readGbs);
+  const bool noisy = o.roofs && roofsDisagree(before, after);
+  const double ratioFma = fmaPeak > 0 ? gflops / fmaPeak : 0, ratioRead = read > 0 ? gbs / read : 0;
+  double sgemm = 0;
+  std::string blasCore = "n/a";
+  if (o.roofs && Blas::get().ok()) {
+    sgemm = sgemmBaseline(threads);
+    if (Blas::get().corename) blasCore = Blas::get().corename();
   }
   double base = -1;
   if (o.baseline && hostCopies && Blas::get().ok()) {
@@ -343,10 +331,20 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     j["kept_fraction"] = pairs / (double(Sq) * Skv);
     j["gflops"] = gflops;
     j["gbs"] = gbs;
-    j["sgemm_roof_gflops"] = sgemm;
+    j["time_median_s"] = kt.median;
+    j["time_spread"] = kt.spread();
+    j["runs"] = kt.runs;
+    j["fma_peak_gflops"] = fmaPeak;
+    j["bf16_peak_gflops"] = bf16Peak;
     j["read_roof_gbs"] = read;
+    j["ratio_fma"] = ratioFma;
+    j["ratio_read"] = ratioRead;
+    j["roofs_noisy"] = noisy;
+    j["measurement_error"] = ratioFma > 1.0 || ratioRead > 1.0;
+    // OpenBLAS sgemm: a baseline. (Key kept for scripts/performance_md.py, which still reads it.)
+    j["sgemm_roof_gflops"] = sgemm;
     j["ratio_sgemm"] = sgemm > 0 ? gflops / sgemm : 0;
-    j["ratio_read"] = read > 0 ? gbs / read : 0;
+    j["openblas_core"] = blasCore;
     j["unfused_s"] = base;
     j["speedup_vs_unfused"] = base > 0 ? base / kernelS : 0;
     j["peak_rss_bytes"] = rss;
@@ -362,16 +360,22 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
                            desc.heads, desc.kvHeads, desc.headDim, desc.valueDim, Sq, Skv, dsl::dtypeName(desc.dtype),
                            desc.layout == dsl::Layout::BSHD ? "bshd" : "bhsd");
   std::cout << fmt::format("compile  {:.2f} s (Halide JIT)\n", compileS);
-  std::cout << fmt::format("kernel   {:.3f} ms  {:.1f} GFLOP/s useful ({:.1f}% of pairs kept)  {:.1f} GB/s\n",
-                           kernelS * 1e3, gflops, 100 * pairs / (double(Sq) * Skv), gbs);
-  if (o.roofs && sgemm <= 0)
-    std::cout << fmt::format("roofs    sgemm n/a (OpenBLAS not found)  read {:.1f} GB/s\n"
-                             "ratios   {:.2f} x read roof\n",
-                             read, gbs / read);
-  else if (o.roofs)
-    std::cout << fmt::format("roofs    sgemm {:.1f} GFLOP/s (OpenBLAS)  read {:.1f} GB/s\n"
-                             "ratios   {:.2f} x sgemm roof  {:.2f} x read roof\n",
-                             sgemm, read, gflops / sgemm, gbs / read);
+  std::cout << fmt::format("kernel   {:.3f} ms (median {:.3f}, spread {:.0f}% over {} runs)  {:.1f} GFLOP/s useful "
+                           "({:.1f}% of pairs kept)  {:.1f} GB/s\n",
+                           kernelS * 1e3, kt.median * 1e3, 100 * kt.spread(), kt.runs, gflops,
+                           100 * pairs / (double(Sq) * Skv), gbs);
+  if (o.roofs) {
+    std::cout << fmt::format("roofs    FMA f32 {:.1f} GFLOP/s ({}-bit){}  read {:.1f} GB/s{}\n", fmaPeak, vectorBits,
+                             bf16Peak > 0 ? fmt::format("  bf16 dot {:.1f} GFLOP/s", bf16Peak) : std::string(),
+                             read, noisy ? "  NOISY: the roofs moved >10% between before and after the kernel" : "");
+    std::cout << fmt::format("ratios   {:.2f} x FMA peak  {:.2f} x read roof{}\n", ratioFma, ratioRead,
+                             ratioFma > 1.0 || ratioRead > 1.0 ? "  (above 1: a measurement error)" : "");
+    if (sgemm > 0)
+      std::cout << fmt::format("baseline OpenBLAS sgemm {:.1f} GFLOP/s (core {}): kernel at {:.2f}x of it\n", sgemm,
+                               blasCore, gflops / sgemm);
+    else
+      std::cout << "baseline OpenBLAS sgemm n/a (OpenBLAS not found)\n";
+  }
   if (base > 0)
     std::cout << fmt::format("unfused  {:.3f} ms (OpenBLAS QK^T, softmax, PV in f32)  fused speed-up {:.2f}x\n",
                              base * 1e3, base / kernelS);

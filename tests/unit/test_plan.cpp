@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "TestUtil.h"
+#include "driver/Roofs.h"
 #include "driver/Targets.h"
 #include "lowering/x86/EmitX86.h"
 #include "lowering/x86/Policy.h"
@@ -156,4 +157,25 @@ TEST_CASE("x86 schedules never unroll a whole GQA group", "[plan][schedule]") {
         CHECK(s.pvRows <= 16);
       }
   }
+}
+
+TEST_CASE("bench timing and roofs: repeated runs, disagreement, a peak from FMA chains", "[bench][roofs]") {
+  int calls = 0;
+  driver::Timing t = driver::timeRepeated([&] { ++calls; }, 0.0, 5);
+  CHECK(t.runs == 3);  // at least 3 runs, after one warm-up
+  CHECK(calls == 4);
+  CHECK((t.min <= t.median && t.median <= t.max));
+  driver::Roofs a, b;
+  a.fma512Gflops = 100, b.fma512Gflops = 109;
+  a.readGbs = b.readGbs = 20;
+  CHECK_FALSE(driver::roofsDisagree(a, b));
+  b.readGbs = 23;  // 13% apart
+  CHECK(driver::roofsDisagree(a, b));
+  b.readGbs = 20, b.bf16Gflops = 500;  // measured once only: not a disagreement
+  CHECK_FALSE(driver::roofsDisagree(a, b));
+  // This machine has AVX2 and FMA (every machine attnc runs on does): a peak and a bandwidth come out.
+  driver::Roofs r = driver::measureRoofs(1);
+  CHECK(r.fma256Gflops > 0);
+  CHECK(r.readGbs > 0);
+  CHECK(r.fmaPeak(256) == r.fma256Gflops);
 }
