@@ -21,6 +21,12 @@ using Clock = std::chrono::steady_clock;
 constexpr int kChains = 12;
 constexpr int64_t kIters = int64_t(1) << 22;
 
+float sumLanes(const float *v, int n) {
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += v[i];
+  return s;
+}
+
 __attribute__((target("avx512f"))) float fmaChains512(float seed) {
   __m512 acc[kChains];
   const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(seed * 1e-7f);
@@ -30,9 +36,7 @@ __attribute__((target("avx512f"))) float fmaChains512(float seed) {
   for (int i = 1; i < kChains; ++i) acc[0] = _mm512_add_ps(acc[0], acc[i]);
   float out[16];
   _mm512_storeu_ps(out, acc[0]);
-  float sum = 0;
-  for (float x : out) sum += x;
-  return sum;
+  return sumLanes(out, 16);
 }
 
 __attribute__((target("avx2,fma"))) float fmaChains256(float seed) {
@@ -44,9 +48,7 @@ __attribute__((target("avx2,fma"))) float fmaChains256(float seed) {
   for (int i = 1; i < kChains; ++i) acc[0] = _mm256_add_ps(acc[0], acc[i]);
   float out[8];
   _mm256_storeu_ps(out, acc[0]);
-  float s = 0;
-  for (float x : out) s += x;
-  return s;
+  return sumLanes(out, 8);
 }
 
 __attribute__((target("avx512f,avx512bf16"))) float bf16Chains(float seed) {
@@ -59,9 +61,7 @@ __attribute__((target("avx512f,avx512bf16"))) float bf16Chains(float seed) {
   for (int i = 1; i < kChains; ++i) acc[0] = _mm512_add_ps(acc[0], acc[i]);
   float out[16];
   _mm512_storeu_ps(out, acc[0]);
-  float sum = 0;
-  for (float x : out) sum += x;
-  return sum;
+  return sumLanes(out, 16);
 }
 
 /// GFLOP/s of `chains` run on every thread at once, `flopsPerIter` per round of one thread.
@@ -83,8 +83,7 @@ __attribute__((target("avx2"))) float sumRange(const float *p, int64_t n) {
   for (int k = 1; k < 8; ++k) acc[0] = _mm256_add_ps(acc[0], acc[k]);
   float out[8];
   _mm256_storeu_ps(out, acc[0]);
-  float s = 0;
-  for (float x : out) s += x;
+  float s = sumLanes(out, 8);
   for (; i < n; ++i) s += p[i];
   return s;
 }

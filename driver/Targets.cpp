@@ -10,6 +10,21 @@ namespace attnc::driver {
 
 namespace {
 
+/// A schedule text the backend's legalizer changes says what it became and
+/// why: `became` returns `NEW" (WHY)` for one kernel and variant, "" when the
+/// text stands as given.
+void noteLegalized(const std::vector<KernelPlan> &plans, const TargetOptions &o,
+                   const std::function<std::string(const KernelDesc &, bool, const std::string &)> &became) {
+  for (const KernelPlan &p : plans)
+    for (bool decode : {false, true}) {
+      const std::string &text = decode ? o.decodeSchedule : o.schedule;
+      if (text.empty()) continue;
+      if (std::string b = became(p.desc, decode, text); !b.empty())
+        std::fprintf(stderr, "attnc: note: `%s` %s schedule \"%s\" became \"%s\n", p.desc.name.c_str(),
+                     decode ? "decode" : "prefill", text.c_str(), b.c_str());
+    }
+}
+
 /// Every schedule text must parse for x86.
 std::optional<Error> x86Options(const TargetOptions &o) {
   for (const std::string *t : {&o.schedule, &o.decodeSchedule}) {
@@ -33,21 +48,14 @@ Target x86Target(const std::string &name, const std::string &help, bool host, x8
     eo.schedule = o.schedule;
     eo.decodeSchedule = o.decodeSchedule;
     eo.keepTemps = o.keepTemps;
-    // A schedule the legalizer changes says what it became, and why.
-    for (const KernelPlan &p : plans)
-      for (bool decode : {false, true}) {
-        const std::string &text = decode ? o.decodeSchedule : o.schedule;
-        if (text.empty()) continue;
-        x86::Schedule sch = x86::defaultSchedule(p.desc, eo.isa, decode);
-        std::string err;
-        if (!x86::parseSchedule(text, sch, err)) continue;  // checkOptions reported it
-        std::vector<std::string> notes = x86::legalize(sch, p.desc, eo.isa);
-        if (notes.empty()) continue;
-        std::string why;
-        for (const std::string &n : notes) why += (why.empty() ? "" : ", ") + n;
-        std::fprintf(stderr, "attnc: note: `%s` %s schedule \"%s\" became \"%s\" (%s)\n", p.desc.name.c_str(),
-                     decode ? "decode" : "prefill", text.c_str(), sch.str().c_str(), why.c_str());
-      }
+    noteLegalized(plans, o, [&](const KernelDesc &d, bool decode, const std::string &text) -> std::string {
+      x86::Schedule sch = x86::defaultSchedule(d, eo.isa, decode);
+      std::string err;
+      if (!x86::parseSchedule(text, sch, err)) return "";  // checkOptions reported it
+      std::string why;
+      for (const std::string &n : x86::legalize(sch, d, eo.isa)) why += (why.empty() ? "" : ", ") + n;
+      return why.empty() ? "" : sch.str() + "\" (" + why + ")";
+    });
     return x86::emit(plans, eo, error);
   };
   return t;
@@ -74,21 +82,14 @@ Target cudaTarget() {
     co.dir = o.dir;
     co.schedule = o.schedule;
     co.decodeSchedule = o.decodeSchedule;
-    for (const KernelPlan &p : plans)
-      for (bool decode : {false, true}) {
-        const std::string &text = decode ? o.decodeSchedule : o.schedule;
-        if (text.empty()) continue;
-        cuda::Schedule asked = cuda::defaultSchedule(p.desc, co.arch, decode);
-        std::string err;
-        if (!cuda::parseSchedule(text, asked, err)) continue;
-        cuda::Schedule got = asked;
-        if (!cuda::legalize(p.desc, co.arch, got, err) || got.str() == asked.str()) continue;
-        std::fprintf(stderr,
-                     "attnc: note: `%s` %s schedule \"%s\" became \"%s\" (the knobs' ranges and %s's shared "
-                     "memory, docs/cuda.md)\n",
-                     p.desc.name.c_str(), decode ? "decode" : "prefill", text.c_str(), got.str().c_str(),
-                     cuda::archName(co.arch));
-      }
+    noteLegalized(plans, o, [&](const KernelDesc &d, bool decode, const std::string &text) -> std::string {
+      cuda::Schedule asked = cuda::defaultSchedule(d, co.arch, decode);
+      std::string err;
+      if (!cuda::parseSchedule(text, asked, err)) return "";
+      cuda::Schedule got = asked;
+      if (!cuda::legalize(d, co.arch, got, err) || got.str() == asked.str()) return "";
+      return got.str() + "\" (the knobs' ranges and " + cuda::archName(co.arch) + "'s shared memory, docs/cuda.md)";
+    });
     return cuda::emit(plans, co, error);
   };
   return t;

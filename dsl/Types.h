@@ -14,6 +14,8 @@ enum class DType { F32, F16, BF16, I32, U8 };
 const char *dtypeName(DType t);  // "f32", ...
 std::optional<DType> dtypeFromName(std::string_view name);
 bool isFloat(DType t);
+/// Bytes of one element.
+inline int dtypeBytes(DType t) { return t == DType::F16 || t == DType::BF16 ? 2 : t == DType::U8 ? 1 : 4; }
 
 enum class Layout { BHSD, BSHD };
 enum class ScoreKind { Dot, Additive };

@@ -119,7 +119,7 @@ std::string checkStatements(const KernelDesc &d) {
     for (const ArgDesc &b : sig) {
       if (&b == &a || (b.output && &b > &a)) continue;  // each pair of outputs once
       o << fmt::format("  if ((rc = check_disjoint({0}, \"{0}\", {1}, {2}, \"{2}\", {3})) != ATTNC_OK) return rc;\n",
-                       a.name, elementBytes(a.dtype), b.name, elementBytes(b.dtype));
+                       a.name, dsl::dtypeBytes(a.dtype), b.name, dsl::dtypeBytes(b.dtype));
     }
   }
   return o.str();
@@ -133,19 +133,11 @@ std::string emptyCallStatements(const KernelDesc &d, bool hostOutputs) {
                   "  if (batch == 0 || seq_q == 0) return ATTNC_OK;\n";
   if (!hostOutputs) return o;
   o += "  if (seq_kv == 0) {\n    const unsigned char zero[4] = {0, 0, 0, 0};\n";
-  o += fmt::format("    fill_tensor(out, {}, zero);\n", elementBytes(d.dtype));
+  o += fmt::format("    fill_tensor(out, {}, zero);\n", dsl::dtypeBytes(d.dtype));
   if (d.outputLse) o += "    const uint32_t neg_inf = 0xff800000u;\n    fill_tensor(lse, 4, &neg_inf);\n";
   o += "    return ATTNC_OK;\n  }\n";
   return o;
 }
 
-int elementBytes(dsl::DType t) {
-  switch (t) {
-  case dsl::DType::F16:
-  case dsl::DType::BF16: return 2;
-  case dsl::DType::U8: return 1;
-  default: return 4;
-  }
-}
 
 }  // namespace attnc::abi

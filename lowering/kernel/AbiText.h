@@ -29,7 +29,5 @@ std::string checkStatements(const KernelDesc &d);
 /// ATTNC_OK at once when batch or seq_q is 0; with
 /// `hostOutputs`, also when seq_kv is 0, having written out = 0 and lse = -inf.
 std::string emptyCallStatements(const KernelDesc &d, bool hostOutputs);
-/// Bytes of one element of `t`.
-int elementBytes(dsl::DType t);
 
 }  // namespace attnc::abi

@@ -40,15 +40,6 @@ inline float fromF16(uint16_t u) {
   return static_cast<float>(h);
 }
 
-inline size_t dtypeSize(dsl::DType t) {
-  switch (t) {
-  case dsl::DType::F16:
-  case dsl::DType::BF16: return 2;
-  case dsl::DType::U8: return 1;
-  default: return 4;
-  }
-}
-
 /// Writes v (already representable) at element i of a buffer of dtype t; returns the stored value.
 inline double storeAs(dsl::DType t, void *base, int64_t i, double v) {
   switch (t) {
@@ -140,7 +131,7 @@ inline KernelArgs makeArgs(const KernelDesc &d, int64_t batch, int64_t seqQ, int
     h.shape = shape;
     const int64_t numel = h.numel();
     if (keepHost) h.data.assign(numel, 0);
-    std::vector<unsigned char> mem(std::max<int64_t>(1, numel) * dtypeSize(arg.dtype));
+    std::vector<unsigned char> mem(std::max<int64_t>(1, numel) * dsl::dtypeBytes(arg.dtype));
     for (int64_t e = 0; e < numel; ++e) {
       double v;
       if (arg.output) v = arg.dtype == dsl::DType::F32 || dsl::isFloat(arg.dtype) ? NAN : 0x5a;

@@ -125,7 +125,7 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "    attnc_current_error = last_error;  /* where a Halide error message goes */\n";
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
   o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.heads / d.kvHeads, pre.qPerTile,
-                   abi::elementBytes(d.dtype))
+                   dsl::dtypeBytes(d.dtype))
     << splits(dec) << "\n";
   o << "      rc = attnc_" << N << "_decode(" << call << "nsplit, " << outs << ");\n";
   o << "    } else {\n      " << splits(pre) << "\n";

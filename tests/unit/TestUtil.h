@@ -94,7 +94,7 @@ inline bool corruptOne(KernelArgs &a, std::mt19937 &rng) {
     need = last + 1;
   }
   size_t idx = static_cast<size_t>(&t - a.tensors.data());
-  return fits && need * __int128(dtypeSize(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
+  return fits && need * __int128(dsl::dtypeBytes(a.sig[idx].dtype)) <= __int128(a.mem[idx].size());
 }
 
 /// Compares a kernel's outputs in `args` with the reference's `out`/`lse` under
