@@ -9,7 +9,7 @@ build=${1:-build}
 attnc="$build/driver/attnc"
 [ -x "$attnc" ] || { echo "build attnc first: cmake --build $build" >&2; exit 2; }
 command -v python3 >/dev/null || apt-get install -y python3
-# OpenBLAS picks its AVX2 kernel when these are set; the sgemm roof needs its best.
+# OpenBLAS picks its AVX2 kernel when these are set; the sgemm baseline should be its best.
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 out="$build/bench-x86"   # the JSON of each run stays here
 mkdir -p "$out"
@@ -26,5 +26,5 @@ run decode_bhsd      gqa_bf16_decode.attn --seq-q 1 --seq-kv 8192 --batch 4
 run decode_bshd      gqa_bf16_causal.attn --seq-q 1 --seq-kv 8192 --batch 4
 run long_prefill     long_causal.attn     --seq-q 131072 --seq-kv 131072 --no-baseline --no-roofs
 run long_decode      long_decode.attn     --seq-q 1 --seq-kv 1048576 --no-baseline --no-roofs
-python3 scripts/performance_md.py "$out" > docs/performance.md
+python3 scripts/performance_md.py "$out"
 echo "wrote docs/performance.md" >&2

@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
-"""Writes docs/performance.md from the JSON of `attnc bench` runs
-(scripts/bench-x86.sh). Usage: performance_md.py DIR > docs/performance.md
+"""Writes docs/performance.md from the JSON of `attnc bench` runs.
+
+  performance_md.py DIR
+rewrites docs/performance.md from scripts/bench-x86.sh's runs in DIR, keeping
+the sections the two modes below write.
+
+  performance_md.py --peers-section DIR
+rewrites only the `## x86 against PyTorch` section, from the runs of
+scripts/bench-peers.sh in DIR (attnc, SDPA and FlexAttention per round).
 
   performance_md.py --cuda-section [--ptxas FILE ...] [--bench MD --summary TXT]
 rewrites only the `## CUDA` section of docs/performance.md in place: the
@@ -61,16 +68,100 @@ def cuda_section(argv):
     open(a.doc, "w").write(head + "\n".join(sec).rstrip() + "\n")
 
 
-if len(sys.argv) > 1 and sys.argv[1] == "--cuda-section":
-    cuda_section(sys.argv[1:])
-    sys.exit(0)
+DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "performance.md")
+PEERS_HEAD = "## x86 against PyTorch\n"
+PEERS_NONE = ("Not measured yet: `scripts/bench-peers.sh` (it installs PyTorch from PyPI into a venv) runs attnc, "
+              "PyTorch's SDPA and FlexAttention side by side and writes this section.\n")
 
-d = sys.argv[1]
 
 
-def load(name):
-    with open(os.path.join(d, name + ".json")) as f:
-        return json.load(f)
+def peers_section(argv):
+    d = argv[1]
+    runs = {}
+    for f in sorted(os.listdir(d)):
+        if not f.endswith(".json"):
+            continue
+        _, case, peer = f[:-5].split("_", 2)
+        try:
+            j = json.load(open(os.path.join(d, f)))
+        except (OSError, ValueError):
+            continue
+        runs.setdefault((case, peer), []).append(j)
+
+    def best(case, peer):
+        ok = [j for j in runs.get((case, peer), []) if "time_s" in j]
+        return min(ok, key=lambda j: j["time_s"]) if ok else None
+
+    ours = [j for (c, p), js in runs.items() if p == "attnc" for j in js]
+    fma = max(j["fma_peak_gflops"] for j in ours)
+    bf16 = max(j.get("bf16_peak_gflops", 0) for j in ours)
+    read = max(j["read_roof_gbs"] for j in ours)
+    noisy = sum(1 for j in ours if j.get("roofs_noisy"))
+    nrounds = max(len(js) for js in runs.values())
+    a0 = ours[0]
+    torch_info = next((j for (c, p), js in runs.items() if p != "attnc" for j in js if "torch" in j), {})
+    w = []
+    w.append(f"Measured {date.today()} at commit `{commit()}` on `{cpu()}`, {a0['threads']} threads, by "
+             f"`scripts/bench-peers.sh` (best of {nrounds} interleaved rounds: attnc, SDPA, FlexAttention, then "
+             f"the next case). PyTorch {torch_info.get('torch', '?')} from PyPI "
+             f"(CPU capability {torch_info.get('cpu_capability', '?')}); each peer was first checked against a "
+             "float64 reference on a small shape of its case. attnc runs x86 "
+             f"{a0['isa']}. Physical roofs of the run (the best of its measures): f32 FMA peak {fma:.0f} GFLOP/s, "
+             + (f"bf16 dot (vdpbf16ps) peak {bf16:.0f} GFLOP/s, " if bf16 > 0 else "no avx512_bf16, ")
+             + f"streaming read {read:.1f} GB/s; {noisy} of {len(ours)} attnc runs flagged their roofs noisy "
+             "(>10% apart before and after the kernel). GFLOP/s count useful work, 4 x head_dim x kept pairs per "
+             "head; GB/s are K and V bytes over the time.\n")
+    w.append("| case | shape | attnc | PyTorch SDPA | FlexAttention | attnc vs SDPA | bars (issue 11) |")
+    w.append("|---|---|---|---|---|---|---|")
+    shapes = {"A": "f32 B1 H8 D128 seq 2048, no mask", "B": "f32 B1 H8 D128 seq 2048, causal",
+              "C": "bf16 B1 H32/kv8 D128 seq 4096, causal (bshd)", "D": "bf16 decode B4 H32/kv8 D128 seq_kv 8192"}
+
+    def cell(j, decode):
+        if j is None:
+            return "failed"
+        if decode:
+            gb = j["kv_gbs"] if "kv_gbs" in j else j["gbs"]
+            return f"{j['time_s'] * 1e3:.2f} ms, {gb:.1f} GB/s ({gb / read:.2f} of read)"
+        return f"{j['time_s'] * 1e3:.1f} ms, {j['gflops']:.0f} GFLOP/s ({j['gflops'] / fma:.2f} of FMA)"
+
+    def met(ok):
+        return "met" if ok else "**not met**"
+
+    for c in "ABCD":
+        a, sd, fx = best(c, "attnc"), best(c, "sdpa"), best(c, "flex")
+        dec = c == "D"
+        vs = f"{sd['time_s'] / a['time_s']:.2f}x" if a and sd else "n/a"
+        bars = []
+        if a and c == "A":
+            bars.append(f">= 0.75 of FMA: {met(a['gflops'] / fma >= 0.75)}")
+        if a and c == "B" and best("A", "attnc"):
+            t = a["time_s"] / best("A", "attnc")["time_s"]
+            bars.append(f"time <= 0.55 of A's: {t:.2f}, {met(t <= 0.55)}")
+        if a and sd and c in "ABC":
+            bars.append(f">= 1.2x SDPA: {met(sd['time_s'] / a['time_s'] >= 1.2)}")
+        if a and c == "C":
+            bars.append(f"above the f32 FMA peak: {met(a['gflops'] > fma)}")
+        if a and c == "D":
+            fold = best("D", "sdpa-fold")
+            bars.append(f">= 0.8 of read: {met(a['gbs'] / read >= 0.8)}")
+            if fold:
+                vs += f" ({fold['time_s'] / a['time_s']:.2f}x SDPA folded: {cell(fold, True)})"
+                bars.append(f">= 2x SDPA folded: {met(fold['time_s'] / a['time_s'] >= 2)}")
+        w.append(f"| {c} | {shapes[c]} | {cell(a, dec)} | {cell(sd, dec)} | {cell(fx, dec)} | {vs} | "
+                 f"{'; '.join(bars)} |")
+    sd = best("A", "sdpa")
+    if sd:
+        w.append(f"\nSDPA's backend: {sd.get('backend', '?')}. Per-round numbers: the JSON files in "
+                 "`BUILD/bench-peers/`.\n")
+    text = open(DOC).read() if os.path.exists(DOC) else "# Performance\n"
+    head, _, rest = text.partition(PEERS_HEAD)
+    if not _:  # no section yet: before ## CUDA
+        head, _, cuda = text.partition("## CUDA\n")
+        rest = "## CUDA\n" + cuda if _ else ""
+    else:
+        rest = rest[rest.index("\n## "):] if "\n## " in rest else ""
+    open(DOC, "w").write(head.rstrip() + "\n\n" + PEERS_HEAD + "\n" + "\n".join(w).rstrip() + "\n" +
+                         rest.rstrip() + "\n")
 
 
 def cpu():
@@ -95,88 +186,88 @@ def shape(j):
             f"seq_q={j['seq_q']} seq_kv={j['seq_kv']} {j['dtype']} {j['layout']}")
 
 
-def mark(ok):
-    return "**met**" if ok else "**not met**"
+def x86_doc(d):
+    def load(name):
+        with open(os.path.join(d, name + ".json")) as f:
+            return json.load(f)
+
+    r = {n: load(n) for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "gqa_f32_causal", "decode_bhsd",
+                              "decode_bshd", "long_prefill", "long_decode"]}
+    timed = [j for n, j in r.items() if not n.startswith("long")]
+    fma = max(j["fma_peak_gflops"] for j in timed)
+    read = max(j["read_roof_gbs"] for j in timed)
+    bf16 = max(j.get("bf16_peak_gflops", 0) for j in timed)
+    out = []
+    w = out.append
+    w("# Performance\n")
+    w(f"Measured {date.today()} at commit `{commit()}` on `{cpu()}`, {r['mha_f32']['threads']} threads, "
+      f"x86 {r['mha_f32']['isa']}. Rerun with `scripts/bench-x86.sh` (it rewrites this file but for the sections "
+      "of the other scripts); one case by hand with `attnc bench SPEC --seq-q N --seq-kv M [--batch B] [--json]`.\n")
+    w("Ratios are to physical roofs measured by `attnc bench` in the same process, before and after the kernel "
+      "(`driver/Roofs.h`, docs/x86.md): the f32 FMA peak of the kernel's vector width (register-only FMA chains on "
+      "every thread), the bf16 dot-product peak where the CPU has avx512_bf16, the streaming-read bandwidth. "
+      f"The best roofs of this run: FMA {fma:.0f} GFLOP/s, "
+      + (f"bf16 dot {bf16:.0f} GFLOP/s, " if bf16 > 0 else "")
+      + f"read {read:.1f} GB/s. OpenBLAS's sgemm and the unfused attention are baselines, with the core type "
+      "OpenBLAS chose. These machines are shared and noisy: `noisy` marks a run whose roofs moved more than 10% "
+      "between before and after its kernel. GFLOP/s count useful work only: 4 x head_dim x (pairs the mask "
+      "keeps) per head; GB/s, the bytes of q, k, v and out once.\n")
+    w("## x86 kernels against the roofs\n")
+    w("| case | shape | kernel | of FMA peak | of read roof | sgemm baseline | |")
+    w("|---|---|---|---|---|---|---|")
+    for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "gqa_f32_causal", "decode_bhsd", "decode_bshd"]:
+        j = r[n]
+        sg = (f"{j['sgemm_roof_gflops']:.0f} GFLOP/s ({j.get('openblas_core', '?')})"
+              if j.get("sgemm_roof_gflops", 0) > 0 else "n/a")
+        flags = ", ".join(f for f, on in [("noisy", j.get("roofs_noisy")),
+                                          ("measurement error", j.get("measurement_error"))] if on)
+        w(f"| {n} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gflops']:.1f} GFLOP/s, {j['gbs']:.1f} GB/s | "
+          f"{j['ratio_fma']:.2f} | {j['ratio_read']:.2f} | {sg} | {flags} |")
+    w("")
+    j, c = r["mha_f32"], r["mha_f32_causal"]
+    w(f"Causal against unmasked, same shape: {c['time_s'] / j['time_s']:.2f} of the time "
+      f"({c['kept_fraction']:.2f} of the pairs kept; bar <= 0.55). "
+      f"bf16 against f32, GQA causal seq 4096: {r['gqa_bf16_causal']['gflops'] / r['gqa_f32_causal']['gflops']:.2f}x.\n")
+    w("Against the unfused attention (OpenBLAS QK^T, a softmax pass, PV, in f32):\n")
+    w("| case | fused | unfused | speed-up |")
+    w("|---|---|---|---|")
+    for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "decode_bhsd", "decode_bshd"]:
+        j = r[n]
+        if j["unfused_s"] > 0:
+            w(f"| {n} | {j['time_s']*1e3:.2f} ms | {j['unfused_s']*1e3:.2f} ms | {j['speedup_vs_unfused']:.2f}x |")
+        else:
+            w(f"| {n} | {j['time_s']*1e3:.2f} ms | n/a | n/a |")
+    w("")
+    w("## Memory (no N x M buffer anywhere)\n")
+    w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "
+      "just before it: tile buffers, split state and thread stacks, never an N x M matrix.\n")
+    w("| case | shape | time | arguments | scratch |")
+    w("|---|---|---|---|---|")
+    for n in ["long_prefill", "long_decode"]:
+        j = r[n]
+        w(f"| {n} | {shape(j)} | {j['time_s']:.2f} s | {j['argument_bytes']/2**20:.0f} MiB | "
+          f"{j['scratch_bytes']/2**20:.1f} MiB |")
+    w("")
+    # The other scripts' sections are kept from the current file.
+    try:
+        cur = open(DOC).read()
+    except OSError:
+        cur = ""
+    for h, none in [(PEERS_HEAD, PEERS_NONE), ("## CUDA\n", "See `performance_md.py --cuda-section`.\n")]:
+        body = cur.split(h, 1)[1] if h in cur else none
+        if h == PEERS_HEAD and "\n## " in body:
+            body = body[:body.index("\n## ")]
+        w(h + "\n" + body.strip() + "\n")
+    return "\n".join(out)
 
 
-r = {n: load(n) for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "gqa_f32_causal", "decode_bhsd",
-                          "decode_bshd", "long_prefill", "long_decode"]}
-out = []
-w = out.append
-w("# Performance\n")
-w(f"Measured {date.today()} at commit `{commit()}` on `{cpu()}`, {r['mha_f32']['threads']} threads, "
-  f"x86 {r['mha_f32']['isa']}. Rerun with `scripts/bench-x86.sh` (it rewrites this file); one case by hand with "
-  "`attnc bench SPEC --seq-q N --seq-kv M [--batch B] [--json]`, with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` "
-  "unset (when set, OpenBLAS pins an AVX2 kernel and the sgemm roof is low).\n")
-w("Every ratio below comes from a single `attnc bench` run: the kernel, the roofs (OpenBLAS sgemm on 2048^3; "
-  "a streaming read of 512 MiB) and the unfused baseline (OpenBLAS QK^T, a softmax pass, PV, in f32) are measured "
-  "in the same process, one after the other. This machine is shared and noisy: the roofs themselves move by up to "
-  "2x between runs, so compare ratios, not absolute numbers, across runs. GFLOP/s count useful work only: "
-  "4 x head_dim x (pairs the mask keeps) per head.\n")
-w("## x86 bars (issue 3)\n")
-w("| case | shape | kernel | result | bar | |")
-w("|---|---|---|---|---|---|")
-j = r["mha_f32"]
-w(f"| f32, no mask | {shape(j)} | {j['time_s']*1e3:.1f} ms, {j['gflops']:.1f} GFLOP/s | "
-  f"{j['ratio_sgemm']:.2f} x sgemm roof ({j['sgemm_roof_gflops']:.0f}) | >= 0.65 | {mark(j['ratio_sgemm'] >= 0.65)} |")
-j = r["mha_f32_causal"]
-w(f"| f32, causal | {shape(j)} | {j['time_s']*1e3:.1f} ms, {j['gflops']:.1f} GFLOP/s | "
-  f"{j['ratio_sgemm']:.2f} x sgemm roof ({j['sgemm_roof_gflops']:.0f}) | >= 0.55 | {mark(j['ratio_sgemm'] >= 0.55)} |")
-j, f = r["gqa_bf16_causal"], r["gqa_f32_causal"]
-w(f"| bf16 GQA causal | {shape(j)} | {j['time_s']*1e3:.1f} ms, {j['gflops']:.1f} GFLOP/s | "
-  f"f32 of the same shape: {f['gflops']:.1f} GFLOP/s ({j['gflops']/f['gflops']:.2f}x) | >= f32 | "
-  f"{mark(j['gflops'] >= f['gflops'])} |")
-for n, label in [("decode_bhsd", "bf16 decode, bhsd cache"), ("decode_bshd", "bf16 decode, bshd cache")]:
-    j = r[n]
-    w(f"| {label} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gbs']:.1f} GB/s | "
-      f"{j['ratio_read']:.2f} x read roof ({j['read_roof_gbs']:.1f} GB/s) | >= 0.6 | {mark(j['ratio_read'] >= 0.6)} |")
-w("")
-w("Against the unfused OpenBLAS attention (bar: >= 3x):\n")
-w("| case | fused | unfused | speed-up | |")
-w("|---|---|---|---|---|")
-for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "decode_bhsd", "decode_bshd"]:
-    j = r[n]
-    if j["unfused_s"] > 0:
-        w(f"| {n} | {j['time_s']*1e3:.2f} ms | {j['unfused_s']*1e3:.2f} ms | {j['speedup_vs_unfused']:.2f}x | "
-          f"{mark(j['speedup_vs_unfused'] >= 3)} |")
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--cuda-section":
+        cuda_section(sys.argv[1:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--peers-section":
+        peers_section(sys.argv[1:])
+    elif len(sys.argv) == 2:
+        text = x86_doc(sys.argv[1])  # reads the current file's other sections first
+        open(DOC, "w").write(text)
     else:
-        w(f"| {n} | {j['time_s']*1e3:.2f} ms | n/a | n/a | |")
-w("")
-w("## Memory (no N x M buffer anywhere)\n")
-w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "
-  "just before it: tile buffers, split state and thread stacks, never an N x M matrix.\n")
-w("| case | shape | time | arguments | scratch |")
-w("|---|---|---|---|---|")
-for n in ["long_prefill", "long_decode"]:
-    j = r[n]
-    w(f"| {n} | {shape(j)} | {j['time_s']:.2f} s | {j['argument_bytes']/2**20:.0f} MiB | "
-      f"{j['scratch_bytes']/2**20:.1f} MiB |")
-w("")
-w("## What limits the bars not met\n")
-w("- **Unmasked f32 vs unfused (>= 3x).** Without a mask both versions do the same FLOPs; the unfused one does "
-  "them in two OpenBLAS sgemms near the roof and adds one pass over the N x M matrix (softmax). The fused kernel "
-  "runs at about 0.8 of the roof, so its lead is the softmax pass plus the N x M traffic, about 2-2.6x here. "
-  "3x would need the fused kernel above the sgemm roof. With a mask (causal) the fused kernel skips the empty "
-  "tiles and the lead passes 4x.")
-w("- **Decode and the read roof.** The streaming-read roof of this machine is bimodal: most runs measure "
-  "34-36 GB/s, some 55-64 GB/s (same code, same buffer size; likely where the VM's pages land). The decode "
-  "kernel itself is steady at 26-28 GB/s (bhsd) and 21-23 GB/s (bshd), so its ratio reads 0.6-0.8 against the "
-  "first roof and 0.35-0.45 against the second. Against a 60 GB/s roof the bar is not met.")
-w("- **Decode with a bshd cache.** One kv head's rows are 256 B pieces of 2 KiB rows (all heads interleaved). "
-  "With one task per kv head (or `headsinner`) the kernel read about 9 GB/s against 27 GB/s for the same cache "
-  "in bhsd; software prefetch did not help. The `allheads` decode tile (every query head in one tile, the kv head "
-  "varying by row group) reads each kv row whole and brought it to 21-23 GB/s; rows that share a kv head share "
-  "each K load with their accumulators in registers.")
-w("- **Decode compute.** The decode kernel is compute-bound per core (it scales 2x from 1 to 2 threads): a "
-  "profile of `attnc_<name>_decode` shows about 35% in the horizontal sums of the Q.K dot products and 35% in "
-  "P.V. Tried and lost: a halving-tree reduction across rows (Halide emits odd-width shuffles), register-"
-  "blocked P.V that revisits V (`pvblock`), one V load per value vector for all rows. A 4-way "
-  "horizontal add (hadd) of the rows' partial sums would need x86 intrinsics below Halide's portable expressions.\n")
-# The CUDA section is kept from the current file (performance_md.py --cuda-section writes it).
-try:
-    cur = open(os.path.join(os.path.dirname(__file__), "..", "docs", "performance.md")).read()
-    cuda = "## CUDA\n" + cur.partition("## CUDA\n")[2] if "## CUDA\n" in cur else ""
-except OSError:
-    cuda = ""
-w(cuda.rstrip() + "\n" if cuda else "## CUDA\n\nSee `performance_md.py --cuda-section`.\n")
-print("\n".join(out))
+        sys.exit(__doc__)

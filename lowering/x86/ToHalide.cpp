@@ -620,7 +620,7 @@ void Builder::applySchedule() {
     // Inputs converted to f32 once per tile (plain loads for f32).
     // (In dot mode K and V are converted in registers as they are read: each
     // element is used by every row of the tile right after its load.)
-    if (d.dtype != dsl::DType::F32 && !(s_.dotQK && !d.additive)) {
+    if (!(s_.dotQK && !d.additive)) {
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
       c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, dvLoadVec);
     }
