@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Writes docs/performance.md from the JSON of `attnc bench` runs.
 
-  performance_md.py DIR
-rewrites docs/performance.md from scripts/bench-x86.sh's runs in DIR, keeping
+  performance_md.py DIR [DOC]
+rewrites docs/performance.md (or DOC) from scripts/bench-x86.sh's runs in DIR, keeping
 the sections the two modes below write.
 
-  performance_md.py --peers-section DIR
+  performance_md.py --peers-section DIR [DOC]
 rewrites only the `## x86 against PyTorch` section, from the runs of
 scripts/bench-peers.sh in DIR (attnc, SDPA and FlexAttention per round).
 
@@ -116,11 +116,15 @@ def peers_section(argv):
     shapes = {"A": "f32 B1 H8 D128 seq 2048, no mask", "B": "f32 B1 H8 D128 seq 2048, causal",
               "C": "bf16 B1 H32/kv8 D128 seq 4096, causal (bshd)", "D": "bf16 decode B4 H32/kv8 D128 seq_kv 8192"}
 
+    def kv_gbs(j):  # attnc's K and V bytes over the time, as the peers count them
+        nbytes = {"f32": 4, "bf16": 2, "f16": 2}[j["dtype"]]
+        return j["batch"] * j["kv_heads"] * j["seq_kv"] * (j["head_dim"] + j["value_dim"]) * nbytes / j["time_s"] * 1e-9
+
     def cell(j, decode):
         if j is None:
             return "failed"
         if decode:
-            gb = j["kv_gbs"] if "kv_gbs" in j else j["gbs"]
+            gb = j["kv_gbs"] if "kv_gbs" in j else kv_gbs(j)
             return f"{j['time_s'] * 1e3:.2f} ms, {gb:.1f} GB/s ({gb / read:.2f} of read)"
         return f"{j['time_s'] * 1e3:.1f} ms, {j['gflops']:.0f} GFLOP/s ({j['gflops'] / fma:.2f} of FMA)"
 
@@ -143,7 +147,7 @@ def peers_section(argv):
             bars.append(f"above the f32 FMA peak: {met(a['gflops'] > fma)}")
         if a and c == "D":
             fold = best("D", "sdpa-fold")
-            bars.append(f">= 0.8 of read: {met(a['gbs'] / read >= 0.8)}")
+            bars.append(f">= 0.8 of read: {met(kv_gbs(a) / read >= 0.8)}")
             if fold:
                 vs += f" ({fold['time_s'] / a['time_s']:.2f}x SDPA folded: {cell(fold, True)})"
                 bars.append(f">= 2x SDPA folded: {met(fold['time_s'] / a['time_s'] >= 2)}")
@@ -153,15 +157,16 @@ def peers_section(argv):
     if sd:
         w.append(f"\nSDPA's backend: {sd.get('backend', '?')}. Per-round numbers: the JSON files in "
                  "`BUILD/bench-peers/`.\n")
-    text = open(DOC).read() if os.path.exists(DOC) else "# Performance\n"
+    doc = argv[2] if len(argv) > 2 else DOC
+    text = open(doc).read() if os.path.exists(doc) else "# Performance\n"
     head, _, rest = text.partition(PEERS_HEAD)
     if not _:  # no section yet: before ## CUDA
         head, _, cuda = text.partition("## CUDA\n")
         rest = "## CUDA\n" + cuda if _ else ""
     else:
         rest = rest[rest.index("\n## "):] if "\n## " in rest else ""
-    open(DOC, "w").write(head.rstrip() + "\n\n" + PEERS_HEAD + "\n" + "\n".join(w).rstrip() + "\n" +
-                         rest.rstrip() + "\n")
+    open(doc, "w").write(head.rstrip() + "\n\n" + PEERS_HEAD + "\n" + "\n".join(w).rstrip() + "\n" +
+                         ("\n" + rest.strip() + "\n" if rest.strip() else ""))
 
 
 def cpu():
@@ -186,7 +191,7 @@ def shape(j):
             f"seq_q={j['seq_q']} seq_kv={j['seq_kv']} {j['dtype']} {j['layout']}")
 
 
-def x86_doc(d):
+def x86_doc(d, doc):
     def load(name):
         with open(os.path.join(d, name + ".json")) as f:
             return json.load(f)
@@ -250,7 +255,7 @@ def x86_doc(d):
     w("")
     # The other scripts' sections are kept from the current file.
     try:
-        cur = open(DOC).read()
+        cur = open(doc).read()
     except OSError:
         cur = ""
     for h, none in [(PEERS_HEAD, PEERS_NONE), ("## CUDA\n", "See `performance_md.py --cuda-section`.\n")]:
@@ -266,8 +271,9 @@ if __name__ == "__main__":
         cuda_section(sys.argv[1:])
     elif len(sys.argv) > 1 and sys.argv[1] == "--peers-section":
         peers_section(sys.argv[1:])
-    elif len(sys.argv) == 2:
-        text = x86_doc(sys.argv[1])  # reads the current file's other sections first
-        open(DOC, "w").write(text)
+    elif len(sys.argv) in (2, 3):
+        doc = sys.argv[2] if len(sys.argv) == 3 else DOC
+        text = x86_doc(sys.argv[1], doc)  # reads the current file's other sections first
+        open(doc, "w").write(text)
     else:
         sys.exit(__doc__)
