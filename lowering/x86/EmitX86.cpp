@@ -75,7 +75,9 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   hargs += "int32_t, halide_buffer_t *";
   if (d.outputLse) hargs += ", halide_buffer_t *";
   o << "extern int attnc_" << N << "_prefill(" << hargs << ");\n";
-  o << "extern int attnc_" << N << "_decode(" << hargs << ");\n\n";
+  o << "extern int attnc_" << N << "_decode(" << hargs << ");\n";
+  if (pre.bf16Dot) o << "extern int attnc_" << N << "_prefill_nobf16(" << hargs << ");\n";
+  o << "\n";
   o << abi::checkHelpers();
   o << "const char *" << N << "_last_error(void) { return last_error; }\n\n";
   o << "int " << N << "(" << paramList(d) << ") {\n";
@@ -129,7 +131,14 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
     << splits(dec) << "\n";
   o << "      rc = attnc_" << N << "_decode(" << call << "nsplit, " << outs << ");\n";
   o << "    } else {\n      " << splits(pre) << "\n";
-  o << "      rc = attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ");\n    }\n";
+  if (pre.bf16Dot) {
+    // The same prefill without vdpbf16ps where the CPU lacks avx512_bf16.
+    o << "      static volatile int bf16 = -1;\n      if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
+    o << "      rc = bf16 ? attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ")\n"
+      << "                : attnc_" << N << "_prefill_nobf16(" << call << "nsplit, " << outs << ");\n    }\n";
+  } else {
+    o << "      rc = attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ");\n    }\n";
+  }
   o << "    (void)seq_kv;\n";
   o << "    attnc_current_error = NULL;\n";
   o << "    if (rc != 0) {\n      char halide_msg[512];\n      snprintf(halide_msg, sizeof halide_msg, \"%s\", last_error);\n";
@@ -176,6 +185,14 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
         !dec->compileToObject(objDec, "attnc_" + name + "_decode", error) ||
         !HalideKernel::compileRuntime(objRt, o.isa, error))
       return S::Internal;
+    // A bf16dot prefill needs avx512_bf16: its twin without it is picked at run time elsewhere.
+    std::string objPreF;
+    if (pre->schedule().bf16Dot) {
+      auto preF = buildKernel(plan, o.isa, {false, o.schedule + " nobf16dot"}, error);
+      if (!preF) return S::Internal;
+      objPreF = stage.path(name + "_prefill_nobf16.o").string();
+      if (!preF->compileToObject(objPreF, "attnc_" + name + "_prefill_nobf16", error)) return S::Internal;
+    }
     if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa), error))
       return S::Environment;
     std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(stage.dir().string()),
@@ -189,8 +206,9 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
     // and error handler) and the wrapper's helpers become local, so a kernel
     // never collides with another kernel or with the program (docs/integration.md).
     std::string objAll = stage.path(name + "_all.o").string(), objApi = stage.path(name + ".o").string();
-    cmd = fmt::format("{} -r -nostdlib -o {} {} {} {} {}", cc, shellQuote(objAll), shellQuote(objWrap),
-                      shellQuote(objPre), shellQuote(objDec), shellQuote(objRt));
+    cmd = fmt::format("{} -r -nostdlib -o {} {} {} {} {} {}", cc, shellQuote(objAll), shellQuote(objWrap),
+                      shellQuote(objPre), shellQuote(objDec), shellQuote(objRt),
+                      objPreF.empty() ? "" : shellQuote(objPreF));
     if (runCommand(cmd) != 0) {
       error = fmt::format("linking the objects of `{}` failed: {} (set ATTNC_CC or CC to a C compiler)", name, cmd);
       return S::Environment;

@@ -12,12 +12,20 @@
 // Rows r of a q-tile are (query position, head of the GQA group) pairs:
 // q = qt * qPerTile + r / group, h = hk * group + r % group.
 #include "lowering/x86/ToHalide.h"
+#include "lowering/kernel/OutputFile.h"
 #include "lowering/x86/Policy.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <limits>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -149,6 +157,8 @@ private:
   // The pipeline, shared by the algorithm and the schedule.
   Var dv{"dv"}, dd{"d"}, r{"r"}, j{"j"}, kt{"kt"}, qt{"qt"}, sp{"s"}, hk{"hk"}, b{"b"}, u{"u"}, qv{"q"}, hv{"h"};
   Func Qp{"Qp"};                                   // q tile in f32 (scaled for dot scores)
+  Func Qb{"Qb"};                                   // bf16dot: q tile as stored, (pair, row, head_dim / 2)
+  Var pr{"pr"}, jp{"jp"};                          // bf16dot: the pair lane, kv pairs
   Func qproj{"qproj"};                             // additive: q projections
   RDom rdq;
   Func cls{"cls"}, anyF{"cls_any"}, allF{"cls_all"};  // tile classes
@@ -156,6 +166,9 @@ private:
   /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
   struct Chain {
     Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
+    // bf16dot: P in bf16 as (pair, row, kv / 2), V as (pair, value column,
+    // kv / 2), the P.V accumulator block and O_t transposed (rows in lanes).
+    Func Pb, Vp, Oacc, OtT;
     RDom rk, rd, rdk, ru, rjm, rjl, rjo;
   };
   std::vector<Chain> chains;
@@ -352,6 +365,10 @@ bool Builder::defineAlgorithm(std::string &error) {
   // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
   Expr qval = cast<float>(qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b));
   Qp(r, dd, qt, hk, b) = d.additive ? qval : qval * static_cast<float>(d.scale);
+  const bool bdot = s_.bf16Dot;
+  // bf16dot: Q as stored (the scale multiplies the scores), a pair of
+  // head_dim next to each other per row: one 32-lane load feeds vdpbf16ps.
+  if (bdot) Qb(pr, r, dd, qt, hk, b) = qAt(2 * dd + pr, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
 
   if (d.additive) {
     ImageParam &wq = param("add_wq");
@@ -426,7 +443,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     c.Lt = Func("Lt" + sfx);
     c.Ot = Func("Ot" + sfx);
     Expr kvj = kt * TK + j, kvc = clamp(kvj, 0, Skv - 1);
-    c.Kf(dd, j, kt, hk, b) = cast<float>(kvAt("k", dd, kvc, hk, b));
+    c.Kf(dd, j, kt, hk, b) = bdot ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
     c.Vf(dv, j, kt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
     Expr score;
     if (d.additive) {
@@ -440,6 +457,14 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
       c.Smm(r, j, kt, qt, hk, b) += cast<float>(av(ru, headOf(r, hk))) *
                                     tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, kvOf(r, hk), b), fast);
+      score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
+    } else if (bdot) {
+      // Pairs of head_dim summed by one instruction: rd.x is the pair lane.
+      RDom rd(0, 2, 0, D / 2, "rd" + sfx);
+      c.rd = rd;
+      c.Smm(r, j, kt, qt, hk, b) = 0.0f;
+      c.Smm(r, j, kt, qt, hk, b) += cast<float>(Qb(rd.x, r, rd.y, qt, hk, b)) *
+                                    cast<float>(c.Kf(2 * rd.y + rd.x, j, kt, kvOf(r, hk), b));
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else {
       RDom rd(0, D, "rd" + sfx);
@@ -485,10 +510,31 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Lt(r, kt, qt, hk, b) = 0.0f;
       c.Lt(r, kt, qt, hk, b) += c.P(r, rl, kt, qt, hk, b);
     }
-    RDom ro(0, TK, "rjo" + sfx);
-    c.rjo = ro;
-    c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
-    c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
+    if (bdot) {
+      // P rounded to bf16 (as FlashAttention does for its second product),
+      // pairs of kv rows summed by one instruction: ro.x is the pair lane.
+      c.Pb = Func("Pb" + sfx);
+      c.Vp = Func("Vp" + sfx);
+      c.Oacc = Func("Oacc" + sfx);
+      c.OtT = Func("OtT" + sfx);
+      c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
+      // Each lane's row is one of two scalars (a select, not a lane-varying
+      // row index), so the two rows load whole and interleave in registers.
+      c.Vp(pr, dv, jp, kt, hk, b) = select(pr == 0, kvAt("v", dv, clamp(kt * TK + 2 * jp, 0, Skv - 1), hk, b),
+                                           kvAt("v", dv, clamp(kt * TK + 2 * jp + 1, 0, Skv - 1), hk, b));
+      RDom ro(0, 2, 0, TK / 2, "rjo" + sfx);
+      c.rjo = ro;
+      c.Oacc(r, dv, kt, qt, hk, b) = 0.0f;
+      c.Oacc(r, dv, kt, qt, hk, b) += cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b)) *
+                                      cast<float>(c.Vp(ro.x, dv, ro.y, kt, kvOf(r, hk), b));
+      c.OtT(r, dv, kt, qt, hk, b) = c.Oacc(r, dv, kt, qt, hk, b);
+      c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
+    } else {
+      RDom ro(0, TK, "rjo" + sfx);
+      c.rjo = ro;
+      c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
+      c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
+    }
 
     // The update over this split's tiles of this class.
     c.rk = RDom(0, tps, "rk" + sfx);
@@ -589,12 +635,17 @@ void Builder::applySchedule() {
   }
   if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
   else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
+  const bool bdot = s_.bf16Dot;
+  if (bdot) Qb.compute_at(atTask).vectorize(pr);
   if (d.additive) {
     qproj.compute_at(atTask).vectorize(u, vecFor(d.units, vec));
     qproj.update().reorder(u, r, rdq.x).vectorize(u, vecFor(d.units, vec));
   }
 
-  state.compute_at(atTask).vectorize(dv, dvLoadVec);
+  // bf16dot keeps rows in vector lanes through P.V and the merge: the state
+  // is stored row-fastest (the split merge and the output read it across).
+  if (bdot) state.reorder_storage(r, dv, qt, sp, hk, b).compute_at(atTask).vectorize(r, vecFor(TQ, vec));
+  else state.compute_at(atTask).vectorize(dv, dvLoadVec);
   for (int which = 0; which < 2; ++which) {
     Chain &c = chains[which];
     Stage st = state.update(which);
@@ -602,12 +653,16 @@ void Builder::applySchedule() {
     // Stage-specific loop names, so that LoopLevels find the right stage.
     std::string sfx = which == 0 ? "_full" : "_part";
     Var dvo("dvo" + sfx), ro("ro" + sfx), spS("s" + sfx);
-    st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
     Var hkS("hk" + sfx);
     st.rename(sp, spS);
-    if (headsInner) st.rename(hk, hkS).reorder(dvi, ri, dvo, ro, hkS, rk, spS);
-    else st.reorder(dvi, ri, dvo, ro, rk, spS);
-    st.vectorize(dvi, dvVec).unroll(ri);
+    if (bdot) {
+      st.reorder(r, dv, rk, spS).vectorize(r, vecFor(TQ, vec));
+    } else {
+      st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
+      if (headsInner) st.rename(hk, hkS).reorder(dvi, ri, dvo, ro, hkS, rk, spS);
+      else st.reorder(dvi, ri, dvo, ro, rk, spS);
+      st.vectorize(dvi, dvVec).unroll(ri);
+    }
     st.parallel(spS);
     if (s_.prefetch) {
       // Fetch the next kv tile's K and V while this one computes.
@@ -620,7 +675,12 @@ void Builder::applySchedule() {
     // Inputs converted to f32 once per tile (plain loads for f32).
     // (In dot mode K and V are converted in registers as they are read: each
     // element is used by every row of the tile right after its load.)
-    if (!(s_.dotQK && !d.additive)) {
+    if (bdot) {
+      // bf16 as stored: K copied (one pointer for the column broadcasts), V
+      // interleaved by pairs of kv rows, P rounded and interleaved the same way.
+      c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, vecFor(D, 2 * vec));
+      c.Vp.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(dv, dvLoadVec);
+    } else if (!(s_.dotQK && !d.additive)) {
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
       c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, dvLoadVec);
     }
@@ -662,7 +722,21 @@ void Builder::applySchedule() {
           .vectorize(rv)
           .unroll(rr)
           .unroll(ji);
-      if (!d.additive) {
+      if (bdot) {
+        // vdpbf16ps: 16 rows x a pair of head_dim per instruction (the pair
+        // lane rd.x and the rows vectorized together, reduced by pairs).
+        c.Smm.compute_at(Sfn, sro);
+        registerBlock(c.Smm, r, j, rowVec);
+        Var bo("bo" + sfx), bi("bi" + sfx);
+        c.Smm.update()
+            .reorder(c.rd.x, r, j, c.rd.y)
+            .split(r, bo, bi, rowVec)
+            .atomic()
+            .vectorize(c.rd.x)
+            .vectorize(bi)
+            .unroll(bo)
+            .unroll(j);
+      } else if (!d.additive) {
         c.Smm.compute_at(Sfn, sro);
         registerBlock(c.Smm, r, j, rowVec);
         registerBlock(c.Smm.update().reorder(r, j, c.rd.x), r, j, rowVec);
@@ -677,7 +751,32 @@ void Builder::applySchedule() {
       c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
     }
     // P.V in register blocks: pvRows rows x dvBlock columns (vectors).
-    if (s_.pvStream) {
+    if (bdot) {
+      // The Q.K^T block again: rowBlock rows (vectors) x colBlock value
+      // columns, each instruction 16 rows x a pair of kv rows.
+      c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(r, vecFor(TQ, vec));
+      Var oro("oro" + sfx), ori("ori" + sfx), odo("odo" + sfx), odi("odi" + sfx), orr("orr" + sfx),
+          orv("orv" + sfx), bo("pbo" + sfx), bi("pbi" + sfx);
+      c.OtT.compute_at(atTile)
+          .store_in(MemoryType::Stack)
+          .split(r, oro, ori, s_.rowBlock)
+          .split(dv, odo, odi, s_.colBlock)
+          .reorder(ori, odi, oro, odo)
+          .split(ori, orr, orv, rowVec)
+          .vectorize(orv)
+          .unroll(orr)
+          .unroll(odi);
+      c.Oacc.compute_at(c.OtT, oro);
+      registerBlock(c.Oacc, r, dv, rowVec);
+      c.Oacc.update()
+          .reorder(c.rjo.x, r, dv, c.rjo.y)
+          .split(r, bo, bi, rowVec)
+          .atomic()
+          .vectorize(c.rjo.x)
+          .vectorize(bi)
+          .unroll(bo)
+          .unroll(dv);
+    } else if (s_.pvStream) {
       // One pass over the V tile, row after row (every value column of every
       // tile row per kv row): V streams from memory once; O_t stays in L1.
       c.Ot.compute_at(atTile).vectorize(dv, dvLoadVec);
@@ -691,7 +790,7 @@ void Builder::applySchedule() {
   }
 }
 
-Target makeTarget(Isa isa) {
+Target makeTarget(Isa isa, bool bf16Dot = false) {
   Target t("x86-64-linux");
   // LargeBuffers: 64-bit addressing, for K/V of more than 2 GiB (long decodes).
   std::vector<Target::Feature> f = {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C,
@@ -700,10 +799,65 @@ Target makeTarget(Isa isa) {
     f.push_back(Target::AVX512);
     f.push_back(Target::AVX512_Skylake);
   }
-  // Never AVX512_SapphireRapids: it lets Halide emit AMX, which this CPU lacks.
+  // AVX512_SapphireRapids only for bf16dot kernels: it is Halide 14's one
+  // switch for vdpbf16ps (and vcvtneps2bf16). It also tells LLVM the CPU is a
+  // Sapphire Rapids, whose AMX and AVX512-FP16 Zen 4 lacks: LLVM emits AMX
+  // only for Halide's AMXTile schedules (never used here) and FP16 only for
+  // half arithmetic, which a bf16 kernel has none of; tests/robustness checks
+  // the objects for both.
+  if (isa == Isa::Avx512 && bf16Dot) f.push_back(Target::AVX512_SapphireRapids);
   for (Target::Feature x : f) t = t.with_feature(x);
   return t;
 }
+
+/// An LLVM 19 tool: $ATTNC_LLVM_BIN/NAME, else Debian's NAME-19 on the PATH.
+std::string llvmTool(const char *name) {
+  if (const char *dir = std::getenv("ATTNC_LLVM_BIN"); dir && *dir) return std::string(dir) + "/" + name;
+  return std::string(name) + "-19";
+}
+
+std::string quote(const std::string &s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// The object of a bf16dot pipeline. Halide 14's one switch for vdpbf16ps is
+/// its Sapphire Rapids target, and with it LLVM assumes every Sapphire Rapids
+/// feature: it emitted AVX512-FP16's vmovw for 16-bit loads (SIGILL on Zen 4,
+/// which has avx512_bf16 but no FP16). So the pipeline goes to bitcode (after
+/// Halide's own optimization; the fast-math flags are on its instructions and
+/// name no CPU), and LLVM 19's llc makes the object for x86-64-v4 plus
+/// avx512bf16: exactly what the run-time check asks of the CPU.
+bool compileRetargeted(Pipeline &p, const std::vector<Argument> &args, const std::string &fn, const Target &t,
+                       const std::string &obj, std::string &error) {
+  std::string bc = obj + ".bc";
+  p.compile_to_bitcode(bc, args, fn, t);
+  std::string cmd = fmt::format(
+      "{} -O3 -mcpu=x86-64-v4 -mattr=+avx512bf16,+fma,+f16c -filetype=obj -relocation-model=pic "
+      "-function-sections -o {} {}",
+      llvmTool("llc"), quote(obj), quote(bc));
+  int rc = runCommand(cmd);
+  std::error_code ec;
+  std::filesystem::remove(bc, ec);
+  if (rc != 0) {
+    error = fmt::format("`{}` failed (bf16dot kernels need LLVM 19's llc: apt-get install llvm-19, or set "
+                        "ATTNC_LLVM_BIN)", cmd);
+    return false;
+  }
+  return true;
+}
+
+/// A bf16dot pipeline compiled as above into a shared object with its own
+/// Halide runtime and loaded: the JIT path of such kernels (Halide's JIT has
+/// no way to retarget).
+struct NativeLib {
+  void *handle = nullptr;
+  int (*argv)(void **) = nullptr;
+  ~NativeLib() {
+    if (handle) dlclose(handle);
+  }
+};
 
 }  // namespace
 
@@ -716,6 +870,7 @@ struct HalideKernel::Impl {
   std::unique_ptr<Builder> builder;
   Pipeline pipeline;
   bool jitted = false;
+  std::unique_ptr<NativeLib> native;  // bf16dot: the retargeted pipeline, loaded
   std::mutex mu;
 };
 
@@ -751,8 +906,61 @@ std::unique_ptr<HalideKernel> HalideKernel::create(const KernelPlan &plan, const
 bool HalideKernel::jitCompile(std::string &error) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->jitted) return true;
+  Impl &im = *impl_;
   try {
-    impl_->pipeline.compile_jit(makeTarget(impl_->isa));
+    // The JIT runs here: without avx512_bf16, the bf16dot pipeline becomes
+    // the f32-conversion one (a library carries both and picks at run time).
+    if (im.sched.bf16Dot && !hostHasBf16Dot()) {
+      im.sched.bf16Dot = false;
+      im.builder = std::make_unique<Builder>(im.desc, im.regions, im.mask, im.sched, im.isa);
+      if (!im.builder->build(error)) return false;
+      im.pipeline = Pipeline(im.builder->out_);
+    }
+    if (im.sched.bf16Dot) {
+      const char *tmp = std::getenv("TMPDIR");
+      std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/attnc-jit-XXXXXX";
+      if (!mkdtemp(dir.data())) {
+        error = fmt::format("cannot make a temporary directory in {}: {}", dir, std::strerror(errno));
+        return false;
+      }
+      std::string obj = dir + "/k.o", rt = dir + "/rt.o", so = dir + "/k.so";
+      auto cleanup = [&] {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      };
+      if (!compileRetargeted(im.pipeline, im.builder->arguments(), "attnc_jit",
+                             makeTarget(im.isa, true).with_feature(Target::NoRuntime), obj, error)) {
+        cleanup();
+        return false;
+      }
+      compile_standalone_runtime(rt, makeTarget(im.isa));
+      const char *cc = std::getenv("ATTNC_CC");
+      if (!cc || !*cc) cc = std::getenv("CC");
+      if (!cc || !*cc) cc = "cc";
+      // -Bsymbolic: the object calls its own runtime, never another one in the process.
+      std::string cmd = fmt::format("{} -shared -Wl,-Bsymbolic -o {} {} {}", cc, quote(so), quote(obj), quote(rt));
+      if (runCommand(cmd) != 0) {
+        cleanup();
+        error = fmt::format("linking the bf16dot kernel failed: {} (set ATTNC_CC or CC to a C compiler)", cmd);
+        return false;
+      }
+      auto lib = std::make_unique<NativeLib>();
+      lib->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+      cleanup();
+      if (!lib->handle) {
+        error = fmt::format("loading the bf16dot kernel: {}", dlerror());
+        return false;
+      }
+      lib->argv = reinterpret_cast<int (*)(void **)>(dlsym(lib->handle, "attnc_jit_argv"));
+      if (!lib->argv) {
+        error = "the bf16dot kernel has no attnc_jit_argv";
+        return false;
+      }
+      im.native = std::move(lib);
+      im.jitted = true;
+      return true;
+    }
+    impl_->pipeline.compile_jit(makeTarget(impl_->isa, impl_->sched.bf16Dot));
     impl_->jitted = true;
     return true;
   } catch (const Halide::Error &e) {
@@ -809,13 +1017,31 @@ bool HalideKernel::run(const std::vector<attnc_tensor> &args, int threads, int n
                                            threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
     pm.set(im.builder->nsplit_, splits);
     Buffer<> outBuf = wrap(args[params.size()], false, 0, bshd);
+    if (im.native) {
+      // Halide's argv convention: buffers by pointer, scalars by address, outputs last.
+      std::vector<void *> argv;
+      for (Buffer<> &b : bufs) argv.push_back(b.raw_buffer());
+      int32_t ns = splits;
+      argv.push_back(&ns);
+      argv.push_back(outBuf.raw_buffer());
+      Buffer<> lseBuf;
+      if (d.outputLse) {
+        lseBuf = wrap(args[params.size() + 1], true, d.valueDim, bshd);
+        argv.push_back(lseBuf.raw_buffer());
+      }
+      if (int rc = im.native->argv(argv.data()); rc != 0) {
+        error = fmt::format("the Halide pipeline failed with code {}", rc);
+        return false;
+      }
+      return true;
+    }
     if (d.outputLse) {
       Buffer<> lseBuf = wrap(args[params.size() + 1], true, d.valueDim, bshd);
       Realization rz({outBuf, lseBuf});
-      im.pipeline.realize(rz, makeTarget(im.isa), pm);
+      im.pipeline.realize(rz, makeTarget(im.isa, im.sched.bf16Dot), pm);
     } else {
       Realization rz({outBuf});
-      im.pipeline.realize(rz, makeTarget(im.isa), pm);
+      im.pipeline.realize(rz, makeTarget(im.isa, im.sched.bf16Dot), pm);
     }
   } catch (const Halide::Error &e) {
     error = fmt::format("Halide: {}", e.what());
@@ -826,7 +1052,9 @@ bool HalideKernel::run(const std::vector<attnc_tensor> &args, int threads, int n
 
 bool HalideKernel::compileToObject(const std::string &path, const std::string &fnName, std::string &error) {
   try {
-    Target t = makeTarget(impl_->isa).with_feature(Target::NoRuntime);
+    Target t = makeTarget(impl_->isa, impl_->sched.bf16Dot).with_feature(Target::NoRuntime);
+    if (impl_->sched.bf16Dot)
+      return compileRetargeted(impl_->pipeline, impl_->builder->arguments(), fnName, t, path, error);
     impl_->pipeline.compile_to_object(path, impl_->builder->arguments(), fnName, t);
     return true;
   } catch (const Halide::Error &e) {
@@ -842,7 +1070,7 @@ bool HalideKernel::compileToStmt(const std::string &path, std::string &error) {
     return false;
   }
   try {
-    impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa));
+    impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa, impl_->sched.bf16Dot));
     return true;
   } catch (const Halide::Error &e) {
     error = fmt::format("Halide: {}", e.what());

@@ -18,6 +18,8 @@ enum class Isa { Avx2, Avx512 };
 const char *isaName(Isa isa);
 /// The best ISA this CPU runs (AVX-512 where present, else AVX2).
 Isa hostIsa();
+/// Whether this CPU has (and its OS enabled) AVX-512 with bf16 dot products.
+bool hostHasBf16Dot();
 /// Lanes of an f32 vector register.
 inline int lanes(Isa isa) { return isa == Isa::Avx512 ? 16 : 8; }
 
@@ -58,6 +60,14 @@ struct Schedule {
   bool prefetch = true;
   /// The vectorized polynomial exp (about 1 ulp) instead of libm's scalar exp.
   bool fastExp = true;
+  /// bf16 kernels: Q.K^T and P.V on the CPU's bf16 dot-product instruction
+  /// (vdpbf16ps: 32 bf16 products summed in pairs into 16 f32 lanes), Q, K
+  /// and V as stored and P rounded to bf16, where the other path converts
+  /// everything to f32. Both products use the rowBlock x colBlock register
+  /// block (rows in vector lanes; pvRxC is unused). Needs avx512_bf16: a
+  /// library carries a second prefill without it and picks at run time, the
+  /// JIT (`attnc bench`, the tests) drops it on a CPU without.
+  bool bf16Dot = false;
 
   bool operator==(const Schedule &) const = default;
   std::string str() const;  // "q8 kv128 v16 qk32x8 pv8x32 split64 fastexp" (+ " dot")

@@ -96,6 +96,19 @@ static const char *cpu_feature_missing(int avx512) {
 #endif
 }
 
+/* Whether this CPU runs the bf16dot prefill (vdpbf16ps on x86-64-v4): else
+ * the library calls its second prefill, which converts bf16 to f32. */
+static int cpu_has_bf16_dot(void) {
+#ifdef ATTNC_CPU_FORCE_NO_BF16
+  return 0;
+#else
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+#endif
+}
+
 static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_buffer_t *b, halide_dimension_t *dims) {
   int i, n = t->ndim;
   for (i = 0; i < n; ++i) {
