@@ -210,7 +210,8 @@ def x86_doc(d, doc):
       "of the other scripts); one case by hand with `attnc bench SPEC --seq-q N --seq-kv M [--batch B] [--json]`.\n")
     w("Ratios are to physical roofs measured by `attnc bench` in the same process, before and after the kernel "
       "(`driver/Roofs.h`, docs/x86.md): the f32 FMA peak of the kernel's vector width (register-only FMA chains on "
-      "every thread), the bf16 dot-product peak where the CPU has avx512_bf16, the streaming-read bandwidth. "
+      "every thread), the bf16 dot-product peak where the CPU has avx512_bf16 (the compute roof of kernels that run on "
+      "vdpbf16ps, `bf16dot`), the streaming-read bandwidth. "
       f"The best roofs of this run: FMA {fma:.0f} GFLOP/s, "
       + (f"bf16 dot {bf16:.0f} GFLOP/s, " if bf16 > 0 else "")
       + f"read {read:.1f} GB/s. OpenBLAS's sgemm and the unfused attention are baselines, with the core type "
@@ -218,8 +219,8 @@ def x86_doc(d, doc):
       "between before and after its kernel. GFLOP/s count useful work only: 4 x head_dim x (pairs the mask "
       "keeps) per head; GB/s, the bytes of q, k, v and out once.\n")
     w("## x86 kernels against the roofs\n")
-    w("| case | shape | kernel | of FMA peak | of read roof | sgemm baseline | |")
-    w("|---|---|---|---|---|---|---|")
+    w("| case | shape | kernel | of f32 FMA peak | of its compute roof | of read roof | sgemm baseline | |")
+    w("|---|---|---|---|---|---|---|---|")
     for n in ["mha_f32", "mha_f32_causal", "gqa_bf16_causal", "gqa_f32_causal", "decode_bhsd", "decode_bshd"]:
         j = r[n]
         sg = (f"{j['sgemm_roof_gflops']:.0f} GFLOP/s ({j.get('openblas_core', '?')})"
@@ -227,7 +228,8 @@ def x86_doc(d, doc):
         flags = ", ".join(f for f, on in [("noisy", j.get("roofs_noisy")),
                                           ("measurement error", j.get("measurement_error"))] if on)
         w(f"| {n} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gflops']:.1f} GFLOP/s, {j['gbs']:.1f} GB/s | "
-          f"{j['ratio_fma']:.2f} | {j['ratio_read']:.2f} | {sg} | {flags} |")
+          f"{j['ratio_fma']:.2f} | {j.get('ratio_compute', j['ratio_fma']):.2f} ({j.get('compute_roof', 'f32 FMA')}) | "
+          f"{j['ratio_read']:.2f} | {sg} | {flags} |")
     w("")
     j, c = r["mha_f32"], r["mha_f32_causal"]
     w(f"Causal against unmasked, same shape: {c['time_s'] / j['time_s']:.2f} of the time "

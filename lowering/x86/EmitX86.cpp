@@ -77,6 +77,7 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "extern int attnc_" << N << "_prefill(" << hargs << ");\n";
   o << "extern int attnc_" << N << "_decode(" << hargs << ");\n";
   if (pre.bf16Dot) o << "extern int attnc_" << N << "_prefill_nobf16(" << hargs << ");\n";
+  if (dec.bf16Dot) o << "extern int attnc_" << N << "_decode_nobf16(" << hargs << ");\n";
   o << "\n";
   o << abi::checkHelpers();
   o << "const char *" << N << "_last_error(void) { return last_error; }\n\n";
@@ -126,19 +127,21 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "    int threads = num_threads();\n    int32_t nsplit = 1;\n";
   o << "    attnc_current_error = last_error;  /* where a Halide error message goes */\n";
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
+  if (pre.bf16Dot || dec.bf16Dot)
+    o << "    static volatile int bf16 = -1;\n    if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
   o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.heads / d.kvHeads, pre.qPerTile,
                    dsl::dtypeBytes(d.dtype))
     << splits(dec) << "\n";
-  o << "      rc = attnc_" << N << "_decode(" << call << "nsplit, " << outs << ");\n";
+  // A bf16dot pipeline runs where the CPU has avx512_bf16, its twin without it elsewhere.
+  auto callVariant = [&](const char *variant, bool bf16Dot) {
+    std::string args = call + "nsplit, " + outs;
+    if (!bf16Dot) return fmt::format("      rc = attnc_{}_{}({});\n", N, variant, args);
+    return fmt::format("      rc = bf16 ? attnc_{0}_{1}({2})\n                : attnc_{0}_{1}_nobf16({2});\n", N, variant,
+                       args);
+  };
+  o << callVariant("decode", dec.bf16Dot);
   o << "    } else {\n      " << splits(pre) << "\n";
-  if (pre.bf16Dot) {
-    // The same prefill without vdpbf16ps where the CPU lacks avx512_bf16.
-    o << "      static volatile int bf16 = -1;\n      if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
-    o << "      rc = bf16 ? attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ")\n"
-      << "                : attnc_" << N << "_prefill_nobf16(" << call << "nsplit, " << outs << ");\n    }\n";
-  } else {
-    o << "      rc = attnc_" << N << "_prefill(" << call << "nsplit, " << outs << ");\n    }\n";
-  }
+  o << callVariant("prefill", pre.bf16Dot) << "    }\n";
   o << "    (void)seq_kv;\n";
   o << "    attnc_current_error = NULL;\n";
   o << "    if (rc != 0) {\n      char halide_msg[512];\n      snprintf(halide_msg, sizeof halide_msg, \"%s\", last_error);\n";
@@ -185,13 +188,16 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
         !dec->compileToObject(objDec, "attnc_" + name + "_decode", error) ||
         !HalideKernel::compileRuntime(objRt, o.isa, error))
       return S::Internal;
-    // A bf16dot prefill needs avx512_bf16: its twin without it is picked at run time elsewhere.
-    std::string objPreF;
-    if (pre->schedule().bf16Dot) {
-      auto preF = buildKernel(plan, o.isa, {false, o.schedule + " nobf16dot"}, error);
-      if (!preF) return S::Internal;
-      objPreF = stage.path(name + "_prefill_nobf16.o").string();
-      if (!preF->compileToObject(objPreF, "attnc_" + name + "_prefill_nobf16", error)) return S::Internal;
+    // A bf16dot pipeline needs avx512_bf16: its twin without it is picked at run time elsewhere.
+    std::string twins;
+    for (bool decode : {false, true}) {
+      if (!(decode ? dec : pre)->schedule().bf16Dot) continue;
+      const std::string &text = decode ? o.decodeSchedule : o.schedule;
+      auto twin = buildKernel(plan, o.isa, {decode, text + " nobf16dot"}, error);
+      if (!twin) return S::Internal;
+      std::string variant = decode ? "decode" : "prefill", obj = stage.path(name + "_" + variant + "_nobf16.o").string();
+      if (!twin->compileToObject(obj, "attnc_" + name + "_" + variant + "_nobf16", error)) return S::Internal;
+      twins += " " + shellQuote(obj);
     }
     if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa), error))
       return S::Environment;
@@ -206,9 +212,8 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
     // and error handler) and the wrapper's helpers become local, so a kernel
     // never collides with another kernel or with the program (docs/integration.md).
     std::string objAll = stage.path(name + "_all.o").string(), objApi = stage.path(name + ".o").string();
-    cmd = fmt::format("{} -r -nostdlib -o {} {} {} {} {} {}", cc, shellQuote(objAll), shellQuote(objWrap),
-                      shellQuote(objPre), shellQuote(objDec), shellQuote(objRt),
-                      objPreF.empty() ? "" : shellQuote(objPreF));
+    cmd = fmt::format("{} -r -nostdlib -o {} {} {} {} {}{}", cc, shellQuote(objAll), shellQuote(objWrap),
+                      shellQuote(objPre), shellQuote(objDec), shellQuote(objRt), twins);
     if (runCommand(cmd) != 0) {
       error = fmt::format("linking the objects of `{}` failed: {} (set ATTNC_CC or CC to a C compiler)", name, cmd);
       return S::Environment;

@@ -510,7 +510,21 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Lt(r, kt, qt, hk, b) = 0.0f;
       c.Lt(r, kt, qt, hk, b) += c.P(r, rl, kt, qt, hk, b);
     }
-    if (bdot) {
+    if (bdot && s_.dotQK) {
+      // Decoding: P.V in one pass over V (pvstream), value columns in lanes,
+      // pairs of kv rows interleaved in registers (Vp, inlined), the P pair
+      // of a row broadcast: one instruction per 16 value columns x 2 kv rows.
+      c.Pb = Func("Pb" + sfx);
+      c.Vp = Func("Vp" + sfx);
+      c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
+      c.Vp(pr, dv, jp, kt, hk, b) = select(pr == 0, kvAt("v", dv, clamp(kt * TK + 2 * jp, 0, Skv - 1), hk, b),
+                                           kvAt("v", dv, clamp(kt * TK + 2 * jp + 1, 0, Skv - 1), hk, b));
+      RDom ro(0, 2, 0, TK / 2, "rjo" + sfx);
+      c.rjo = ro;
+      c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
+      c.Ot(dv, r, kt, qt, hk, b) += cast<float>(c.Vp(ro.x, dv, ro.y, kt, kvOf(r, hk), b)) *
+                                    cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b));
+    } else if (bdot) {
       // P rounded to bf16 (as FlashAttention does for its second product),
       // pairs of kv rows summed by one instruction: ro.x is the pair lane.
       c.Pb = Func("Pb" + sfx);
@@ -635,8 +649,11 @@ void Builder::applySchedule() {
   }
   if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
   else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
-  const bool bdot = s_.bf16Dot;
-  if (bdot) Qb.compute_at(atTask).vectorize(pr);
+  const bool bdot = s_.bf16Dot, bdotPre = bdot && !s_.dotQK;
+  // Prefill: (pair, row, head_dim / 2), 16 rows per load; decode: each row's
+  // head_dim in order, 16 pairs per load (the dot products run along it).
+  if (bdotPre) Qb.compute_at(atTask).vectorize(pr);
+  else if (bdot) Qb.compute_at(atTask).reorder_storage(pr, dd, r, qt, hk, b).reorder(pr, dd, r).vectorize(pr).vectorize(dd, vecFor(D / 2, vec));
   if (d.additive) {
     qproj.compute_at(atTask).vectorize(u, vecFor(d.units, vec));
     qproj.update().reorder(u, r, rdq.x).vectorize(u, vecFor(d.units, vec));
@@ -644,7 +661,7 @@ void Builder::applySchedule() {
 
   // bf16dot keeps rows in vector lanes through P.V and the merge: the state
   // is stored row-fastest (the split merge and the output read it across).
-  if (bdot) state.reorder_storage(r, dv, qt, sp, hk, b).compute_at(atTask).vectorize(r, vecFor(TQ, vec));
+  if (bdotPre) state.reorder_storage(r, dv, qt, sp, hk, b).compute_at(atTask).vectorize(r, vecFor(TQ, vec));
   else state.compute_at(atTask).vectorize(dv, dvLoadVec);
   for (int which = 0; which < 2; ++which) {
     Chain &c = chains[which];
@@ -655,7 +672,7 @@ void Builder::applySchedule() {
     Var dvo("dvo" + sfx), ro("ro" + sfx), spS("s" + sfx);
     Var hkS("hk" + sfx);
     st.rename(sp, spS);
-    if (bdot) {
+    if (bdotPre) {
       st.reorder(r, dv, rk, spS).vectorize(r, vecFor(TQ, vec));
     } else {
       st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
@@ -675,12 +692,12 @@ void Builder::applySchedule() {
     // Inputs converted to f32 once per tile (plain loads for f32).
     // (In dot mode K and V are converted in registers as they are read: each
     // element is used by every row of the tile right after its load.)
-    if (bdot) {
+    if (bdotPre) {
       // bf16 as stored: K copied (one pointer for the column broadcasts), V
       // interleaved by pairs of kv rows, P rounded and interleaved the same way.
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, vecFor(D, 2 * vec));
       c.Vp.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(dv, dvLoadVec);
-    } else if (!(s_.dotQK && !d.additive)) {
+    } else if (!(s_.dotQK && !d.additive) && !bdot) {
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
       c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, dvLoadVec);
     }
@@ -702,14 +719,26 @@ void Builder::applySchedule() {
       RVar rdo("rdo" + sfx), rdi("rdi" + sfx);
       Var lane("lane" + sfx);
       c.Smm.compute_at(Sfn, j);
-      Func intm = c.Smm.update().split(c.rd.x, rdo, rdi, dVec).rfactor(rdi, lane);
+      // bf16dot: the lanes are pairs of head_dim (rd.y), each pair summed by
+      // the instruction (rd.x vectorized with the lanes).
+      RVar rdSplit = bdot ? RVar(c.rd.y) : RVar(c.rd.x);
+      const int lanes = bdot ? vecFor(D / 2, vec) : dVec;
+      Func intm = c.Smm.update().split(rdSplit, rdo, rdi, lanes).rfactor(rdi, lane);
       intm.compute_at(Sfn, j).reorder_storage(lane, r).vectorize(lane);
       if (TQ <= 32) intm.unroll(r);
       // Rows sharing a kv head (at most 8 at a time) share each K vector
       // load and keep their accumulators in registers across head_dim.
       const int rg = std::min(TQ, std::min(8, Greal));
       Var rgo("rgo" + sfx), rgi("rgi" + sfx);
-      intm.update().split(r, rgo, rgi, rg).reorder(lane, rgi, rdo, rgo).vectorize(lane).unroll(rgi);
+      if (bdot)
+        intm.update()
+            .split(r, rgo, rgi, rg)
+            .reorder(RVar(c.rd.x), lane, rgi, rdo, rgo)
+            .atomic()
+            .vectorize(RVar(c.rd.x))
+            .vectorize(lane)
+            .unroll(rgi);
+      else intm.update().split(r, rgo, rgi, rg).reorder(lane, rgi, rdo, rgo).vectorize(lane).unroll(rgi);
       c.Smm.update().atomic().vectorize(rdi);
     } else {
       Var sro("sro"), sri("sri");
@@ -751,7 +780,20 @@ void Builder::applySchedule() {
       c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
     }
     // P.V in register blocks: pvRows rows x dvBlock columns (vectors).
-    if (bdot) {
+    if (bdot && s_.dotQK) {
+      // Per pair of kv rows: every value column (16 per instruction) of every
+      // row, the interleaved V vectors shared by the rows (unrolled inside).
+      c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr);
+      Var pdo("pdo" + sfx), pdi("pdi" + sfx);
+      c.Ot.compute_at(atTile).vectorize(dv, dvLoadVec);
+      c.Ot.update()
+          .split(dv, pdo, pdi, dvLoadVec)
+          .reorder(RVar(c.rjo.x), pdi, r, pdo, RVar(c.rjo.y))
+          .atomic()
+          .vectorize(RVar(c.rjo.x))
+          .vectorize(pdi);
+      if (TQ <= 32) c.Ot.update().unroll(r);
+    } else if (bdot) {
       // The Q.K^T block again: rowBlock rows (vectors) x colBlock value
       // columns, each instruction 16 rows x a pair of kv rows.
       c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(r, vecFor(TQ, vec));

@@ -67,8 +67,8 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
     const char *why = d.dtype != dsl::DType::BF16 ? "the kernel is not bf16"
                       : isa != Isa::Avx512        ? "AVX-512 only"
                       : d.additive                ? "additive scores have no Q.K^T"
-                      : s.dotQK || s.allHeads || s.headsInner || s.pvStream
-                          ? "the prefill tile only (not with dot, allheads, headsinner or pvstream)"
+                      : s.allHeads || s.headsInner ? "not with allheads or headsinner"
+                      : s.dotQK != s.pvStream ? "the prefill tile (nodot pvblock) or the decode tile (dot pvstream) only"
                       : d.headDim % 2 || s.tileKv % 2 ? "head_dim and the kv tile must be even"
                                                       : nullptr;
     if (why) {
@@ -102,6 +102,8 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     s.allHeads = d.layout == dsl::Layout::BSHD && d.kvHeads > 1;
     s.pvStream = true;
     s.prefetch = false;  // measured slower: the hardware prefetcher streams K/V alone
+    s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
+                s.dotQK && !s.allHeads;
   } else {
     // About 2 vectors of rows per tile: Q.K^T keeps 2 x 8 accumulators.
     s.qPerTile = std::max(1, (2 * s.vector) / group);

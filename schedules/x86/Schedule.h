@@ -63,10 +63,12 @@ struct Schedule {
   /// bf16 kernels: Q.K^T and P.V on the CPU's bf16 dot-product instruction
   /// (vdpbf16ps: 32 bf16 products summed in pairs into 16 f32 lanes), Q, K
   /// and V as stored and P rounded to bf16, where the other path converts
-  /// everything to f32. Both products use the rowBlock x colBlock register
-  /// block (rows in vector lanes; pvRxC is unused). Needs avx512_bf16: a
-  /// library carries a second prefill without it and picks at run time, the
-  /// JIT (`attnc bench`, the tests) drops it on a CPU without.
+  /// everything to f32. Prefill tile: both products use the rowBlock x
+  /// colBlock register block (rows in vector lanes; pvRxC is unused).
+  /// Decode tile (dot pvstream): pairs of head_dim in the dot products' lanes,
+  /// pairs of kv rows per P.V instruction. Needs avx512_bf16: a library
+  /// carries the same pipeline without it and picks at run time, the JIT
+  /// (`attnc bench`, the tests) drops it on a CPU without.
   bool bf16Dot = false;
 
   bool operator==(const Schedule &) const = default;

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bf16 kernels on vdpbf16ps (docs/x86.md, "bf16 dot products"): the library's
-# bf16dot prefill has the instruction and nothing the run-time check does not
+# bf16dot prefill and decode have the instruction and nothing the run-time check does not
 # ask for (no AVX512-FP16, no AMX: Halide's Sapphire Rapids target would emit
 # FP16's vmovw, a SIGILL on Zen 4), and both the bf16dot prefill and its
-# f32-conversion twin (forced with ATTNC_CPU_FORCE_NO_BF16) match a float64
-# reference. On a CPU without avx512_bf16 both calls take the twin.
+# f32-conversion twins (forced with ATTNC_CPU_FORCE_NO_BF16) match a float64
+# reference, as a prefill and as a decode. On a CPU without avx512_bf16 both calls take the twin.
 # Usage: bf16dot.sh ATTNC WORKDIR
 set -euo pipefail
 attnc=$1
@@ -17,7 +17,11 @@ printf 'attention bd {\n  dtype bf16\n  heads 8\n  kv_heads 2\n  head_dim 64\n  
 fail() { echo "FAIL: $*" >&2; exit 1; }
 "$attnc" bd.attn -target x86-avx512 -o lib
 n=$(objdump -d lib/bd.a | grep -c vdpbf16ps || true)
-[ "$n" -gt 0 ] || fail "no vdpbf16ps in the bf16dot prefill"
+[ "$n" -gt 0 ] || fail "no vdpbf16ps in the bf16dot pipelines"
+nm lib/bd.a >symbols
+for f in prefill decode; do
+  grep -q "attnc_bd_${f}_nobf16\$" symbols || fail "no ${f} twin without bf16dot in the library"
+done
 # AVX512-FP16 (vmovw, vmovsh, packed/scalar half arithmetic; F16C's two
 # conversions are fine) and AMX (tile*, tdp*, ldtilecfg).
 bad=$(objdump -d lib/bd.a | grep -E $'\t(vmovw|vmovsh|ldtilecfg|sttilecfg|tile[a-z0-9]*|tdp[a-z0-9]*|v[a-z0-9]*(ph|sh)) ' |
