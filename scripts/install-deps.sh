@@ -2,11 +2,12 @@
 # Installs every Debian package attnc's build, tests and examples need (gcc: attnc
 # compiles the C entry point of each x86 kernel with `cc`; binutils: it links a
 # kernel's objects into one and hides their internal symbols with `objcopy`;
-# python3: the benchmark scripts' table writer, tested by ctest).
+# python3: the benchmark scripts' table writer, tested by ctest; llvm-19: llc-19
+# compiles the kernels that use bf16 dot products).
 # Idempotent: skips apt entirely when everything is already installed.
 set -euo pipefail
 pkgs=(
-  cmake ninja-build ccache gcc g++ binutils pkg-config python3
+  cmake ninja-build ccache gcc g++ binutils pkg-config python3 llvm-19
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   clang-19 libclang-rt-19-dev
   libhalide14-0-dev
