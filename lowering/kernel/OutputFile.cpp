@@ -53,6 +53,18 @@ int runCommand(const std::string &command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::string shellQuote(const std::string &s) {
+  std::string o = "'";
+  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return o + "'";
+}
+
+std::string cCompiler() {
+  for (const char *var : {"ATTNC_CC", "CC"})
+    if (const char *v = std::getenv(var); v && *v) return v;
+  return "cc";
+}
+
 namespace {
 
 // The staging directory that SIGINT/SIGTERM/SIGHUP clean up: paths copied into

@@ -24,6 +24,12 @@ bool writeTextFile(const std::filesystem::path &path, const std::string &text, s
 /// handlers, so an interrupted emission still cleans up.
 int runCommand(const std::string &command);
 
+/// `s` as one word of a /bin/sh command line (single-quoted).
+std::string shellQuote(const std::string &s);
+
+/// The C compiler attnc runs: $ATTNC_CC, else $CC, else `cc`.
+std::string cCompiler();
+
 /// One emission's files, written into a private staging directory inside DIR
 /// (`DIR/.attnc-tmp-XXXXXX`, unique to the process) and moved into DIR by
 /// commit() only when every one of them was written. commit() holds an

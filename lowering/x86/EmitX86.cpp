@@ -151,16 +151,6 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   return o.str();
 }
 
-namespace {
-
-std::string shellQuote(const std::string &s) {
-  std::string o = "'";
-  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return o + "'";
-}
-
-}  // namespace
-
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error) {
   using S = EmitStatus;
   // Everything is built in a private staging directory and moved into DIR only
@@ -170,9 +160,7 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
   if (!stage.open(o.dir, error)) return S::Environment;
   if (o.keepTemps) stage.keep();
   if (!stage.write("attnc_runtime.h", runtime::kRuntimeHeaderText, error)) return S::Environment;
-  const char *cc = std::getenv("ATTNC_CC");
-  if (!cc || !*cc) cc = std::getenv("CC");
-  if (!cc || !*cc) cc = "cc";
+  const std::string cc = cCompiler();
   const char *objcopy = std::getenv("ATTNC_OBJCOPY");
   if (!objcopy || !*objcopy) objcopy = "objcopy";
   for (const KernelPlan &plan : plans) {
@@ -197,7 +185,7 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
       if (!twin) return S::Internal;
       std::string variant = decode ? "decode" : "prefill", obj = stage.path(name + "_" + variant + "_nobf16.o").string();
       if (!twin->compileToObject(obj, "attnc_" + name + "_" + variant + "_nobf16", error)) return S::Internal;
-      twins += " " + shellQuote(obj);
+      twins.append(" ").append(shellQuote(obj));
     }
     if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa), error))
       return S::Environment;

@@ -20,13 +20,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <limits>
-#include <cstring>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <Halide.h>
@@ -858,10 +859,10 @@ std::string llvmTool(const char *name) {
   return std::string(name) + "-19";
 }
 
-std::string quote(const std::string &s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
+/// Whether LLVM 19's llc runs here (asked once per process).
+bool haveLlc() {
+  static const bool ok = runCommand(llvmTool("llc") + " --version >/dev/null 2>&1") == 0;
+  return ok;
 }
 
 /// The object of a bf16dot pipeline. Halide 14's one switch for vdpbf16ps is
@@ -878,7 +879,7 @@ bool compileRetargeted(Pipeline &p, const std::vector<Argument> &args, const std
   std::string cmd = fmt::format(
       "{} -O3 -mcpu=x86-64-v4 -mattr=+avx512bf16,+fma,+f16c -filetype=obj -relocation-model=pic "
       "-function-sections -o {} {}",
-      llvmTool("llc"), quote(obj), quote(bc));
+      llvmTool("llc"), shellQuote(obj), shellQuote(bc));
   int rc = runCommand(cmd);
   std::error_code ec;
   std::filesystem::remove(bc, ec);
@@ -931,6 +932,16 @@ std::unique_ptr<HalideKernel> HalideKernel::create(const KernelPlan &plan, const
   im.sched = schedule;
   im.isa = isa;
   legalize(im.sched, im.desc, isa);
+  if (im.sched.bf16Dot && !haveLlc()) {
+    // Kernels still compile (converting bf16 to f32); said once per process.
+    static std::once_flag warned;
+    std::call_once(warned, [] {
+      std::fprintf(stderr, "attnc: warning: `%s` not found: bf16 kernels compile without bf16 dot products "
+                           "(apt-get install llvm-19, or set ATTNC_LLVM_BIN)\n",
+                   llvmTool("llc").c_str());
+    });
+    im.sched.bf16Dot = false;
+  }
   try {
     im.builder = std::make_unique<Builder>(im.desc, im.regions, im.mask, im.sched, isa);
     if (!im.builder->build(error)) return nullptr;
@@ -976,11 +987,9 @@ bool HalideKernel::jitCompile(std::string &error) {
         return false;
       }
       compile_standalone_runtime(rt, makeTarget(im.isa));
-      const char *cc = std::getenv("ATTNC_CC");
-      if (!cc || !*cc) cc = std::getenv("CC");
-      if (!cc || !*cc) cc = "cc";
+      const std::string cc = cCompiler();
       // -Bsymbolic: the object calls its own runtime, never another one in the process.
-      std::string cmd = fmt::format("{} -shared -Wl,-Bsymbolic -o {} {} {}", cc, quote(so), quote(obj), quote(rt));
+      std::string cmd = fmt::format("{} -shared -Wl,-Bsymbolic -o {} {} {}", cc, shellQuote(so), shellQuote(obj), shellQuote(rt));
       if (runCommand(cmd) != 0) {
         cleanup();
         error = fmt::format("linking the bf16dot kernel failed: {} (set ATTNC_CC or CC to a C compiler)", cmd);

@@ -39,3 +39,11 @@ cc -std=c99 -O1 -I twin -o call_twin "$here/call_bf16.c" twin/bd.a -lm -lpthread
 ./call_twin || fail "the f32-conversion twin is off the reference"
 grep -q avx512_bf16 /proc/cpuinfo && echo "ok: both prefills match (this CPU runs the bf16dot one)" ||
   echo "ok: this CPU lacks avx512_bf16: both calls ran the twin"
+# Without llc-19 a bf16 kernel still compiles, without bf16 dot products, and says so.
+ATTNC_LLVM_BIN=/nonexistent "$attnc" bd.attn -target x86-avx512 -o nollc 2>warn
+grep -q "warning: \`/nonexistent/llc\` not found: bf16 kernels compile without bf16 dot products" warn ||
+  fail "no warning without llc: $(cat warn)"
+[ "$(objdump -d nollc/bd.a | grep -c vdpbf16ps || true)" = 0 ] || fail "vdpbf16ps without llc"
+cc -std=c99 -O1 -I nollc -o call_nollc "$here/call_bf16.c" nollc/bd.a -lm -lpthread -ldl
+./call_nollc || fail "the kernel compiled without llc is off the reference"
+echo "ok: without llc: $(cat warn)"

@@ -98,7 +98,7 @@ static const char *cpu_feature_missing(int avx512) {
 
 /* Whether this CPU runs the bf16dot prefill (vdpbf16ps on x86-64-v4): else
  * the library calls its second prefill, which converts bf16 to f32. */
-static int cpu_has_bf16_dot(void) {
+__attribute__((unused)) static int cpu_has_bf16_dot(void) {
 #ifdef ATTNC_CPU_FORCE_NO_BF16
   return 0;
 #else
