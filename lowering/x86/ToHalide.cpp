@@ -511,27 +511,11 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Lt(r, kt, qt, hk, b) = 0.0f;
       c.Lt(r, kt, qt, hk, b) += c.P(r, rl, kt, qt, hk, b);
     }
-    if (bdot && s_.dotQK) {
-      // Decoding: P.V in one pass over V (pvstream), value columns in lanes,
-      // pairs of kv rows interleaved in registers (Vp, inlined), the P pair
-      // of a row broadcast: one instruction per 16 value columns x 2 kv rows.
-      c.Pb = Func("Pb" + sfx);
-      c.Vp = Func("Vp" + sfx);
-      c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
-      c.Vp(pr, dv, jp, kt, hk, b) = select(pr == 0, kvAt("v", dv, clamp(kt * TK + 2 * jp, 0, Skv - 1), hk, b),
-                                           kvAt("v", dv, clamp(kt * TK + 2 * jp + 1, 0, Skv - 1), hk, b));
-      RDom ro(0, 2, 0, TK / 2, "rjo" + sfx);
-      c.rjo = ro;
-      c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
-      c.Ot(dv, r, kt, qt, hk, b) += cast<float>(c.Vp(ro.x, dv, ro.y, kt, kvOf(r, hk), b)) *
-                                    cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b));
-    } else if (bdot) {
+    if (bdot) {
       // P rounded to bf16 (as FlashAttention does for its second product),
       // pairs of kv rows summed by one instruction: ro.x is the pair lane.
       c.Pb = Func("Pb" + sfx);
       c.Vp = Func("Vp" + sfx);
-      c.Oacc = Func("Oacc" + sfx);
-      c.OtT = Func("OtT" + sfx);
       c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
       // Each lane's row is one of two scalars (a select, not a lane-varying
       // row index), so the two rows load whole and interleave in registers.
@@ -539,11 +523,21 @@ bool Builder::defineAlgorithm(std::string &error) {
                                            kvAt("v", dv, clamp(kt * TK + 2 * jp + 1, 0, Skv - 1), hk, b));
       RDom ro(0, 2, 0, TK / 2, "rjo" + sfx);
       c.rjo = ro;
-      c.Oacc(r, dv, kt, qt, hk, b) = 0.0f;
-      c.Oacc(r, dv, kt, qt, hk, b) += cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b)) *
-                                      cast<float>(c.Vp(ro.x, dv, ro.y, kt, kvOf(r, hk), b));
-      c.OtT(r, dv, kt, qt, hk, b) = c.Oacc(r, dv, kt, qt, hk, b);
-      c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
+      Expr pv = cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b)) * cast<float>(c.Vp(ro.x, dv, ro.y, kt, kvOf(r, hk), b));
+      if (s_.dotQK) {
+        // Decoding: one pass over V (pvstream), value columns in lanes, the P
+        // pair of a row broadcast, Vp inlined: V rows read once for all rows.
+        c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
+        c.Ot(dv, r, kt, qt, hk, b) += pv;
+      } else {
+        // Prefill: rows in lanes (register blocks of Oacc), O_t transposed.
+        c.Oacc = Func("Oacc" + sfx);
+        c.OtT = Func("OtT" + sfx);
+        c.Oacc(r, dv, kt, qt, hk, b) = 0.0f;
+        c.Oacc(r, dv, kt, qt, hk, b) += pv;
+        c.OtT(r, dv, kt, qt, hk, b) = c.Oacc(r, dv, kt, qt, hk, b);
+        c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
+      }
     } else {
       RDom ro(0, TK, "rjo" + sfx);
       c.rjo = ro;
