@@ -11,6 +11,10 @@
 //
 // Rows r of a q-tile are (query position, head of the GQA group) pairs:
 // q = qt * qPerTile + r / group, h = hk * group + r % group.
+//
+// bf16dot (schedule knob): Q.K^T and P.V on vdpbf16ps, compiled through
+// bitcode and llc-19 rather than Halide's own x86 code generator (why:
+// compileRetargeted).
 #include "lowering/x86/ToHalide.h"
 #include "lowering/kernel/OutputFile.h"
 #include "lowering/x86/Policy.h"
