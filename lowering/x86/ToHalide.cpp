@@ -308,6 +308,21 @@ void registerBlock(StageOrFunc &&f, const Var &v, const Var &u, int vec) {
   f.split(v, vo, vi, vec).vectorize(vi).unroll(vo).unroll(u);
 }
 
+/// The update of a bf16dot register block: `rows` in `vec`-lane vectors
+/// together with the pair lane `pair.x` (one vdpbf16ps sums each pair into a
+/// lane), the vectors and every `cols` unrolled, the reduction `pair.y`
+/// outside, so the block's accumulators stay in registers across it.
+void pairBlock(Stage update, const RDom &pair, const Var &rows, const Var &cols, int vec, const std::string &name) {
+  Var o(name + "_po"), i(name + "_pi");
+  update.reorder(pair.x, rows, cols, pair.y)
+      .split(rows, o, i, vec)
+      .atomic()
+      .vectorize(pair.x)
+      .vectorize(i)
+      .unroll(o)
+      .unroll(cols);
+}
+
 /// The largest of vector, vector/2, ..., 1 that divides n.
 int vecFor(int64_t n, int vector) {
   int v = vector;
@@ -755,15 +770,7 @@ void Builder::applySchedule() {
         // lane rd.x and the rows vectorized together, reduced by pairs).
         c.Smm.compute_at(Sfn, sro);
         registerBlock(c.Smm, r, j, rowVec);
-        Var bo("bo" + sfx), bi("bi" + sfx);
-        c.Smm.update()
-            .reorder(c.rd.x, r, j, c.rd.y)
-            .split(r, bo, bi, rowVec)
-            .atomic()
-            .vectorize(c.rd.x)
-            .vectorize(bi)
-            .unroll(bo)
-            .unroll(j);
+        pairBlock(c.Smm.update(), c.rd, r, j, rowVec, "qk" + sfx);
       } else if (!d.additive) {
         c.Smm.compute_at(Sfn, sro);
         registerBlock(c.Smm, r, j, rowVec);
@@ -797,7 +804,7 @@ void Builder::applySchedule() {
       // columns, each instruction 16 rows x a pair of kv rows.
       c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(r, vecFor(TQ, vec));
       Var oro("oro" + sfx), ori("ori" + sfx), odo("odo" + sfx), odi("odi" + sfx), orr("orr" + sfx),
-          orv("orv" + sfx), bo("pbo" + sfx), bi("pbi" + sfx);
+          orv("orv" + sfx);
       c.OtT.compute_at(atTile)
           .store_in(MemoryType::Stack)
           .split(r, oro, ori, s_.rowBlock)
@@ -809,14 +816,7 @@ void Builder::applySchedule() {
           .unroll(odi);
       c.Oacc.compute_at(c.OtT, oro);
       registerBlock(c.Oacc, r, dv, rowVec);
-      c.Oacc.update()
-          .reorder(c.rjo.x, r, dv, c.rjo.y)
-          .split(r, bo, bi, rowVec)
-          .atomic()
-          .vectorize(c.rjo.x)
-          .vectorize(bi)
-          .unroll(bo)
-          .unroll(dv);
+      pairBlock(c.Oacc.update(), c.rjo, r, dv, rowVec, "pv" + sfx);
     } else if (s_.pvStream) {
       // One pass over the V tile, row after row (every value column of every
       // tile row per kv row): V streams from memory once; O_t stays in L1.
