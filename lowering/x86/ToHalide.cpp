@@ -308,6 +308,25 @@ void registerBlock(StageOrFunc &&f, const Var &v, const Var &u, int vec) {
   f.split(v, vo, vi, vec).vectorize(vi).unroll(vo).unroll(u);
 }
 
+/// A tile Func on the stack at `at`, walked in register blocks of rowBlock
+/// `rows` (in `vec`-lane vectors) x colBlock `cols`, the vectors and columns
+/// of a block unrolled. Returns the loop of row blocks, where the block's
+/// accumulator Func is computed.
+Var blockedTile(Func f, const LoopLevel &at, const Var &rows, const Var &cols, int rowBlock, int colBlock, int vec,
+                const std::string &name) {
+  Var ro(name + "_ro"), ri(name + "_ri"), co(name + "_co"), ci(name + "_ci"), rr(name + "_rr"), rv(name + "_rv");
+  f.compute_at(at)
+      .store_in(MemoryType::Stack)
+      .split(rows, ro, ri, rowBlock)
+      .split(cols, co, ci, colBlock)
+      .reorder(ri, ci, ro, co)
+      .split(ri, rr, rv, vec)
+      .vectorize(rv)
+      .unroll(rr)
+      .unroll(ci);
+  return ro;
+}
+
 /// The update of a bf16dot register block: `rows` in `vec`-lane vectors
 /// together with the pair lane `pair.x` (one vdpbf16ps sums each pair into a
 /// lane), the vectors and every `cols` unrolled, the reduction `pair.y`
@@ -634,8 +653,7 @@ void Builder::applySchedule() {
   const int vec = s_.vector;
   const int rowVec = vecFor(s_.rowBlock, vec), dvVec = vecFor(s_.dvBlock, vec);
   const int dVec = vecFor(D, vec), dvLoadVec = vecFor(Dv, vec);
-  Var qo("qo"), qi("qi"), g("g"), task("task"), dvi("dvi"), ri("ri"), jo("jo"), ji("ji"),
-      rv("rv"), rr("rr");
+  Var qo("qo"), qi("qi"), g("g"), task("task"), dvi("dvi"), ri("ri");
   out_.split(qv, qo, qi, QT, TailStrategy::GuardWithIf);
   if (G > 1) out_.split(hv, hk, g, G, TailStrategy::RoundUp);
   else out_.rename(hv, hk);
@@ -755,16 +773,7 @@ void Builder::applySchedule() {
       else intm.update().split(r, rgo, rgi, rg).reorder(lane, rgi, rdo, rgo).vectorize(lane).unroll(rgi);
       c.Smm.update().atomic().vectorize(rdi);
     } else {
-      Var sro("sro"), sri("sri");
-      Sfn.compute_at(atTile)
-          .store_in(MemoryType::Stack)
-          .split(r, sro, sri, s_.rowBlock)
-          .split(j, jo, ji, s_.colBlock)
-          .reorder(sri, ji, sro, jo)
-          .split(sri, rr, rv, rowVec)
-          .vectorize(rv)
-          .unroll(rr)
-          .unroll(ji);
+      Var sro = blockedTile(Sfn, atTile, r, j, s_.rowBlock, s_.colBlock, rowVec, "s" + sfx);
       if (bdot) {
         // vdpbf16ps: 16 rows x a pair of head_dim per instruction (the pair
         // lane rd.x and the rows vectorized together, reduced by pairs).
@@ -803,17 +812,7 @@ void Builder::applySchedule() {
       // The Q.K^T block again: rowBlock rows (vectors) x colBlock value
       // columns, each instruction 16 rows x a pair of kv rows.
       c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(r, vecFor(TQ, vec));
-      Var oro("oro" + sfx), ori("ori" + sfx), odo("odo" + sfx), odi("odi" + sfx), orr("orr" + sfx),
-          orv("orv" + sfx);
-      c.OtT.compute_at(atTile)
-          .store_in(MemoryType::Stack)
-          .split(r, oro, ori, s_.rowBlock)
-          .split(dv, odo, odi, s_.colBlock)
-          .reorder(ori, odi, oro, odo)
-          .split(ori, orr, orv, rowVec)
-          .vectorize(orv)
-          .unroll(orr)
-          .unroll(odi);
+      Var oro = blockedTile(c.OtT, atTile, r, dv, s_.rowBlock, s_.colBlock, rowVec, "o" + sfx);
       c.Oacc.compute_at(c.OtT, oro);
       registerBlock(c.Oacc, r, dv, rowVec);
       pairBlock(c.Oacc.update(), c.rjo, r, dv, rowVec, "pv" + sfx);
