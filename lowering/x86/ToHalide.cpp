@@ -576,6 +576,16 @@ bool Builder::defineAlgorithm(std::string &error) {
         c.OtT(r, dv, kt, qt, hk, b) = c.Oacc(r, dv, kt, qt, hk, b);
         c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
       }
+    } else if (s_.pvLanes) {
+      // Rows in lanes, as the bf16dot prefill: O_t transposed, V broadcast.
+      RDom ro(0, TK, "rjo" + sfx);
+      c.rjo = ro;
+      c.Oacc = Func("Oacc" + sfx);
+      c.OtT = Func("OtT" + sfx);
+      c.Oacc(r, dv, kt, qt, hk, b) = 0.0f;
+      c.Oacc(r, dv, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
+      c.OtT(r, dv, kt, qt, hk, b) = c.Oacc(r, dv, kt, qt, hk, b);
+      c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
     } else {
       RDom ro(0, TK, "rjo" + sfx);
       c.rjo = ro;
@@ -682,6 +692,8 @@ void Builder::applySchedule() {
   if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
   else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
   const bool bdot = s_.bf16Dot, bdotPre = bdot && !s_.dotQK;
+  // Rows in vector lanes through P.V and the merge (bf16dot or pvlanes prefill).
+  const bool rowsLanes = bdotPre || (s_.pvLanes && !bdot);
   // Prefill: (pair, row, head_dim / 2), 16 rows per load; decode: each row's
   // head_dim in order, 16 pairs per load (the dot products run along it).
   if (bdotPre) Qb.compute_at(atTask).vectorize(pr);
@@ -693,7 +705,7 @@ void Builder::applySchedule() {
 
   // bf16dot keeps rows in vector lanes through P.V and the merge: the state
   // is stored row-fastest (the split merge and the output read it across).
-  if (bdotPre) state.reorder_storage(r, dv, qt, sp, hk, b).compute_at(atTask).vectorize(r, vecFor(TQ, vec));
+  if (rowsLanes) state.reorder_storage(r, dv, qt, sp, hk, b).compute_at(atTask).vectorize(r, vecFor(TQ, vec));
   else state.compute_at(atTask).vectorize(dv, dvLoadVec);
   for (int which = 0; which < 2; ++which) {
     Chain &c = chains[which];
@@ -704,7 +716,7 @@ void Builder::applySchedule() {
     Var dvo("dvo" + sfx), ro("ro" + sfx), spS("s" + sfx);
     Var hkS("hk" + sfx);
     st.rename(sp, spS);
-    if (bdotPre) {
+    if (rowsLanes) {
       st.reorder(r, dv, rk, spS).vectorize(r, vecFor(TQ, vec));
     } else {
       st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
@@ -816,6 +828,12 @@ void Builder::applySchedule() {
       c.Oacc.compute_at(c.OtT, oro);
       registerBlock(c.Oacc, r, dv, rowVec);
       pairBlock(c.Oacc.update(), c.rjo, r, dv, rowVec, "pv" + sfx);
+    } else if (rowsLanes) {
+      // f32 pvlanes: the Q.K^T block shape, the V element of a column broadcast.
+      Var oro = blockedTile(c.OtT, atTile, r, dv, s_.rowBlock, s_.colBlock, rowVec, "o" + sfx);
+      c.Oacc.compute_at(c.OtT, oro);
+      registerBlock(c.Oacc, r, dv, rowVec);
+      registerBlock(c.Oacc.update().reorder(r, dv, c.rjo.x), r, dv, rowVec);
     } else if (s_.pvStream) {
       // One pass over the V tile, row after row (every value column of every
       // tile row per kv row): V streams from memory once; O_t stays in L1.

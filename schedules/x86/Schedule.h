@@ -52,6 +52,11 @@ struct Schedule {
   /// L1) instead of register blocks (pvRows x dvBlock) that revisit V: for
   /// decoding, where V is read once and streams from memory.
   bool pvStream = false;
+  /// f32 prefill: P.V in the Q.K^T register block (rowBlock rows in vector
+  /// lanes x colBlock value columns, V broadcast), the state stored rows
+  /// fastest, as the bf16dot prefill tile does: each V element is loaded once
+  /// per row block instead of once per pvRows rows.
+  bool pvLanes = false;
   /// Every query head in one tile (rows = qPerTile x heads, tasks over
   /// (q-tile, batch)): each kv row of a bshd cache, all kv heads, is read
   /// whole and contiguously. For decoding.

@@ -93,6 +93,29 @@ TEST_CASE("x86 matrix: non-default schedules", "[x86][matrix]") {
   }
 }
 
+TEST_CASE("x86 matrix: P.V with rows in vector lanes (pvlanes)", "[x86][matrix]") {
+  // f32, and bf16 converted to f32 (the twin of a bf16dot prefill), both layouts.
+  for (const std::string &ex : x86Examples()) {
+    Compiled c = compileText(readFile(sourcePath("examples/" + ex + ".attn")));
+    for (const std::string &name : c.comp->kernelNames()) {
+      KernelPlan dPlan = planOf(c, name);
+      for (dsl::DType t : {dsl::DType::F32, dsl::DType::BF16}) {
+        KernelDesc d = dPlan.desc;
+        d.dtype = t;
+        x86::Schedule s = x86::defaultSchedule(d, x86::hostIsa(), false);
+        std::string err;
+        REQUIRE(x86::parseSchedule("pvlanes nobf16dot", s, err));
+        std::vector<std::string> notes = x86::legalize(s, d, x86::hostIsa());
+        INFO(ex << " " << dsl::dtypeName(t) << " " << s.str());
+        CHECK(s.pvLanes);
+        // One layout per dtype (the P.V tile reads the V copy, not the layout).
+        dsl::Layout l = t == dsl::DType::F32 ? dsl::Layout::BHSD : dsl::Layout::BSHD;
+        CHECK(checkX86(c, name, t, l, s, kShapes) == "");
+      }
+    }
+  }
+}
+
 }  // namespace attnc::test
 
 namespace attnc::test {
