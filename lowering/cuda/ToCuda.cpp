@@ -214,14 +214,64 @@ std::string tileClassifier(const MaskInfo &m) {
 
 
 
+/// The head plan (attn-plan-heads) as device functions: which kv heads the
+/// grid visits, the query head of each packed row, which rows are written
+/// out, and the pruned heads the fill kernel zeroes.
+std::string headPlanSource(const KernelDesc &d) {
+  std::ostringstream o;
+  const int64_t G = d.tileGroup();
+  if (d.headTable.empty()) {
+    o << "constexpr int kGridKv = kKvHeads, kPruned = 0;  // no pruned heads\n"
+         "ATTNC_DEVICE int kv_of_slot(int s) { return s; }\n"
+         "ATTNC_DEVICE int head_of(int hk, int i) { return hk * kGroup + i; }\n"
+         "ATTNC_DEVICE bool row_live(int, int) { return true; }\n"
+         "ATTNC_DEVICE bool head_pruned(int) { return false; }\n"
+         "ATTNC_DEVICE int pruned_head(int) { return 0; }\n";
+    return o.str();
+  }
+  std::vector<int64_t> kvs, heads, live, pruned;
+  for (int64_t g = 0; g < d.kvHeads; ++g) {
+    if (d.kvHeadComputed(g)) kvs.push_back(g);
+    const int64_t first = d.kvHeadComputed(g) ? d.headTable[g * G] : g * (d.heads / d.kvHeads);
+    for (int64_t i = 0; i < G; ++i) {
+      const int64_t h = d.headTable[g * G + i];
+      heads.push_back(h >= 0 ? h : first);  // past a kv head's last: its first (computed, not written)
+      live.push_back(h >= 0);
+    }
+  }
+  for (int64_t h = 0; h < d.heads; ++h)
+    if (d.isPruned(h)) pruned.push_back(h);
+  auto list = [](const std::vector<int64_t> &v) {
+    std::string s;
+    for (int64_t x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+    return s;
+  };
+  std::vector<int64_t> prunedFlag(d.heads, 0);
+  for (int64_t h : pruned) prunedFlag[h] = 1;
+  o << fmt::format("// Pruned heads {}: the grid visits kv heads {} only.\n", list(pruned), list(kvs));
+  o << fmt::format("constexpr int kGridKv = {}, kPruned = {};\n", kvs.size(), pruned.size());
+  o << fmt::format("ATTNC_DEVICE int kv_of_slot(int s) {{\n  constexpr int t[] = {{{}}};\n  return t[s];\n}}\n", list(kvs));
+  o << fmt::format("ATTNC_DEVICE int head_of(int hk, int i) {{\n  constexpr int t[] = {{{}}};\n  return t[hk * kGroup + i];\n}}\n",
+                   list(heads));
+  o << fmt::format("ATTNC_DEVICE bool row_live(int hk, int i) {{\n  constexpr bool t[] = {{{}}};\n  return t[hk * kGroup + i];\n}}\n",
+                   list(live));
+  o << fmt::format("ATTNC_DEVICE bool head_pruned(int h) {{\n  constexpr bool t[] = {{{}}};\n  return t[h];\n}}\n",
+                   list(prunedFlag));
+  o << fmt::format("ATTNC_DEVICE int pruned_head(int i) {{\n  constexpr int t[] = {{{}}};\n  return t[i];\n}}\n",
+                   list(pruned));
+  return o.str();
+}
+
 }  // namespace
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.hasCompress())
+  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock > 0)
     return "attention `" + d.name +
-           "` uses `compress` transforms, which the cuda backend does not support yet (the reference backend runs "
-           "them)";
+           "` uses `sparse` or `low_rank` transforms, which the cuda backend does not support yet (the reference "
+           "backend runs them)";
+  if (!d.prunedHeads.empty() && d.headTable.empty())
+    return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
   if (d.headDim > 512 || d.valueDim > 512)
     return fmt::format("attention `{}`: head_dim {} / value_dim {}: the cuda target supports up to 512", d.name,
@@ -275,8 +325,9 @@ using namespace attnc_dev;
   o << fmt::format("using E = {};\n", tc ? "uint16_t" : "float");
   o << fmt::format("constexpr bool kTensorCores = {};\n", tc ? "true" : "false");
   o << fmt::format("constexpr int kChunkElems = {};  // elements per 16-byte chunk\n", 16 / eb);
-  o << fmt::format("constexpr int kHeads = {}, kKvHeads = {}, kGroup = {};  // query heads per kv head\n", d.heads,
-                   d.kvHeads, d.heads / d.kvHeads);
+  o << fmt::format("constexpr int kHeads = {}, kKvHeads = {}, kGroup = {};  // query heads per kv head{}\n", d.heads,
+                   d.kvHeads, d.tileGroup(), d.headTable.empty() ? "" : " (the most any kv head computes)");
+  o << headPlanSource(d);
   o << fmt::format("constexpr int kHeadDim = {}, kValueDim = {};\n", d.headDim, d.valueDim);
   o << fmt::format("constexpr int kDPad = {}, kDvPad = {};  // padded to whole mma steps (zero-filled)\n", dPad, dvPad);
   o << fmt::format("constexpr int kDChunks = {}, kDvChunks = {};\n", dPad * eb / 16, dvPad * eb / 16);

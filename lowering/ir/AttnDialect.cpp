@@ -270,6 +270,31 @@ LogicalResult KernelOp::verify() {
     if (llvm::isa<LowRankOp>(op)) ++lowRanks;
     if (llvm::isa<SparseBlockOp>(op)) ++sparse;
   }
+  if (getHeadRows().has_value() != static_cast<bool>(getHeadTableAttr()))
+    return emitOpError("head_rows and head_table come together");
+  if (auto table = getHeadTableAttr()) {
+    const int64_t rows = static_cast<int64_t>(*getHeadRows()), heads = static_cast<int64_t>(getHeads());
+    const int64_t kvHeads = static_cast<int64_t>(getKvHeads()), group = heads / kvHeads;
+    if (rows < 1 || rows > group) return emitOpError() << "head_rows must be in 1.." << group;
+    if (static_cast<int64_t>(table.size()) != kvHeads * rows)
+      return emitOpError() << "head_table must have kv_heads x head_rows = " << kvHeads * rows << " entries";
+    llvm::SmallDenseSet<int64_t> seen;
+    for (int64_t g = 0; g < kvHeads; ++g)
+      for (int64_t i = 0; i < rows; ++i) {
+        int64_t h = table[g * rows + i];
+        if (h == -1) continue;
+        if (h < 0 || h >= heads || h / group != g)
+          return emitOpError() << "head_table entry " << h << " is not a query head of kv head " << g;
+        if (i > 0 && table[g * rows + i - 1] == -1) return emitOpError("head_table rows must be packed");
+        if (!seen.insert(h).second) return emitOpError() << "head " << h << " twice in head_table";
+      }
+    // Exactly the heads no attn.prune removes.
+    llvm::SmallDenseSet<int64_t> pruned;
+    for (PruneOp p : getBody().getOps<PruneOp>()) pruned.insert(p.getHeads().begin(), p.getHeads().end());
+    for (int64_t h = 0; h < heads; ++h)
+      if (seen.contains(h) == pruned.contains(h))
+        return emitOpError() << "head_table " << (pruned.contains(h) ? "lists pruned head " : "misses head ") << h;
+  }
   if (lowRanks > 1) return emitOpError("at most one low_rank transform");
   if (sparse > 1) return emitOpError("at most one sparse_block transform");
   return success();

@@ -113,6 +113,10 @@ def Attn_KernelOp : Attn_Op<"kernel", [Symbol, IsolatedFromAbove, NoTerminator,
     `layout` is `bhsd` or `bshd`; `score` is `dot` or `additive` (with
     `units`); `normalize` is `softmax` or `sigmoid`; `scale` multiplies the
     raw score. `mask_analysis` is attached by `attn-mask-analysis`.
+    `head_rows` and `head_table` are attached by `attn-plan-heads` to a
+    kernel with `attn.prune`: the query heads each kv head computes, packed
+    (`head_table[g * head_rows + i]` is the i-th computed query head of kv
+    head g, or -1 past its last); a kv head with none is never visited.
 
     The `body` region (one block, or none when the spec declares nothing)
     declares `attn.input` tensors and compression
@@ -137,7 +141,9 @@ def Attn_KernelOp : Attn_Op<"kernel", [Symbol, IsolatedFromAbove, NoTerminator,
                        I64Attr:$kv_heads, I64Attr:$head_dim, I64Attr:$value_dim,
                        Attn_LayoutAttr:$layout, Attn_ScoreAttr:$score, I64Attr:$units,
                        Attn_NormalizeAttr:$normalize, F64Attr:$scale, BoolAttr:$output_lse,
-                       OptionalAttr<Attn_MaskAnalysisAttr>:$mask_analysis);
+                       OptionalAttr<Attn_MaskAnalysisAttr>:$mask_analysis,
+                       OptionalAttr<I64Attr>:$head_rows,
+                       OptionalAttr<DenseI64ArrayAttr>:$head_table);
   let regions = (region MaxSizedRegion<1>:$body, AnyRegion:$score_mod, AnyRegion:$mask,
                         AnyRegion:$bias);
   let assemblyFormat = [{

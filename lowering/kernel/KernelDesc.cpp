@@ -1,11 +1,17 @@
 #include "lowering/kernel/KernelDesc.h"
 
+#include <algorithm>
+
 namespace attnc {
 
 const char *dimSymName(DimSym::Kind k) {
   static const char *s[] = {"batch", "heads",  "kv_heads", "seq_q",    "seq_kv",    "head_dim",
                             "value_dim", "units", "rank", "q_blocks", "kv_blocks", ""};
   return s[k];
+}
+
+bool KernelDesc::isPruned(int64_t h) const {
+  return std::find(prunedHeads.begin(), prunedHeads.end(), h) != prunedHeads.end();
 }
 
 std::vector<ArgDesc> KernelDesc::signature() const {

@@ -44,6 +44,11 @@ struct KernelDesc {
   bool outputLse = false;
   std::vector<InputDesc> inputs;
   std::vector<int64_t> prunedHeads;
+  /// The head plan of `attn-plan-heads` (pruned kernels only; else empty):
+  /// headTable[g * headRows + i] is the i-th computed query head of kv head g,
+  /// or -1 past its last.
+  int64_t headRows = 0;
+  std::vector<int64_t> headTable;
   int64_t sparseBlock = 0;  // 0: no sparse transform
   bool sparseTop = false;   // top-T selection rather than an input block mask
   int64_t sparseTopT = 0;
@@ -53,6 +58,13 @@ struct KernelDesc {
 
   /// Whether the spec has a `compress` transform (pruning, sparsity, low rank).
   bool hasCompress() const { return lowRank != LowRank::None || sparseBlock > 0 || !prunedHeads.empty(); }
+
+  /// Query heads per query position in a tile of one kv head: the most any
+  /// kv head computes (heads / kv_heads without pruning).
+  int64_t tileGroup() const { return headRows > 0 ? headRows : heads / (kvHeads > 0 ? kvHeads : 1); }
+  /// Whether kv head g computes any query head.
+  bool kvHeadComputed(int64_t g) const { return headTable.empty() || headTable[g * headRows] >= 0; }
+  bool isPruned(int64_t h) const;
 
   /// Every argument of the generated function, in ABI order (outputs last).
   std::vector<ArgDesc> signature() const;

@@ -159,6 +159,10 @@ KernelDesc describeKernel(attn::KernelOp k) {
   d.hasScoreMod = !k.getScoreMod().empty();
   d.hasMask = !k.getMask().empty();
   d.hasBias = !k.getBias().empty();
+  if (auto table = k.getHeadTableAttr()) {
+    d.headRows = static_cast<int64_t>(*k.getHeadRows());
+    d.headTable.assign(table.asArrayRef().begin(), table.asArrayRef().end());
+  }
   for (Operation &op : k.getBody().getOps()) {
     if (auto in = dyn_cast<attn::InputOp>(op)) {
       InputDesc id{in.getName().str(), attn::fromIR(in.getElementType()), {}};

@@ -75,7 +75,8 @@ void Generator::genKernel(const dsl::Spec &spec) {
       b_.getI64IntegerAttr(spec.additiveUnits),
       attn::NormalizeAttr::get(&ctx_, spec.normalize == dsl::Normalize::Sigmoid ? attn::Normalize::sigmoid
                                                                                 : attn::Normalize::softmax),
-      b_.getF64FloatAttr(spec.scale), b_.getBoolAttr(spec.outputLse), attn::MaskAnalysisAttr());
+      b_.getF64FloatAttr(spec.scale), b_.getBoolAttr(spec.outputLse), attn::MaskAnalysisAttr(),
+      IntegerAttr(), DenseI64ArrayAttr());
 
   Block *body = b_.createBlock(&kernel.getBody());
   b_.setInsertionPointToEnd(body);

@@ -50,12 +50,22 @@ struct MaskAnalysisPass : ModulePass<MaskAnalysisPass> {
   }
 };
 
+struct PlanHeadsPass : ModulePass<PlanHeadsPass> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PlanHeadsPass)
+  StringRef getArgument() const final { return "attn-plan-heads"; }
+  StringRef getDescription() const final { return "attach head_rows/head_table: the query heads each kv head computes"; }
+  void runOnOperation() final {
+    if (failed(planHeads(getOperation()))) signalPassFailure();
+  }
+};
+
 }  // namespace
 
 void registerAttnPasses() {
   PassRegistration<ExpandBuiltinsPass>();
   PassRegistration<CanonicalizePass>();
   PassRegistration<MaskAnalysisPass>();
+  PassRegistration<PlanHeadsPass>();
 }
 
 }  // namespace attnc

@@ -5,6 +5,7 @@
 //   attn-expand-builtins   expandBuiltins
 //   attn-canonicalize      canonicalize
 //   attn-mask-analysis     annotateMaskAnalysis
+//   attn-plan-heads        planHeads
 #pragma once
 
 #include "mlir/IR/BuiltinOps.h"
@@ -29,10 +30,16 @@ mlir::LogicalResult canonicalize(mlir::ModuleOp module);
 /// closed form (tile sizes are the backends' business).
 mlir::LogicalResult annotateMaskAnalysis(mlir::ModuleOp module);
 
+/// Needs: a verified module. Guarantees: every attn.kernel with attn.prune
+/// carries `head_rows` and `head_table`, the packed query heads each kv head
+/// computes (no other kernel does); backends visit no pruned head and no kv
+/// head whose query heads are all pruned.
+mlir::LogicalResult planHeads(mlir::ModuleOp module);
+
 /// The passes canonicalize() runs, for a pass that runs them as a nested pipeline.
 void addCanonicalizeSteps(mlir::OpPassManager &pm);
 
-/// Registers the three passes under the names above (for attnc-opt).
+/// Registers the four passes under the names above (for attnc-opt).
 void registerAttnPasses();
 
 }  // namespace attnc

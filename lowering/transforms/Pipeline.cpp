@@ -29,6 +29,7 @@ const std::vector<Step> &steps() {
       {"canonicalize", [](ModuleOp m, const PipelineOptions &) { return canonicalize(m); }},
       {"mask-analysis",
        [](ModuleOp m, const PipelineOptions &) { return annotateMaskAnalysis(m); }},
+      {"plan-heads", [](ModuleOp m, const PipelineOptions &) { return planHeads(m); }},
   };
   return s;
 }

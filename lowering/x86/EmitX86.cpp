@@ -129,7 +129,7 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
   if (pre.bf16Dot || dec.bf16Dot)
     o << "    static volatile int bf16 = -1;\n    if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
-  o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.heads / d.kvHeads, pre.qPerTile,
+  o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.tileGroup(), pre.qPerTile,
                    dsl::dtypeBytes(d.dtype))
     << splits(dec) << "\n";
   // A bf16dot pipeline runs where the CPU has avx512_bf16, its twin without it elsewhere.

@@ -93,10 +93,12 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.hasCompress())
+  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock > 0)
     return "attention `" + d.name +
-           "` uses `compress` transforms, which the x86 backend does not support yet (the reference backend runs "
-           "them)";
+           "` uses `sparse` or `low_rank` transforms, which the x86 backend does not support yet (the reference "
+           "backend runs them)";
+  if (!d.prunedHeads.empty() && d.headTable.empty())
+    return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   return "";
 }
 
@@ -158,6 +160,14 @@ private:
   // the real GQA group Greal), query positions per tile (QT), kv rows per
   // tile (TK), rows per tile (TQ = QT x G), head_dim (D), value_dim (Dv).
   int Greal = 1, G = 1, QT = 1, TK = 1, TQ = 1, D = 1, Dv = 1;
+  // Query heads per kv-head task in the output's loops (heads with allHeads).
+  int Gout = 1;
+  // Pruned heads (the plan's head table): a tile row's head from headTab
+  // (tile group x row slot), an output head's row slot from slotTab (-1:
+  // pruned), and whether a tile group computes anything (groupOn).
+  bool pruned = false;
+  Buffer<int32_t> headTab, slotTab;
+  Buffer<uint8_t> groupOn;
 
   // The pipeline, shared by the algorithm and the schedule.
   Var dv{"dv"}, dd{"d"}, r{"r"}, j{"j"}, kt{"kt"}, qt{"qt"}, sp{"s"}, hk{"hk"}, b{"b"}, u{"u"}, qv{"q"}, hv{"h"};
@@ -358,8 +368,37 @@ bool Builder::defineAlgorithm(std::string &error) {
   // G: query heads per tile row group. With allHeads every head of the
   // model shares one tile (the kv head then differs from row to row).
   Greal = static_cast<int>(d.heads / d.kvHeads);
-  G = s_.allHeads ? static_cast<int>(d.heads) : Greal;
+  Gout = s_.allHeads ? static_cast<int>(d.heads) : Greal;
+  pruned = !d.headTable.empty();
+  G = !pruned ? Gout : s_.allHeads ? static_cast<int>(d.heads - d.prunedHeads.size()) : static_cast<int>(d.tileGroup());
   QT = s_.qPerTile, TK = s_.tileKv, TQ = QT * G;
+  if (pruned) {
+    // Tile groups: the kv heads, or one group of every computed head
+    // (allHeads). Rows past a group's last computed head repeat its first
+    // (computed, then never written out); a group computing nothing is
+    // never visited (its tiles are all empty).
+    const int groups = s_.allHeads ? 1 : static_cast<int>(d.kvHeads);
+    headTab = Buffer<int32_t>(G, groups, "head_table");
+    slotTab = Buffer<int32_t>(static_cast<int>(d.heads), "head_slot");
+    groupOn = Buffer<uint8_t>(groups, "group_computed");
+    slotTab.fill(-1);
+    std::vector<int64_t> kept;
+    for (int64_t h = 0; h < d.heads; ++h)
+      if (!d.isPruned(h)) kept.push_back(h);
+    for (int g = 0; g < groups; ++g) {
+      std::vector<int64_t> rows;
+      if (s_.allHeads) rows = kept;
+      else
+        for (int i = 0; i < G; ++i)
+          if (int64_t h = d.headTable[g * d.headRows + i]; h >= 0) rows.push_back(h);
+      groupOn(g) = !rows.empty();
+      for (int i = 0; i < G; ++i) {
+        int64_t h = rows.empty() ? int64_t(g) * Greal : rows[std::min<size_t>(i, rows.size() - 1)];
+        headTab(i, g) = static_cast<int32_t>(h);
+        if (i < static_cast<int>(rows.size())) slotTab(static_cast<int>(h)) = i;
+      }
+    }
+  }
   D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
   const bool fast = s_.fastExp;
   const Type T = halideType(d.dtype);
@@ -397,9 +436,15 @@ bool Builder::defineAlgorithm(std::string &error) {
 
   // Row r of q-tile qt: its query position and head.
   auto qpos = [&](Expr row, Expr qtile) { return G == 1 ? qtile * QT + row : qtile * QT + row / G; };
-  auto headOf = [&](Expr row, Expr kvh) { return G == 1 ? kvh : kvh * G + row % G; };
+  auto headOf = [&](Expr row, Expr kvh) {
+    // (Clamped: Halide bounds a table lookup by what it can prove.)
+    if (pruned)
+      return clamp(Expr(headTab(G == 1 ? Expr(0) : row % G, s_.allHeads ? Expr(0) : kvh)), 0,
+                   static_cast<int>(d.heads) - 1);
+    return G == 1 ? kvh : kvh * G + row % G;
+  };
   // The kv head of a row: the tile's, or with allHeads the row's head's.
-  auto kvOf = [&](Expr row, Expr kvh) { return s_.allHeads ? (row % G) / Greal : kvh; };
+  auto kvOf = [&](Expr row, Expr kvh) { return s_.allHeads ? headOf(row, kvh) / Greal : kvh; };
 
   // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
   Expr qval = cast<float>(qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b));
@@ -417,12 +462,15 @@ bool Builder::defineAlgorithm(std::string &error) {
     qproj(u, r, qt, hk, b) += Qp(r, rd, qt, hk, b) * cast<float>(wq(u, rd, headOf(r, hk)));
   }
 
-  // Tile classes.
+  // Tile classes. A tile group that computes no head (all pruned) has only
+  // empty tiles: nothing of it is computed, its K/V never read.
   {
     Expr k0 = kt * TK, k1 = kt * TK + TK - 1;
     Expr inRange = k1 <= Skv - 1;
+    Expr on = pruned ? Expr(groupOn(s_.allHeads ? Expr(0) : Expr(hk)) != 0) : const_true();
+    const Expr empty = cast<uint8_t>(0);
     if (!d.hasMask) {
-      cls(kt, qt, hk, b) = select(inRange, cast<uint8_t>(2), cast<uint8_t>(1));
+      cls(kt, qt, hk, b) = select(!on, empty, select(inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
     } else if (mi_.exact && !mi_.readsInputs) {
       // Per row of the tile, from the closed-form kv intervals of the mask.
       RDom rq(0, QT, "rq");
@@ -446,11 +494,12 @@ bool Builder::defineAlgorithm(std::string &error) {
       anyF(kt, qt) = max(anyF(kt, qt), select(valid && any, cast<uint8_t>(1), cast<uint8_t>(0)));
       allF(kt, qt) = cast<uint8_t>(1);
       allF(kt, qt) = min(allF(kt, qt), select(!valid || every, cast<uint8_t>(1), cast<uint8_t>(0)));
-      cls(kt, qt, hk, b) = select(anyF(kt, qt) == 0, cast<uint8_t>(0),
+      cls(kt, qt, hk, b) = select(!on || anyF(kt, qt) == 0, empty,
                                   select(allF(kt, qt) == 1 && inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
     } else {
       // Run-time classification: the mask on every pair of the tile.
       RDom rp(0, TK, 0, TQ, "rp");
+      if (pruned) rp.where(on);
       Expr kv = kt * TK + rp.x, qp = qpos(rp.y, qt);
       Expr valid = qp < Sq, kvValid = kv < Skv;
       Expr m = evalProgram(rg_.mask, Expr(), b, headOf(rp.y, hk), qp, kv);
@@ -458,7 +507,7 @@ bool Builder::defineAlgorithm(std::string &error) {
       anyF(kt, qt, hk, b) = max(anyF(kt, qt, hk, b), select(valid && kvValid && m, cast<uint8_t>(1), cast<uint8_t>(0)));
       allF(kt, qt, hk, b) = cast<uint8_t>(1);
       allF(kt, qt, hk, b) = min(allF(kt, qt, hk, b), select(!valid || (kvValid && m), cast<uint8_t>(1), cast<uint8_t>(0)));
-      cls(kt, qt, hk, b) = select(anyF(kt, qt, hk, b) == 0, cast<uint8_t>(0),
+      cls(kt, qt, hk, b) = select(!on || anyF(kt, qt, hk, b) == 0, empty,
                                   select(allF(kt, qt, hk, b) == 1, cast<uint8_t>(2), cast<uint8_t>(1)));
     }
   }
@@ -632,18 +681,23 @@ bool Builder::defineAlgorithm(std::string &error) {
   }
 
   // The output, in the ABI layout.
-  Expr row = G == 1 ? qv % QT : (qv % QT) * G + hv % G;
+  // A pruned kernel finds an output head's row through the plan; a pruned
+  // head's out is 0 and its lse -inf (its rows were never computed).
+  Expr slot = pruned ? Expr(slotTab(hv)) : Expr(hv % G);
+  Expr isPruned = pruned ? slot < 0 : const_false();
+  if (pruned) slot = clamp(slot, 0, G - 1);
+  Expr row = G == 1 ? qv % QT : (qv % QT) * G + slot;
   std::vector<Var> outVars = bshd() ? std::vector<Var>{dv, hv, qv, b} : std::vector<Var>{dv, qv, hv, b};
   Expr o, lse;
   if (sig) {
-    o = fin(dv, row, qv / QT, hv / G, b);
+    o = select(isPruned, 0.0f, fin(dv, row, qv / QT, hv / Gout, b));
   } else {
-    Expr m = fin(dv, row, qv / QT, hv / G, b)[0], l = fin(dv, row, qv / QT, hv / G, b)[1],
-         acc = fin(dv, row, qv / QT, hv / G, b)[2];
+    Expr m = fin(dv, row, qv / QT, hv / Gout, b)[0], l = fin(dv, row, qv / QT, hv / Gout, b)[1],
+         acc = fin(dv, row, qv / QT, hv / Gout, b)[2];
     // l == 0: every pair masked (out 0, lse -inf); a NaN score makes l NaN,
     // and out and lse NaN with it (docs/language.md, numerics).
-    o = select(l == 0.0f, 0.0f, acc / l);
-    lse = select(l == 0.0f, kNegInf, select(is_nan(l), l, m + log(l)));
+    o = select(isPruned || l == 0.0f, 0.0f, acc / l);
+    lse = select(isPruned || l == 0.0f, kNegInf, select(is_nan(l), l, m + log(l)));
   }
   if (d.outputLse) out_(outVars) = Tuple(cast(T, o), lse);
   else out_(outVars) = cast(T, o);
@@ -665,17 +719,17 @@ void Builder::applySchedule() {
   const int dVec = vecFor(D, vec), dvLoadVec = vecFor(Dv, vec);
   Var qo("qo"), qi("qi"), g("g"), task("task"), dvi("dvi"), ri("ri");
   out_.split(qv, qo, qi, QT, TailStrategy::GuardWithIf);
-  if (G > 1) out_.split(hv, hk, g, G, TailStrategy::RoundUp);
+  if (Gout > 1) out_.split(hv, hk, g, Gout, TailStrategy::RoundUp);
   else out_.rename(hv, hk);
   const bool headsInner = s_.headsInner;
   if (headsInner) {
     // Tasks are (q-tile, batch); every kv head inside, so that a kv tile of
     // bshd K/V is read as whole contiguous rows.
-    if (G > 1) out_.reorder(dv, g, qi, hk, qo, b);
+    if (Gout > 1) out_.reorder(dv, g, qi, hk, qo, b);
     else out_.reorder(dv, qi, hk, qo, b);
     out_.fuse(qo, b, task).parallel(task);
   } else {
-    if (G > 1) out_.reorder(dv, g, qi, qo, hk, b);
+    if (Gout > 1) out_.reorder(dv, g, qi, qo, hk, b);
     else out_.reorder(dv, qi, qo, hk, b);
     out_.fuse(qo, hk, task).fuse(task, b, task).parallel(task);
   }

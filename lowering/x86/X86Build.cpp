@@ -10,7 +10,7 @@ bool useDecode(const KernelDesc &d, Isa isa, const std::string &prefillSchedule,
   std::string ignored;
   if (!prefillSchedule.empty()) parseSchedule(prefillSchedule, pre, ignored);
   legalize(pre, d, isa);
-  return attnc_x86_use_decode(seqQ, d.heads / d.kvHeads, pre.qPerTile, dsl::dtypeBytes(d.dtype));
+  return attnc_x86_use_decode(seqQ, d.tileGroup(), pre.qPerTile, dsl::dtypeBytes(d.dtype));
 }
 
 std::unique_ptr<HalideKernel> buildKernel(const KernelPlan &plan, Isa isa, const Variant &v, std::string &error) {

@@ -67,7 +67,7 @@ int64_t smemBytes(const KernelDesc &d, const Schedule &s) {
   int64_t loop = q + s.stages * (k + v);
   if (!tensorCores(d)) loop += warps * s.mTiles * 16 * s.blockN * 4;  // P of each warp, f32
   if (d.additive) {
-    const int64_t group = d.heads / d.kvHeads;
+    const int64_t group = d.tileGroup();  // query heads per kv head in a block
     loop += (bm + bn + group) * d.units * 4;  // q and k projections, add_v of the group
   }
   // Merging the warps along kv: each warp's O rows (f32) and (m, l) per row.

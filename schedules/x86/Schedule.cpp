@@ -30,7 +30,7 @@ std::string Schedule::str() const {
 }
 
 int tileRows(const Schedule &s, const KernelDesc &d) {
-  return s.qPerTile * static_cast<int>(s.allHeads ? d.heads : d.heads / std::max<int64_t>(1, d.kvHeads));
+  return s.qPerTile * static_cast<int>(s.allHeads ? d.heads - static_cast<int64_t>(d.prunedHeads.size()) : d.tileGroup());
 }
 
 namespace {
@@ -92,7 +92,8 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
 Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
   Schedule s;
   s.vector = lanes(isa);
-  int group = static_cast<int>(d.heads / std::max<int64_t>(1, d.kvHeads));
+  // Query heads per kv head in a tile (fewer than heads / kv_heads when pruned).
+  int group = static_cast<int>(d.tileGroup());
   if (decode) {
     // One query position per tile: the rows are the group's heads; the kv
     // range is split across threads. Wider kv tiles amortize the per-tile merge.

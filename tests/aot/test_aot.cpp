@@ -17,6 +17,7 @@
 #include "llama3_8b.h"
 #include "mqa_decode.h"
 #include "packed_docs.h"
+#include "pruned_heads.h"
 #include "sigmoid_attn.h"
 #include "sliding_sinks.h"
 #include "t5_bias.h"
@@ -89,6 +90,7 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(bahdanau, "bahdanau");
   each(mqa_decode, "mqa_decode");
   each(packed_docs, "packed_docs");
+  each(pruned_heads, "pruned_heads");  // prefill and decode: pruned heads 0, lse -inf
   each(sigmoid_attn, "sigmoid_attn");
   each(sliding_sinks, "sliding_sinks");
   each(t5_bias, "t5_bias");

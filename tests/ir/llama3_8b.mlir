@@ -58,3 +58,19 @@ module {
   }
 }
 
+// -----// IR Dump After plan-heads //----- //
+module {
+  attn.kernel @llama3_8b attributes {dtype = #attn.dtype<bf16>, head_dim = 128 : i64, heads = 32 : i64, kv_heads = 8 : i64, layout = #attn.layout<bshd>, mask_analysis = #attn.mask<symbolic, possible = {[max(), min(q_idx + -1*seq_q + seq_kv)]}, certain = {[max(), min(q_idx + -1*seq_q + seq_kv)]}>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 0.088388347648318433 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
+  } score_mod {
+  } mask {
+  ^bb0(%b: i32, %h: i32, %q_idx: i32, %kv_idx: i32):
+    %0 = attn.seq_q : i32
+    %1 = attn.seq_kv : i32
+    %2 = arith.subi %1, %0 : i32
+    %3 = arith.addi %q_idx, %2 : i32
+    %4 = arith.cmpi sle, %kv_idx, %3 : i32
+    attn.yield %4 : i1
+  } bias {
+  }
+}
+

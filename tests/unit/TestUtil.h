@@ -1,7 +1,11 @@
 // Helpers shared by the unit tests: compile spec text through the pipeline.
 #pragma once
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -177,6 +181,92 @@ inline void setInputElement(KernelArgs &a, const KernelDesc &d, const std::strin
   }
   FAIL("no input " << name);
 }
+
+/// Pruned kernels for the backends' tests (each kernel is named `pr`): whole
+/// GQA groups pruned, groups left with fewer heads than others, masks the
+/// analysis bounds and masks read from inputs, sigmoid, additive scores.
+/// `poison` lists the kv heads whose query heads are all pruned: their K
+/// and V are never read (the tests fill them with NaN).
+struct PruneCase {
+  std::string spec;
+  std::vector<int64_t> poison;
+};
+inline std::vector<PruneCase> pruneCases() {
+  auto spec = [](const std::string &body) { return "attention pr {\n" + body + "}\n"; };
+  return {
+      {spec("  dtype f32\n  heads 6\n  head_dim 32\n  output lse\n  mask causal\n"
+            "  compress {\n    prune heads [1, 4]\n  }\n"),
+       {1, 4}},
+      {spec("  dtype f32\n  heads 8\n  kv_heads 2\n  head_dim 64\n  output lse\n  mask window(20)\n"
+            "  compress {\n    prune heads [0, 1, 2, 3, 5]\n  }\n"),
+       {0}},
+      {spec("  dtype f32\n  heads 8\n  kv_heads 4\n  head_dim 32\n  output lse\n  input doc : i32[seq_kv]\n"
+            "  mask causal && doc[q_idx] == doc[kv_idx]\n  compress {\n    prune heads [1, 2, 3, 6]\n  }\n"),
+       {1}},
+      {spec("  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 32\n  normalize sigmoid(-log(seq_kv))\n"
+            "  score_mod softcap(score, 20.0)\n  compress {\n    prune heads [0, 3]\n  }\n"),
+       {}},
+      {spec("  dtype f32\n  heads 3\n  head_dim 32\n  score additive(units 16)\n  output lse\n"
+            "  compress {\n    prune heads [1]\n  }\n"),
+       {1}},
+  };
+}
+
+/// Sets every element of head `h` of tensor `name` (all batches, positions
+/// and dims) to `value`.
+inline void fillHead(KernelArgs &a, const KernelDesc &d, const std::string &name, int64_t h, double value) {
+  for (size_t i = 0; i < a.sig.size(); ++i) {
+    if (a.sig[i].name != name) continue;
+    const attnc_tensor &t = a.tensors[i];
+    const bool bshd = d.layout == dsl::Layout::BSHD;
+    const int64_t seq = t.shape[bshd ? 1 : 2];
+    for (int64_t b = 0; b < t.shape[0]; ++b)
+      for (int64_t s = 0; s < seq; ++s)
+        for (int64_t e = 0; e < t.shape[3]; ++e) {
+          const int64_t off = b * t.stride[0] + h * t.stride[bshd ? 2 : 1] + s * t.stride[bshd ? 1 : 2] + e;
+          a.host[i].data[off] = storeAs(a.sig[i].dtype, a.mem[i].data(), off, value);
+        }
+    return;
+  }
+  FAIL("no input " << name);
+}
+
+/// Moves K and V (bhsd) to private pages and makes the pages inside the
+/// slices of kv heads `heads` unreadable for the object's life (stronger than
+/// NaN: a pruned row's NaN is never written out, a read of these pages ends
+/// the test with SIGSEGV). A bhsd head's rows are contiguous.
+class UnreadableHeads {
+public:
+  UnreadableHeads(KernelArgs &args, const std::vector<int64_t> &heads) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    for (size_t a = 0; a < args.sig.size(); ++a) {
+      if (args.sig[a].name != "k" && args.sig[a].name != "v") continue;
+      const size_t bytes = args.mem[a].size(), len = (bytes + page - 1) / page * page;
+      void *m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      REQUIRE(m != MAP_FAILED);
+      std::memcpy(m, args.mem[a].data(), bytes);
+      args.tensors[a].data = m;
+      maps_.emplace_back(m, len);
+      const attnc_tensor &t = args.tensors[a];
+      const size_t elem = bytes / static_cast<size_t>(t.shape[0] * t.shape[1] * t.shape[2] * t.shape[3]);
+      for (int64_t b = 0; b < t.shape[0]; ++b)
+        for (int64_t g : heads) {
+          const uintptr_t lo = reinterpret_cast<uintptr_t>(m) + static_cast<size_t>(b * t.stride[0] + g * t.stride[1]) * elem;
+          const uintptr_t hi = lo + static_cast<size_t>(t.stride[1]) * elem;
+          const uintptr_t plo = (lo + page - 1) / page * page, phi = hi / page * page;
+          if (phi > plo) REQUIRE(mprotect(reinterpret_cast<void *>(plo), phi - plo, PROT_NONE) == 0);
+        }
+    }
+  }
+  ~UnreadableHeads() {
+    for (auto [m, len] : maps_) munmap(m, len);
+  }
+  UnreadableHeads(const UnreadableHeads &) = delete;
+  UnreadableHeads &operator=(const UnreadableHeads &) = delete;
+
+private:
+  std::vector<std::pair<void *, size_t>> maps_;
+};
 
 /// Runs case `c` through `run(plan, args)` (a backend; false with an error
 /// when the call fails) and the reference, and compares them. The reference's

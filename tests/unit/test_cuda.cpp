@@ -407,3 +407,54 @@ TEST_CASE("cuda emulated: masks whose integers wrap agree with the reference", "
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda emulated: pruned heads are zero, the others right, on every path", "[cuda][prune]") {
+  const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
+  size_t i = 0;
+  for (const PruneCase &pc : pruneCases()) {
+    Compiled c = compileText(pc.spec);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (size_t v = 0; v < kVariants.size(); ++v) {
+        INFO(pc.spec << dsl::dtypeName(t) << " variant " << v);
+        CHECK(checkCuda(c, "pr", t, l, kVariants[v], {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}}) == "");
+      }
+  }
+}
+
+TEST_CASE("cuda emulated: the K/V of a kv head whose query heads are all pruned are never read", "[cuda][prune]") {
+  for (const PruneCase &pc : pruneCases()) {
+    if (pc.poison.empty()) continue;
+    Compiled c = compileText(pc.spec);
+    KernelPlan plan = planOf(c, "pr");
+    plan.desc.dtype = dsl::DType::BF16;
+    const KernelDesc &d = plan.desc;
+    std::string err;
+    auto k = buildCuda(plan, kVariants[1], err);
+    INFO(err);
+    REQUIRE(k);
+    for (int64_t seqQ : {1, 70}) {
+      INFO(pc.spec << " seq_q " << seqQ);
+      KernelArgs args = makeArgs(d, 2, seqQ, 150, 11);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      for (int64_t g : pc.poison) {
+        fillHead(args, d, "k", g, nan);
+        fillHead(args, d, "v", g, nan);
+      }
+      for (int64_t h : d.prunedHeads) fillHead(args, d, "q", h, nan);
+      auto ref = ReferenceKernel::create(plan);
+      HostTensor out, lse, smax;
+      REQUIRE(ref->run(args.inputs(), out, d.outputLse ? &lse : nullptr, err, 0, &smax));
+      for (double x : out.data) REQUIRE(std::isfinite(x));
+      UnreadableHeads guard(args, pc.poison);
+      std::vector<const attnc_tensor *> t;
+      for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+      REQUIRE(k->run(t) == ATTNC_OK);
+      CHECK(compareWithReference(d, args, out, lse, smax, seqQ) == "");
+    }
+  }
+}
+
+}  // namespace attnc::test

@@ -1,7 +1,7 @@
 // The x86 backend against the reference: every example spec the backend
 // accepts x dtype x layout x shapes x schedules (issue 3's correctness matrix).
 #include <catch2/catch.hpp>
-
+#include <cstring>
 #include <filesystem>
 
 #include "lowering/reference/KernelArgs.h"
@@ -187,6 +187,61 @@ TEST_CASE("x86: masks whose integers wrap agree with the reference", "[x86][wrap
       INFO(spec << (decode ? " decode" : " prefill"));
       CHECK(checkX86(c, "wrap", dsl::DType::F32, dsl::Layout::BHSD,
                      x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), {{1, 7, 65}, {2, 16, 300}, {1, 130, 129}}) == "");
+    }
+  }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86: pruned heads are zero, the others right, on every path", "[x86][prune]") {
+  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
+  size_t i = 0;
+  for (const PruneCase &pc : pruneCases()) {
+    Compiled c = compileText(pc.spec);
+    KernelPlan plan = planOf(c, "pr");
+    REQUIRE(!plan.desc.headTable.empty());
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (bool decode : {false, true}) {
+        KernelDesc d = plan.desc;
+        d.dtype = t;
+        d.layout = l;
+        INFO(pc.spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
+        CHECK(checkX86(c, "pr", t, l, x86::defaultSchedule(d, x86::hostIsa(), decode),
+                       {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}) == "");
+      }
+  }
+}
+
+TEST_CASE("x86: the K/V of a kv head whose query heads are all pruned are never read", "[x86][prune]") {
+  for (const PruneCase &pc : pruneCases()) {
+    if (pc.poison.empty()) continue;
+    Compiled c = compileText(pc.spec);
+    KernelPlan plan = planOf(c, "pr");
+    const KernelDesc &d = plan.desc;
+    for (bool decode : {false, true}) {
+      INFO(pc.spec << (decode ? " decode" : " prefill"));
+      const int64_t seqQ = decode ? 1 : 70, seqKv = 150;
+      KernelArgs args = makeArgs(d, 2, seqQ, seqKv, 11);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      for (int64_t g : pc.poison) {
+        fillHead(args, d, "k", g, nan);
+        fillHead(args, d, "v", g, nan);
+      }
+      for (int64_t h : d.prunedHeads) fillHead(args, d, "q", h, nan);
+      auto ref = ReferenceKernel::create(plan);
+      HostTensor out, lse, smax;
+      std::string err;
+      REQUIRE(ref->run(args.inputs(), out, d.outputLse ? &lse : nullptr, err, 0, &smax));
+      for (double x : out.data) REQUIRE(std::isfinite(x));
+      auto k = x86::HalideKernel::create(plan, x86::defaultSchedule(d, x86::hostIsa(), decode), x86::hostIsa(), err);
+      REQUIRE(k);
+      // A read of a poisoned head's K or V ends the test with SIGSEGV.
+      UnreadableHeads guard(args, pc.poison);
+      REQUIRE(k->run(args.tensors, 2, 0, err));
+      CHECK(compareWithReference(d, args, out, lse, smax, seqQ) == "");
     }
   }
 }

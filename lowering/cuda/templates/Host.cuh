@@ -10,12 +10,12 @@ template <class T> static int choose_splits(int64_t batch, int64_t seq_q, int64_
     int n = 0, smem = 0;
     return device_limits(&n, &smem) == 0 && n > 0 ? n : 1;
   }();
-  const int64_t blocks = batch * kKvHeads * ((seq_q * kGroup + T::kBM - 1) / T::kBM);
+  const int64_t blocks = batch * kGridKv * ((seq_q * kGroup + T::kBM - 1) / T::kBM);
   const int64_t tiles = (seq_kv + T::kBN - 1) / T::kBN;
   if (blocks >= sms || tiles < 2) return 1;
   int64_t want = (2 * (int64_t)sms + blocks - 1) / blocks;
   if (want > max_splits) want = max_splits;
-  if (want > 65535 / kKvHeads) want = 65535 / kKvHeads;  // grid.y = kv_heads x splits
+  if (want > 65535 / kGridKv) want = 65535 / kGridKv;  // grid.y = computed kv heads x splits
   if (want > tiles) want = tiles;
   // Every split must hold a tile: ceil(tiles / per) splits are non-empty.
   const int64_t per = (tiles + want - 1) / want;
@@ -57,9 +57,11 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     p.o_part = (float *)workspace;
     p.lse_part = p.o_part + (size_t)(p.batch * kHeads * p.seq_q) * (size_t)p.nsplit * kValueDim;
   }
-  const dim3 grid((unsigned)((p.seq_q * (int64_t)kGroup + T::kBM - 1) / T::kBM), (unsigned)(kKvHeads * p.nsplit),
+  const dim3 grid((unsigned)((p.seq_q * (int64_t)kGroup + T::kBM - 1) / T::kBM), (unsigned)(kGridKv * p.nsplit),
                   (unsigned)p.batch);
   e = launch(&attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>, grid, dim3(T::kThreads), (size_t)T::kSmem, stream, p);
+  if (!e && kPruned > 0)
+    e = launch(&prune_fill_kernel, dim3((unsigned)(p.batch * kPruned * p.seq_q)), dim3(128), 0, stream, p);
   if (!e && p.nsplit > 1)
     e = launch(&combine_kernel, dim3((unsigned)(p.batch * kHeads * p.seq_q)), dim3(128), 0, stream, p);
   if (scratch) {

@@ -7,7 +7,8 @@
 // The kernel: FlashAttention-2 (Dao, 2023) for one attention spec.
 //
 // A block owns kBM packed query rows of one kv head of one batch entry: row p
-// is query position p / kGroup of query head hk * kGroup + p % kGroup, so the
+// is query position p / kGroup of query head head_of(hk, p % kGroup) (hk * kGroup
+// + p % kGroup unless heads are pruned: docs/cuda.md), so the
 // heads of a GQA group share every K/V tile the block loads (for decoding,
 // the whole group sits in one 16-row tile). Warps split the rows (warp_m) and,
 // when decoding, the kv tile (warp_n). For each kv tile of this block's split:
@@ -97,7 +98,7 @@ ATTNC_DEVICE int classify_runtime(const Params &p, int b, int hk, int p0, int ro
   const int nr = (rows - p0 < T::kBM ? rows - p0 : T::kBM), nc = k1 - k0 + 1;
   for (int i = tid(); i < nr * nc; i += T::kThreads) {
     const int pr = p0 + i / nc, kv = k0 + i % nc;
-    const bool keep = mask_fn(p, b, hk * kGroup + pr % kGroup, pr / kGroup, kv);
+    const bool keep = mask_fn(p, b, head_of(hk, pr % kGroup), pr / kGroup, kv);
     any = any || keep;
     all = all && keep;
   }
@@ -115,8 +116,9 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   const int cb = wd * T::kDvT * 8;  // this warp's first value column
   const int g = lane >> 2, t4 = lane & 3;  // mma fragment coordinates: row group, column pair
   const dim3 bid = block_idx();
-  const int b = static_cast<int>(bid.z), hk = static_cast<int>(bid.y) % kKvHeads;
-  const int split = static_cast<int>(bid.y) / kKvHeads;
+  // grid.y: the kv heads that compute a query head (all without pruning) x splits.
+  const int b = static_cast<int>(bid.z), hk = kv_of_slot(static_cast<int>(bid.y) % kGridKv);
+  const int split = static_cast<int>(bid.y) / kGridKv;
   const int seq_q = p.seq_q, seq_kv = p.seq_kv, rows = seq_q * kGroup;
   // Blocks in reverse row order: under a causal mask the last rows have the
   // most tiles, and starting them first evens out the end of the grid.
@@ -131,7 +133,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   auto q_row = [&](int r) -> const E * {
     const int pr = p0 + r;
     if (pr >= rows) return nullptr;
-    const int h = hk * kGroup + pr % kGroup;
+    const int h = head_of(hk, pr % kGroup);
     return qg + b * p.q_sb + h * p.q_sh + static_cast<int64_t>(pr / kGroup) * p.q_ss;
   };
   auto load_kv = [&](int tile, int stage) {
@@ -197,7 +199,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
       const E *wq = static_cast<const E *>(p.add_wq), *wk = static_cast<const E *>(p.add_wk);
       if (first) {
         for (int i = tid(); i < T::kBM * kUnits; i += T::kThreads) {
-          const int r = i / kUnits, u = i % kUnits, h = hk * kGroup + (p0 + r) % kGroup;
+          const int r = i / kUnits, u = i % kUnits, h = head_of(hk, (p0 + r) % kGroup);
           float acc = 0.f;
           for (int x = 0; x < kHeadDim; ++x)
             acc += ld(at<typename T::QS>(sQ, r, x)) * ld(wq[h * p.wq_s[0] + x * p.wq_s[1] + u * p.wq_s[2]]);
@@ -205,7 +207,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
         }
         const E *wv = static_cast<const E *>(p.add_v);
         for (int i = tid(); i < kGroup * kUnits; i += T::kThreads)
-          av[i] = ld(wv[(hk * kGroup + i / kUnits) * p.wv_s[0] + (i % kUnits) * p.wv_s[1]]);
+          av[i] = ld(wv[head_of(hk, i / kUnits) * p.wv_s[0] + (i % kUnits) * p.wv_s[1]]);
       }
       for (int i = tid(); i < T::kBN * kUnits; i += T::kThreads) {
         const int r = i / kUnits, u = i % kUnits;
@@ -272,7 +274,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
       ATTNC_UNROLL for (int i = 0; i < 4; ++i) {
         const int pr = p0 + wm * MT * 16 + mt * 16 + g + (i >> 1) * 8;
-        const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
+        const int pos = pr / kGroup, h = head_of(hk, pr % kGroup);
         ATTNC_UNROLL for (int nt = 0; nt < T::kNT; ++nt) {
           const int kv = k0 + wn * BNW + nt * 8 + 2 * t4 + (i & 1);
           float x = s[mt][nt][i];
@@ -424,8 +426,8 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
     ATTNC_UNROLL for (int rr = 0; rr < 2; ++rr) {
       const int pr = p0 + wm * MT * 16 + mt * 16 + g + rr * 8;
-      if (pr >= rows) continue;
-      const int pos = pr / kGroup, h = hk * kGroup + pr % kGroup;
+      if (pr >= rows || !row_live(hk, pr % kGroup)) continue;  // (a pruned kernel's padding rows)
+      const int pos = pr / kGroup, h = head_of(hk, pr % kGroup);
       const float lv = l[mt][rr];
       // lv == 0: every pair masked (out 0, lse -inf); a NaN score makes lv,
       // out and lse NaN (fmaxf skips NaN, the sums do not).
@@ -460,6 +462,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) combine_kernel(const Params p) {
   const int seq_q = p.seq_q, ns = p.nsplit;
   const int b = static_cast<int>(r / (static_cast<int64_t>(kHeads) * seq_q));
   const int h = static_cast<int>((r / seq_q) % kHeads), pos = static_cast<int>(r % seq_q);
+  if (head_pruned(h)) return;  // prune_fill_kernel writes it
   const float *lp = p.lse_part + r * ns;
   float mx = -INFINITY;
   for (int s = 0; s < ns; ++s) mx = fmaxf(mx, lp[s]);
@@ -478,4 +481,18 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) combine_kernel(const Params p) {
     if (tid() == 0)
       p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<int64_t>(pos) * p.lse_ss] =
           wsum == 0.f ? -INFINITY : muse + logf(wsum);
+}
+
+/* Pruned heads: out 0 and lse -inf, one block per (batch, pruned head, query). */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) prune_fill_kernel(const Params p) {
+  if constexpr (kPruned > 0) {  // (never launched otherwise)
+    const int64_t r = block_idx().x;
+    const int seq_q = p.seq_q;
+    const int b = static_cast<int>(r / (static_cast<int64_t>(kPruned) * seq_q));
+    const int h = pruned_head(static_cast<int>((r / seq_q) % kPruned)), pos = static_cast<int>(r % seq_q);
+    E *orow = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh + static_cast<int64_t>(pos) * p.o_ss;
+    for (int c = static_cast<int>(tid()); c < kValueDim; c += 128) orow[c] = st(0.f);
+    if constexpr (kLse)
+      if (tid() == 0) p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<int64_t>(pos) * p.lse_ss] = -INFINITY;
+  }
 }

@@ -58,3 +58,42 @@ attn.kernel @bad_bound attributes {mask_analysis = #attn.mask<symbolic, possible
 } mask {
 } bias {
 }
+
+// -----
+
+// expected-error @+1 {{head_table must have kv_heads x head_rows = 4 entries}}
+attn.kernel @table_size attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64, head_rows = 2 : i64, head_table = array<i64: 0, 1, 4>} {
+  attn.prune heads [2, 3, 5, 6, 7]
+} score_mod {
+} mask {
+} bias {
+}
+
+// -----
+
+// expected-error @+1 {{head_table entry 4 is not a query head of kv head 0}}
+attn.kernel @table_group attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64, head_rows = 1 : i64, head_table = array<i64: 4, 5>} {
+  attn.prune heads [0, 1, 2, 3, 6, 7]
+} score_mod {
+} mask {
+} bias {
+}
+
+// -----
+
+// expected-error @+1 {{head_table lists pruned head 1}}
+attn.kernel @table_pruned attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64, head_rows = 2 : i64, head_table = array<i64: 0, 1, 4, -1>} {
+  attn.prune heads [1, 2, 3, 5, 6, 7]
+} score_mod {
+} mask {
+} bias {
+}
+
+// -----
+
+// expected-error @+1 {{head_rows and head_table come together}}
+attn.kernel @rows_alone attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64, head_rows = 2 : i64} {
+} score_mod {
+} mask {
+} bias {
+}
