@@ -239,9 +239,33 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   const Timing kt = timeRepeated([&] {
     if (!kernel->run(kargs.tensors, threads, 0, err)) throw std::runtime_error(err);
   }, 1.0, 50);
-  const double kernelS = kt.min;
+  double kernelS = kt.min;
   const int64_t rss = peakRssBytes();  // before the roofs' own 512 MiB buffer
   if (o.roofs) after = measureRoofs(threads);
+
+  // A compressed spec against its dense counterpart (the same spec without
+  // its compress block, its own default schedule), interleaved: dense,
+  // compressed, dense; the best of each.
+  double denseS = -1;
+  std::string denseSchedule;
+  if (desc.hasCompress()) {
+    KernelPlan dp = plan;
+    dp.desc = desc;
+    dp.desc.prunedHeads.clear();
+    dp.desc.headTable.clear();
+    dp.desc.headRows = 0;
+    auto dense = x86::buildKernel(dp, o.isa, {decode, ""}, err);
+    if (!dense || !dense->jitCompile(err)) return report(ErrorId::internal, "the dense counterpart: " + err);
+    denseSchedule = dense->schedule().str();
+    auto runDense = [&] {
+      if (!dense->run(kargs.tensors, threads, 0, err)) throw std::runtime_error(err);
+    };
+    denseS = timeRepeated(runDense, 1.0, 50).min;
+    kernelS = std::min(kernelS, timeRepeated([&] {
+                                  if (!kernel->run(kargs.tensors, threads, 0, err)) throw std::runtime_error(err);
+                                }, 1.0, 50).min);
+    denseS = std::min(denseS, timeRepeated(runDense, 1.0, 50).min);
+  }
   // f64 copies (for counting kept pairs of input masks and the baseline) only
   // when they fit comfortably.
   const bool hostCopies = argBytes <= (int64_t(1) << 30);
@@ -274,7 +298,9 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   if (ref && hostCopies && desc.hasMask && kept < 0 && double(Sq) * Skv <= 4e8)
     kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
   double pairs = kept < 0 ? double(Sq) * Skv : double(kept);
-  double usefulFlops = pairs * B * desc.heads * double(2 * desc.headDim + 2 * desc.valueDim);
+  // Pruned heads do no work: useful FLOPs count the computed heads only.
+  const double computedHeads = double(desc.heads - static_cast<int64_t>(desc.prunedHeads.size()));
+  double usefulFlops = pairs * B * computedHeads * double(2 * desc.headDim + 2 * desc.valueDim);
   double gflops = usefulFlops / kernelS / 1e9;
   double bytes = 0;
   for (size_t i = 0; i < 3; ++i) bytes += double(kargs.mem[i].size());
@@ -334,6 +360,12 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     j["compile_s"] = compileS;
     j["time_s"] = kernelS;
     j["kept_fraction"] = pairs / (double(Sq) * Skv);
+    j["computed_heads"] = computedHeads;
+    if (denseS > 0) {
+      j["dense_s"] = denseS;
+      j["dense_schedule"] = denseSchedule;
+      j["speedup_vs_dense"] = denseS / kernelS;
+    }
     j["gflops"] = gflops;
     j["gbs"] = gbs;
     j["time_median_s"] = kt.median;
@@ -386,6 +418,10 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     else
       std::cout << "baseline OpenBLAS sgemm n/a (OpenBLAS not found)\n";
   }
+  if (denseS > 0)
+    std::cout << fmt::format("dense    {:.3f} ms (the spec without its compress block, [{}], interleaved)  "
+                             "compressed speed-up {:.2f}x\n",
+                             denseS * 1e3, denseSchedule, denseS / kernelS);
   if (base > 0)
     std::cout << fmt::format("unfused  {:.3f} ms (OpenBLAS QK^T, softmax, PV in f32)  fused speed-up {:.2f}x\n",
                              base * 1e3, base / kernelS);

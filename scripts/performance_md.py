@@ -191,6 +191,11 @@ def shape(j):
             f"seq_q={j['seq_q']} seq_kv={j['seq_kv']} {j['dtype']} {j['layout']}")
 
 
+# Compressed specs scripts/bench-x86.sh runs (tests/performance/NAME.attn) and their bars.
+COMPRESSION_RUNS = ["pruned_half", "pruned_half_gqa"]
+COMPRESSION_BARS = {"pruned_half": (">= 1.8x dense", 1.8), "pruned_half_gqa": (">= 1.8x dense", 1.8)}
+
+
 def x86_doc(d, doc):
     def load(name):
         with open(os.path.join(d, name + ".json")) as f:
@@ -245,6 +250,27 @@ def x86_doc(d, doc):
         else:
             w(f"| {n} | {j['time_s']*1e3:.2f} ms | n/a | n/a |")
     w("")
+    # Compression against dense (issue 12): optional runs, each with its dense counterpart.
+    comp = []
+    for n in COMPRESSION_RUNS:
+        try:
+            comp.append((n, load(n)))
+        except OSError:
+            pass
+    if comp:
+        w("## Compression against dense\n")
+        w("`attnc bench` on a spec with a `compress` block also times the same spec without it (its own default "
+          "schedule), interleaved with the compressed kernel (dense, compressed, dense; best of each). GFLOP/s "
+          "count the computed heads only.\n")
+        w("| case | shape | compressed | dense | speed-up | bar |")
+        w("|---|---|---|---|---|---|")
+        for n, j in comp:
+            bar, need = COMPRESSION_BARS.get(n, ("", 0))
+            sp = j.get("speedup_vs_dense", 0)
+            verdict = (f"{bar}: met" if sp >= need else f"{bar}: **not met**") if bar else ""
+            w(f"| {n} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gflops']:.1f} GFLOP/s | "
+              f"{j.get('dense_s', 0)*1e3:.2f} ms | {sp:.2f}x | {verdict} |")
+        w("")
     w("## Memory (no N x M buffer anywhere)\n")
     w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "
       "just before it: tile buffers, split state and thread stacks, never an N x M matrix.\n")
