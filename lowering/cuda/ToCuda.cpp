@@ -250,15 +250,18 @@ std::string headPlanSource(const KernelDesc &d) {
   for (int64_t h : pruned) prunedFlag[h] = 1;
   o << fmt::format("// Pruned heads {}: the grid visits kv heads {} only.\n", list(pruned), list(kvs));
   o << fmt::format("constexpr int kGridKv = {}, kPruned = {};\n", kvs.size(), pruned.size());
-  o << fmt::format("ATTNC_DEVICE int kv_of_slot(int s) {{\n  constexpr int t[] = {{{}}};\n  return t[s];\n}}\n", list(kvs));
-  o << fmt::format("ATTNC_DEVICE int head_of(int hk, int i) {{\n  constexpr int t[] = {{{}}};\n  return t[hk * kGroup + i];\n}}\n",
-                   list(heads));
-  o << fmt::format("ATTNC_DEVICE bool row_live(int hk, int i) {{\n  constexpr bool t[] = {{{}}};\n  return t[hk * kGroup + i];\n}}\n",
-                   list(live));
-  o << fmt::format("ATTNC_DEVICE bool head_pruned(int h) {{\n  constexpr bool t[] = {{{}}};\n  return t[h];\n}}\n",
-                   list(prunedFlag));
-  o << fmt::format("ATTNC_DEVICE int pruned_head(int i) {{\n  constexpr int t[] = {{{}}};\n  return t[i];\n}}\n",
-                   list(pruned));
+  // Tables in the constant bank (a local array indexed at run time would be
+  // a stack frame: the nvcc checks fail on one).
+  o << fmt::format("ATTNC_CONSTANT int kKvOfSlot[] = {{{}}};\n", list(kvs));
+  o << fmt::format("ATTNC_CONSTANT int kHeadOf[] = {{{}}};\n", list(heads));
+  o << fmt::format("ATTNC_CONSTANT bool kRowLive[] = {{{}}};\n", list(live));
+  o << fmt::format("ATTNC_CONSTANT bool kHeadPruned[] = {{{}}};\n", list(prunedFlag));
+  o << fmt::format("ATTNC_CONSTANT int kPrunedHead[] = {{{}}};\n", list(pruned));
+  o << "ATTNC_DEVICE int kv_of_slot(int s) { return kKvOfSlot[s]; }\n"
+       "ATTNC_DEVICE int head_of(int hk, int i) { return kHeadOf[hk * kGroup + i]; }\n"
+       "ATTNC_DEVICE bool row_live(int hk, int i) { return kRowLive[hk * kGroup + i]; }\n"
+       "ATTNC_DEVICE bool head_pruned(int h) { return kHeadPruned[h]; }\n"
+       "ATTNC_DEVICE int pruned_head(int i) { return kPrunedHead[i]; }\n";
   return o.str();
 }
 

@@ -23,6 +23,7 @@
 #define ATTNC_RESTRICT __restrict__
 #define ATTNC_LAUNCH_BOUNDS(n)
 #define ATTNC_UNROLL
+#define ATTNC_CONSTANT static const
 #else
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -34,6 +35,8 @@
 #define ATTNC_RESTRICT __restrict__
 #define ATTNC_LAUNCH_BOUNDS(n) __launch_bounds__(n)
 #define ATTNC_UNROLL _Pragma("unroll")
+/* Read-only tables indexed at run time: the constant bank, not a stack frame. */
+#define ATTNC_CONSTANT static __constant__ const
 #endif
 
 namespace attnc_dev {
