@@ -228,6 +228,7 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   // reset once they are in memory, so the peak while the kernel runs, minus
   // the RSS before it, is the kernel's scratch (and its thread stacks).
   KernelArgs kargs = makeArgs(desc, B, Sq, Skv, 1234, 1.0, /*keepHost=*/false);
+  fillBlockMask(kargs, o.density, 99);
   int64_t argBytes = 0;
   for (auto &m : kargs.mem) argBytes += int64_t(m.size());
   // The roofs before and after the kernel: a run whose two measures disagree
@@ -254,11 +255,23 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     dp.desc.prunedHeads.clear();
     dp.desc.headTable.clear();
     dp.desc.headRows = 0;
+    dp.desc.sparseBlock = 0;
+    dp.desc.sparseTop = false;
+    dp.desc.sparseTopT = 0;
     auto dense = x86::buildKernel(dp, o.isa, {decode, ""}, err);
     if (!dense || !dense->jitCompile(err)) return report(ErrorId::internal, "the dense counterpart: " + err);
     denseSchedule = dense->schedule().str();
+    // The dense kernel's arguments: the same tensors, by name (it has no
+    // block_mask).
+    std::vector<attnc_tensor> denseArgs;
+    for (const ArgDesc &a : dense->desc().signature()) {
+      size_t i = 0;
+      while (i < kargs.sig.size() && kargs.sig[i].name != a.name) ++i;
+      if (i == kargs.sig.size()) return report(ErrorId::internal, "the dense counterpart takes `" + a.name + "`");
+      denseArgs.push_back(kargs.tensors[i]);
+    }
     auto runDense = [&] {
-      if (!dense->run(kargs.tensors, threads, 0, err)) throw std::runtime_error(err);
+      if (!dense->run(denseArgs, threads, 0, err)) throw std::runtime_error(err);
     };
     denseS = timeRepeated(runDense, 1.0, 50).min;
     kernelS = std::min(kernelS, timeRepeated([&] {
@@ -270,12 +283,14 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   // when they fit comfortably.
   const bool hostCopies = argBytes <= (int64_t(1) << 30);
   KernelArgs args = hostCopies ? makeArgs(desc, B, Sq, Skv, 1234) : KernelArgs{};
+  fillBlockMask(args, o.density, 99);
 
   // Useful work: pairs the mask keeps (batch 0, head 0, scaled to all).
   const MaskInfo &mi = plan.mask;
   int64_t kept = -1;
-  if (!desc.hasMask) kept = Sq * Skv;
-  else if (mi.exact && !mi.readsInputs) {
+  const bool blockSparse = desc.sparseBlock > 0 && !desc.sparseTop;
+  if (!desc.hasMask && !blockSparse) kept = Sq * Skv;
+  else if (mi.exact && !mi.readsInputs && !blockSparse) {
     kept = 0;
     for (int64_t qq = 0; qq < Sq; ++qq) {
       std::vector<std::pair<int64_t, int64_t>> iv;
@@ -295,8 +310,17 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   }
   std::vector<char> keepMatrix;
   auto ref = ReferenceKernel::create(plan);
-  if (ref && hostCopies && desc.hasMask && kept < 0 && double(Sq) * Skv <= 4e8)
+  if (ref && hostCopies && kept < 0 && blockSparse && double(Sq) * Skv * desc.heads <= 4e8) {
+    // The block mask differs by head: the mean over batch 0's heads.
+    int64_t sum = 0;
+    for (int64_t h = 0; h < desc.heads && sum >= 0; ++h) {
+      const int64_t n = ref->countKept(args.inputs(), 0, h, Sq, Skv);
+      sum = n < 0 ? -1 : sum + n;
+    }
+    kept = sum < 0 ? -1 : sum / desc.heads;
+  } else if (ref && hostCopies && desc.hasMask && kept < 0 && double(Sq) * Skv <= 4e8) {
     kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
+  }
   double pairs = kept < 0 ? double(Sq) * Skv : double(kept);
   // Pruned heads do no work: useful FLOPs count the computed heads only.
   const double computedHeads = double(desc.heads - static_cast<int64_t>(desc.prunedHeads.size()));

@@ -22,6 +22,7 @@ struct BenchOptions {
   std::string dumpStmt;     // write Halide's lowered loop nest here
   std::string dtype, layout;  // overrides of the spec's ("" keeps it)
   std::string variant;        // "prefill" or "decode" forces one; "" lets the policy choose (Policy.h)
+  double density = 0.25;      // `sparse block B input`: the fraction of blocks the random block mask keeps
 };
 
 /// Runs the benchmark and prints the report. Returns an exit code.

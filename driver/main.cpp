@@ -151,6 +151,9 @@ int main(int argc, char **argv) {
   bench->add_option("--layout", bo.layout, "override the spec's layout (bhsd, bshd)");
   bench->add_option("--variant", bo.variant, "force the prefill or the decode variant (default: the policy's choice)")
       ->check(CLI::IsMember({"prefill", "decode"}));
+  bench->add_option("--density", bo.density,
+                    "sparse block input: the fraction of blocks the random block mask keeps (default 0.25)")
+      ->check(CLI::Range(0.0, 1.0));
   bench->add_flag("--json", bo.json, "print one JSON object");
   bench->add_option("--dump-stmt", bo.dumpStmt, "write Halide's lowered loop nest of the kernel to this file");
   bench->add_flag("--no-baseline", noBaseline, "skip the unfused OpenBLAS attention");

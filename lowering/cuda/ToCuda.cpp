@@ -269,10 +269,10 @@ std::string headPlanSource(const KernelDesc &d) {
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock > 0)
+  if (d.lowRank != KernelDesc::LowRank::None || d.sparseTop)
     return "attention `" + d.name +
-           "` uses `sparse` or `low_rank` transforms, which the cuda backend does not support yet (the reference "
-           "backend runs them)";
+           "` uses `sparse ... top` or `low_rank` transforms, which the cuda backend does not support yet (the "
+           "reference backend runs them)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
@@ -342,6 +342,10 @@ using namespace attnc_dev;
                    d.sigmoid ? "true" : "false", d.outputLse ? "true" : "false");
   o << fmt::format("constexpr bool kAdditive = {};\nconstexpr int kUnits = {};\n", d.additive ? "true" : "false",
                    d.additive ? d.units : 1);
+  o << fmt::format("constexpr int kSparseBlock = {};  // {}\n", d.sparseTop ? 0 : d.sparseBlock,
+                   d.sparseBlock > 0 && !d.sparseTop
+                       ? "sparse block input: tiles from block_list_kernel's lists, pairs of partial tiles test block_mask"
+                       : "no block sparsity");
 
   // Params.
   o << R"(
@@ -354,6 +358,9 @@ struct Params {
   bool q_aligned, k_aligned, v_aligned;  // rows start on 16-byte boundaries: cp.async
   const void *add_wq, *add_wk, *add_v;   // additive scoring
   int64_t wq_s[3], wk_s[3], wv_s[2];
+  const uint8_t *block_mask;  // sparse block input: [batch, heads, q blocks, kv blocks]
+  int64_t bm_s[4];
+  int *blist;  // sparse block input: the kv tiles of each (batch, kv head, q tile), in the workspace
 )";
   if (!d.inputs.empty()) {
     o << fmt::format("  const void *in[{0}];  // the spec's inputs:", d.inputs.size());
@@ -454,6 +461,9 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
     h << "  for (int i = 0; i < 3; ++i) p.wq_s[i] = add_wq->stride[i], p.wk_s[i] = add_wk->stride[i];\n";
     h << "  p.wv_s[0] = add_v->stride[0];\n  p.wv_s[1] = add_v->stride[1];\n";
   }
+  if (d.sparseBlock > 0 && !d.sparseTop)
+    h << "  p.block_mask = (const uint8_t *)block_mask->data;\n  for (int i = 0; i < 4; ++i) p.bm_s[i] = "
+         "block_mask->stride[i];\n";
   for (size_t i = 0; i < d.inputs.size(); ++i) {
     const std::string &n = d.inputs[i].name;
     h << fmt::format("  p.in[{0}] = {1}->data;\n  for (int i = 0; i < 4; ++i) {{\n    p.in_ext[{0}][i] = i < {1}->ndim ? "
@@ -475,8 +485,8 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
     << N << "_entry(" << callArgs << "workspace, workspace_bytes, false, cuda_stream);\n}\n\n";
   h << "size_t " << N << "_cuda_workspace_size(int64_t batch, int64_t seq_q, int64_t seq_kv) {\n"
     << "  if (batch < 1 || seq_q < 1 || seq_kv < 1) return 0;\n"
-    << "  if (seq_q * kGroup <= Decode::kBM) return split_bytes(batch, seq_q, choose_splits<Decode>(batch, seq_q, seq_kv, kDecodeMaxSplits));\n"
-    << "  return split_bytes(batch, seq_q, choose_splits<Prefill>(batch, seq_q, seq_kv, kPrefillMaxSplits));\n}\n\n";
+    << "  if (seq_q * kGroup <= Decode::kBM) return workspace_bytes<Decode>(batch, seq_q, seq_kv, kDecodeMaxSplits);\n"
+    << "  return workspace_bytes<Prefill>(batch, seq_q, seq_kv, kPrefillMaxSplits);\n}\n\n";
   h << "}  /* extern \"C\" */\n";
   out.source = src + h.str();
 
@@ -496,8 +506,12 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
      << "_last_error()\n * then says why, for this thread. Decoding calls split the kv range over blocks and need\n"
      << " * scratch of " << N << "_cuda_workspace_size() bytes: " << N
      << "_cuda takes it from the device's stream-ordered\n * memory pool, " << N
-     << "_cuda_ws from the caller (less than asked: fewer splits, never an error).\n * Include without any CUDA "
-        "header; compile " << N << ".cu with nvcc (docs/cuda.md). */\n";
+     << "_cuda_ws from the caller (less than asked: fewer splits, never an error).\n"
+     << (d.sparseBlock > 0 && !d.sparseTop
+             ? " * Block sparsity keeps each (batch, kv head, query tile)'s list of kv tiles there too: every\n"
+               " * call needs workspace (a _cuda_ws workspace smaller than the lists is ATTNC_E_ARGUMENT).\n"
+             : "")
+     << " * Include without any CUDA header; compile " << N << ".cu with nvcc (docs/cuda.md). */\n";
   hd << "#ifndef " << guard << "\n#define " << guard << "\n\n#include <stddef.h>\n#include \"attnc_runtime.h\"\n\n";
   hd << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   hd << "int " << N << "_cuda(" << params << ", void *cuda_stream);\n";

@@ -105,7 +105,12 @@ std::string checkStatements(const KernelDesc &d) {
                            a.name, i, var, dimSymName(s.kind), it->second);
         }
       } else if (s.kind == DimSym::QBlocks || s.kind == DimSym::KvBlocks) {
-        // Not produced for the x86 backend (no sparse transform).
+        // ceil(seq / B): q and k, which bind the lengths, come first.
+        const char *seq = s.kind == DimSym::QBlocks ? "seq_q" : "seq_kv";
+        o << fmt::format("  if ({0}->shape[{1}] != ({2} + {3} - 1) / {3})\n    return fail(ATTNC_E_SHAPE, \"`{0}` "
+                         "dimension {1} ({4}) must be ceil({2} / {3}) = %lld, got %lld\", (long long)(({2} + {3} - 1) / "
+                         "{3}), (long long){0}->shape[{1}]);\n",
+                         a.name, i, seq, d.sparseBlock, dimSymName(s.kind));
       } else {
         o << fmt::format("  if ((rc = check_extent({0}, \"{0}\", {1}, \"{2}\", {3})) != ATTNC_OK) return rc;\n",
                          a.name, i, s.kind == DimSym::Fixed ? "fixed" : dimSymName(s.kind), fixedExtent(s, d));

@@ -157,6 +157,26 @@ inline KernelArgs makeArgs(const KernelDesc &d, int64_t batch, int64_t seqQ, int
   return a;
 }
 
+/// Refills the `block_mask` argument (`sparse block B input`) of `a`, if it
+/// has one: each block is kept with probability `density`, and query block
+/// `emptyRow` (when >= 0 and present) keeps none in every (batch, head), so
+/// that its rows are fully masked (out 0, lse -inf).
+inline void fillBlockMask(KernelArgs &a, double density, uint32_t seed, int64_t emptyRow = -1) {
+  for (size_t i = 0; i < a.sig.size(); ++i) {
+    if (a.sig[i].name != "block_mask") continue;
+    std::mt19937 rng(seed);
+    std::bernoulli_distribution keep(density);
+    const std::vector<int64_t> &shape = a.host[i].shape;  // [batch, heads, q blocks, kv blocks]
+    const int64_t numel = a.host[i].numel();
+    for (int64_t e = 0; e < numel; ++e) {
+      const int64_t qb = (e / shape[3]) % shape[2];
+      const double v = qb == emptyRow ? 0 : keep(rng) ? 1 : 0;
+      static_cast<uint8_t *>(static_cast<void *>(a.mem[i].data()))[e] = static_cast<uint8_t>(v);
+      if (!a.host[i].data.empty()) a.host[i].data[e] = v;
+    }
+  }
+}
+
 struct Tolerance {
   double atol, rtol;
 };

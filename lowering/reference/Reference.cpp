@@ -527,15 +527,27 @@ int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, 
                                    int64_t seqKv) const {
   const KernelDesc &d = impl_->desc;
   const Program &maskP = impl_->regions.mask;
-  if (maskP.empty()) return seqQ * seqKv;
   std::vector<ArgDesc> sig = d.signature();
+  // `sparse block B input`: the caller's block mask drops pairs too.
+  const HostTensor *blockMask = nullptr;
+  const int64_t blk = d.sparseBlock > 0 && !d.sparseTop ? d.sparseBlock : 0;
+  for (size_t i = 0; blk && i < sig.size() && i < args.size(); ++i)
+    if (sig[i].name == "block_mask") blockMask = args[i];
+  if (blk && !blockMask) return -1;
+  if (maskP.empty() && !blockMask) return seqQ * seqKv;
   std::vector<BoundInput> inputs;
   if (!bindInputs(d, sig, args, inputs)) return -1;
   EvalEnv env{static_cast<double>(seqQ), static_cast<double>(seqKv), &inputs};
   std::vector<double> regs(std::max(maskP.numRegs, 5));
+  const int64_t nqb = blk ? (seqQ + blk - 1) / blk : 0, nkb = blk ? (seqKv + blk - 1) / blk : 0;
   int64_t n = 0;
   for (int64_t q = 0; q < seqQ; ++q)
     for (int64_t j = 0; j < seqKv; ++j) {
+      if (blockMask && blockMask->data[((b * d.heads + h) * nqb + q / blk) * nkb + j / blk] == 0) continue;
+      if (maskP.empty()) {
+        ++n;
+        continue;
+      }
       regs[1] = double(b), regs[2] = double(h), regs[3] = double(q), regs[4] = double(j);
       n += execute(maskP, regs.data(), env) != 0;
     }

@@ -93,10 +93,10 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.lowRank != KernelDesc::LowRank::None || d.sparseBlock > 0)
+  if (d.lowRank != KernelDesc::LowRank::None || d.sparseTop)
     return "attention `" + d.name +
-           "` uses `sparse` or `low_rank` transforms, which the x86 backend does not support yet (the reference "
-           "backend runs them)";
+           "` uses `sparse ... top` or `low_rank` transforms, which the x86 backend does not support yet (the "
+           "reference backend runs them)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   return "";
@@ -177,6 +177,10 @@ private:
   Func qproj{"qproj"};                             // additive: q projections
   RDom rdq;
   Func cls{"cls"}, anyF{"cls_any"}, allF{"cls_all"};  // tile classes
+  // `sparse block B input`: whether any / every pair of a tile lies in a
+  // block the caller's block_mask keeps (SB = B; 0 without the transform).
+  Func spAny{"sparse_any"}, spAll{"sparse_all"};
+  int SB = 0;
   Func state{"state"};                             // online-softmax state per kv split
   /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
   struct Chain {
@@ -400,6 +404,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     }
   }
   D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
+  SB = d.sparseBlock > 0 && !d.sparseTop ? static_cast<int>(d.sparseBlock) : 0;
   const bool fast = s_.fastExp;
   const Type T = halideType(d.dtype);
 
@@ -469,8 +474,9 @@ bool Builder::defineAlgorithm(std::string &error) {
     Expr inRange = k1 <= Skv - 1;
     Expr on = pruned ? Expr(groupOn(s_.allHeads ? Expr(0) : Expr(hk)) != 0) : const_true();
     const Expr empty = cast<uint8_t>(0);
+    Expr c;  // the class the mask gives
     if (!d.hasMask) {
-      cls(kt, qt, hk, b) = select(!on, empty, select(inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
+      c = select(!on, empty, select(inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
     } else if (mi_.exact && !mi_.readsInputs) {
       // Per row of the tile, from the closed-form kv intervals of the mask.
       RDom rq(0, QT, "rq");
@@ -494,8 +500,8 @@ bool Builder::defineAlgorithm(std::string &error) {
       anyF(kt, qt) = max(anyF(kt, qt), select(valid && any, cast<uint8_t>(1), cast<uint8_t>(0)));
       allF(kt, qt) = cast<uint8_t>(1);
       allF(kt, qt) = min(allF(kt, qt), select(!valid || every, cast<uint8_t>(1), cast<uint8_t>(0)));
-      cls(kt, qt, hk, b) = select(!on || anyF(kt, qt) == 0, empty,
-                                  select(allF(kt, qt) == 1 && inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
+      c = select(!on || anyF(kt, qt) == 0, empty,
+                 select(allF(kt, qt) == 1 && inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
     } else {
       // Run-time classification: the mask on every pair of the tile.
       RDom rp(0, TK, 0, TQ, "rp");
@@ -507,15 +513,47 @@ bool Builder::defineAlgorithm(std::string &error) {
       anyF(kt, qt, hk, b) = max(anyF(kt, qt, hk, b), select(valid && kvValid && m, cast<uint8_t>(1), cast<uint8_t>(0)));
       allF(kt, qt, hk, b) = cast<uint8_t>(1);
       allF(kt, qt, hk, b) = min(allF(kt, qt, hk, b), select(!valid || (kvValid && m), cast<uint8_t>(1), cast<uint8_t>(0)));
-      cls(kt, qt, hk, b) = select(!on || anyF(kt, qt, hk, b) == 0, empty,
-                                  select(allF(kt, qt, hk, b) == 1, cast<uint8_t>(2), cast<uint8_t>(1)));
+      c = select(!on || anyF(kt, qt, hk, b) == 0, empty,
+                 select(allF(kt, qt, hk, b) == 1, cast<uint8_t>(2), cast<uint8_t>(1)));
     }
+    if (SB > 0) {
+      // Block sparsity AND-ed with the mask: a tile none of whose pairs lies
+      // in a kept block is empty, one only partly in kept blocks is partial
+      // (its pairs then test the block mask). The default schedule makes
+      // tiles divide the block (docs/x86.md), so a tile lies in one block
+      // per row; other tiles stay right, over every block they touch.
+      ImageParam &bm = param("block_mask");
+      Expr nqb = (Sq + SB - 1) / SB, nkb = (Skv + SB - 1) / SB;
+      const int kbPerTile = (TK + SB - 2) / SB + 1;  // most blocks a tile's columns touch
+      RDom rb(0, TQ, 0, kbPerTile, "rb");
+      if (pruned) rb.where(on);
+      Expr qp = qpos(rb.x, qt), kb = (kt * TK) / SB + rb.y;
+      Expr valid = qp < Sq && kb * SB <= min(k1, Skv - 1);
+      Expr kept = bm(clamp(kb, 0, nkb - 1), clamp(qp / SB, 0, nqb - 1), headOf(rb.x, hk), b) != 0;
+      spAny(kt, qt, hk, b) = cast<uint8_t>(0);
+      spAny(kt, qt, hk, b) = max(spAny(kt, qt, hk, b), select(valid && kept, cast<uint8_t>(1), cast<uint8_t>(0)));
+      spAll(kt, qt, hk, b) = cast<uint8_t>(1);
+      spAll(kt, qt, hk, b) = min(spAll(kt, qt, hk, b), select(!valid || kept, cast<uint8_t>(1), cast<uint8_t>(0)));
+      c = select(spAny(kt, qt, hk, b) == 0, empty, select(spAll(kt, qt, hk, b) == 1, c, min(c, cast<uint8_t>(1))));
+    }
+    cls(kt, qt, hk, b) = c;
   }
 
   // The online-softmax state of each kv split.
   const bool sig = d.sigmoid;
   if (sig) state(dv, r, qt, sp, hk, b) = 0.0f;
   else state(dv, r, qt, sp, hk, b) = Tuple(Expr(kNegInf), 0.0f, 0.0f);
+
+  // Whether a pair of a partial tile is kept: in range, the mask, the block mask.
+  auto keepPair = [&](Expr b, Expr h, Expr qp, Expr kv) {
+    Expr keep = kv < Skv;
+    if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kv);
+    if (SB > 0) {
+      Expr nqb = (Sq + SB - 1) / SB, nkb = (Skv + SB - 1) / SB;
+      keep = keep && param("block_mask")(clamp(kv / SB, 0, nkb - 1), clamp(qp / SB, 0, nqb - 1), h, b) != 0;
+    }
+    return keep;
+  };
 
   chains.resize(2);
   for (int which = 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
@@ -568,18 +606,10 @@ bool Builder::defineAlgorithm(std::string &error) {
       if (!rg_.bias.empty()) x = x + evalProgram(rg_.bias, Expr(), b, h, qp, kvj);
       // sigmoid(x) = 1 / (1 + exp(-x)); exp(-x) saturates for very negative x.
       Expr w = 1.0f / (1.0f + (fast ? vexp(-x) : exp(-x)));
-      if (which == 1) {
-        Expr keep = kvj < Skv;
-        if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kvj);
-        w = select(keep, w, 0.0f);
-      }
+      if (which == 1) w = select(keepPair(b, h, qp, kvj), w, 0.0f);
       c.P(r, j, kt, qt, hk, b) = w;
     } else {
-      if (which == 1) {
-        Expr keep = kvj < Skv;
-        if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kvj);
-        score = select(keep, score, kNegInf);
-      }
+      if (which == 1) score = select(keepPair(b, h, qp, kvj), score, kNegInf);
       c.S(r, j, kt, qt, hk, b) = score;
       RDom rj(0, TK, "rjm" + sfx);
       c.rjm = rj;
@@ -742,6 +772,10 @@ void Builder::applySchedule() {
   if (anyF.defined()) {
     anyF.compute_at(cls, kt);
     allF.compute_at(cls, kt);
+  }
+  if (spAny.defined()) {
+    spAny.compute_at(cls, kt);
+    spAll.compute_at(cls, kt);
   }
   if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
   else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));

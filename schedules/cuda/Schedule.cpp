@@ -111,6 +111,13 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
       if (!decode) s.warpsM = 2;  // 4 warps in all: 255 registers each would not fit 8
     }
   }
+  if (d.sparseBlock > 0) {
+    // Tiles inside the sparse blocks where the tile shapes allow (a kv tile
+    // of whole 16-row steps dividing B, fewer m-tiles): a kept tile then lies
+    // in one block and needs no block test (docs/cuda.md, "Block sparsity").
+    while (s.mTiles > 1 && s.blockM() > d.sparseBlock * d.tileGroup()) --s.mTiles;
+    while (s.blockN > 16 && d.sparseBlock % s.tileKv() != 0) s.blockN /= 2;
+  }
   std::string why;
   legalize(d, arch, s, why);
   return s;

@@ -136,6 +136,13 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     // nothing unmasked: the hardware prefetcher streams the rows alone.
     s.prefetch = false;
   }
+  if (d.sparseBlock > 0) {
+    // Tiles inside the sparse blocks (query positions and kv rows dividing
+    // B): a tile is then wholly kept or wholly dropped by the block mask, so
+    // sparsity skips tiles without making the kept ones partial.
+    s.qPerTile = divisorAtMost(d.sparseBlock, s.qPerTile);
+    s.tileKv = divisorAtMost(d.sparseBlock, s.tileKv);
+  }
   s.dvBlock = 2 * s.vector;
   s.maxSplits = decode ? 256 : 16;
   legalize(s, d, isa);

@@ -14,6 +14,7 @@
 
 #include "alibi.h"
 #include "bahdanau.h"
+#include "block_sparse.h"
 #include "llama3_8b.h"
 #include "mqa_decode.h"
 #include "packed_docs.h"
@@ -88,6 +89,7 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(llama3_8b, "llama3_8b");
   each(alibi, "alibi");
   each(bahdanau, "bahdanau");
+  each(block_sparse, "block_sparse");  // a random block mask (a quarter of the blocks dropped) and causal
   each(mqa_decode, "mqa_decode");
   each(packed_docs, "packed_docs");
   each(pruned_heads, "pruned_heads");  // prefill and decode: pruned heads 0, lse -inf
@@ -349,6 +351,59 @@ TEST_CASE("aot aliasing: outputs that overlap an argument or themselves are refu
     KernelArgs a = makeArgs(s.desc, 1, 8, 8, 5);
     a.tensors[2].data = a.tensors[1].data;
     CHECK(call(sliding_sinks, a) == ATTNC_OK);
+  }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("aot block sparsity: the block mask is checked, may be a strided view, and drops what it says", "[aot][sparse]") {
+  Spec s = load("block_sparse");  // bf16, heads 8, head_dim 128, causal, sparse block 64 input (argument 3)
+  auto run = [&](KernelArgs &a) {
+    int rc = call(block_sparse, a);
+    INFO(block_sparse_last_error());
+    return rc;
+  };
+  {
+    // One q block short, the kv blocks of another sequence length, the wrong
+    // dtype, a null pointer: an error naming block_mask, out untouched.
+    KernelArgs a = makeArgs(s.desc, 1, 130, 70, 5);
+    std::vector<unsigned char> before = a.mem.back();
+    a.tensors[3].shape[2] -= 1;
+    CHECK(run(a) == ATTNC_E_SHAPE);
+    CHECK(std::string(block_sparse_last_error()).find("block_mask") != std::string::npos);
+    a.tensors[3].shape[2] += 1;
+    a.tensors[3].shape[3] += 1;
+    CHECK(run(a) == ATTNC_E_SHAPE);
+    a.tensors[3].shape[3] -= 1;
+    a.tensors[3].dtype = ATTNC_I32;
+    CHECK(run(a) == ATTNC_E_DTYPE);
+    a.tensors[3].dtype = ATTNC_U8;
+    a.tensors[3].data = nullptr;
+    CHECK(run(a) == ATTNC_E_ARGUMENT);
+    CHECK(std::string(block_sparse_last_error()).find("`block_mask`") != std::string::npos);
+    CHECK(a.mem.back() == before);
+  }
+  for (double density : {0.0, 0.4, 1.0}) {
+    // block_mask as a view with padded rows (stride 2 along kv blocks): the
+    // padding says "keep" (0xff) and must not be read.
+    KernelArgs a = makeArgs(s.desc, 2, 150, 200, 9);
+    fillBlockMask(a, density, 3, 0);
+    const attnc_tensor m = a.tensors[3];
+    std::vector<uint8_t> big(size_t(m.shape[0] * m.shape[1] * m.shape[2] * m.shape[3]) * 2, 0xff);
+    for (int64_t e = 0; e < m.shape[0] * m.shape[1] * m.shape[2] * m.shape[3]; ++e)
+      big[e * 2] = static_cast<const uint8_t *>(m.data)[e];
+    a.tensors[3].data = big.data();
+    for (int i = 0; i < 4; ++i) a.tensors[3].stride[i] = m.stride[i] * 2;
+    REQUIRE(run(a) == ATTNC_OK);
+    HostTensor out, lse;
+    std::string err;
+    REQUIRE(s.ref->run(a.inputs(), out, nullptr, err));
+    INFO("density " << density);
+    CHECK(compareTensors(a.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
+    // Query block 0 keeps no block: its rows are 0.
+    for (int64_t h = 0; h < 8; ++h) CHECK(a.output(0).data[(h * 150 + 3) * 128] == 0.0);
   }
 }
 

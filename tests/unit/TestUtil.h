@@ -212,6 +212,28 @@ inline std::vector<PruneCase> pruneCases() {
   };
 }
 
+/// Block-sparse kernels (`sparse block B input`, each named `sp`) for the
+/// backends' tests: blocks smaller and larger than the kv tiles, not
+/// dividing the sequence lengths, with masks the analysis bounds, masks read
+/// from inputs, GQA, sigmoid and score mods, additive scores, and pruning.
+inline std::vector<std::string> sparseCases() {
+  auto spec = [](const std::string &body) { return "attention sp {\n" + body + "}\n"; };
+  return {
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask causal\n"
+           "  compress {\n    sparse block 16 input\n  }\n"),
+      spec("  dtype f32\n  heads 8\n  kv_heads 2\n  head_dim 64\n  output lse\n  mask window(40)\n"
+           "  compress {\n    sparse block 48 input\n  }\n"),
+      spec("  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 32\n  output lse\n  input doc : i32[seq_kv]\n"
+           "  mask causal && doc[q_idx] == doc[kv_idx]\n  compress {\n    sparse block 32 input\n  }\n"),
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  normalize sigmoid(-log(seq_kv))\n"
+           "  score_mod softcap(score, 20.0)\n  compress {\n    sparse block 8 input\n  }\n"),
+      spec("  dtype f32\n  heads 3\n  head_dim 16\n  score additive(units 8)\n  output lse\n"
+           "  compress {\n    sparse block 24 input\n  }\n"),
+      spec("  dtype f32\n  heads 6\n  kv_heads 3\n  head_dim 32\n  output lse\n  mask causal\n"
+           "  compress {\n    prune heads [1, 2]\n    sparse block 16 input\n  }\n"),
+  };
+}
+
 /// Sets every element of head `h` of tensor `name` (all batches, positions
 /// and dims) to `value`.
 inline void fillHead(KernelArgs &a, const KernelDesc &d, const std::string &name, int64_t h, double value) {

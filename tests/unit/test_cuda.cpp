@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <tuple>
 
@@ -40,7 +41,8 @@ std::unique_ptr<EmuKernel> buildCuda(const KernelPlan &plan, const Variant &v, s
 /// Builds the emulated CUDA kernel for `name` with dtype/layout overrides and
 /// checks it on every shape against the reference. Returns "" or a failure.
 std::string checkCuda(const Compiled &c, const std::string &name, dsl::DType dtype, dsl::Layout layout,
-                      const Variant &v, const std::vector<Shape> &shapes) {
+                      const Variant &v, const std::vector<Shape> &shapes,
+                      const std::function<void(KernelArgs &)> &prepare = {}) {
   KernelPlan plan = planOf(c, name);
   KernelDesc *desc = &plan.desc;
   desc->dtype = dtype;
@@ -51,6 +53,7 @@ std::string checkCuda(const Compiled &c, const std::string &name, dsl::DType dty
   auto ref = ReferenceKernel::create(plan);
   for (const Shape &s : shapes) {
     KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
+    if (prepare) prepare(args);
     HostTensor out, lse, smax;
     if (!ref->run(args.inputs(), out, desc->outputLse ? &lse : nullptr, err, 0, &smax))
       return "reference run: " + err;
@@ -453,6 +456,64 @@ TEST_CASE("cuda emulated: the K/V of a kv head whose query heads are all pruned 
       for (const attnc_tensor &a : args.tensors) t.push_back(&a);
       REQUIRE(k->run(t) == ATTNC_OK);
       CHECK(compareWithReference(d, args, out, lse, smax, seqQ) == "");
+    }
+  }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda emulated: block-sparse kernels walk their tile lists, on every path", "[cuda][sparse]") {
+  const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
+  size_t i = 0;
+  // Half the blocks kept, and every block of query block 1 dropped (those
+  // rows are fully masked: out 0, lse -inf).
+  auto prepare = [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); };
+  for (const std::string &spec : sparseCases()) {
+    Compiled c = compileText(spec);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (size_t v = 0; v < kVariants.size(); ++v) {
+        INFO(spec << dsl::dtypeName(t) << " variant " << v);
+        CHECK(checkCuda(c, "sp", t, l, kVariants[v], {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}, {1, 40, 200}},
+                        prepare) == "");
+      }
+  }
+}
+
+TEST_CASE("cuda block sparsity: tile lists in the workspace, the query counts them", "[cuda][sparse]") {
+  Compiled c = compileText(sparseCases()[0]);
+  KernelPlan plan = planOf(c, "sp");
+  plan.desc.dtype = dsl::DType::F16;
+  const KernelDesc *desc = &plan.desc;
+  std::string err;
+  auto k = buildCuda(plan, kVariants[0], err);
+  REQUIRE(k);
+  auto ref = ReferenceKernel::create(plan);
+  for (auto [Sq, Skv] : {std::pair<int64_t, int64_t>{1, 300}, {70, 150}}) {
+    const size_t need = k->workspaceSize(1, Sq, Skv);
+    CHECK(need > 0);  // the lists, even without splits
+    for (double density : {0.0, 0.3, 1.0}) {
+      KernelArgs args = makeArgs(*desc, 1, Sq, Skv, 5);
+      fillBlockMask(args, density, 9);
+      HostTensor out, lse;
+      REQUIRE(ref->run(args.inputs(), out, &lse, err));
+      std::vector<const attnc_tensor *> t;
+      for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+      INFO("seq_q " << Sq << " density " << density);
+      std::vector<unsigned char> ws(need);
+      REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+      CHECK(compareTensors(args.output(0), out, toleranceFor(desc->dtype), "out", [](size_t) { return 0.0; }) == "");
+      CHECK(compareTensors(args.output(1), lse, toleranceFor(desc->dtype), "lse", [](size_t) { return 0.0; }) == "");
+      // Less workspace than the lists: an argument error naming the size, out untouched.
+      std::vector<unsigned char> small(5);  // (every list holds a count and a tile at least: 8 bytes)
+      KernelArgs again = makeArgs(*desc, 1, Sq, Skv, 5);
+      t.clear();
+      for (const attnc_tensor &a : again.tensors) t.push_back(&a);
+      CHECK(k->runWs(t, small.data(), small.size() - 1) == ATTNC_E_ARGUMENT);
+      CHECK(std::string(k->lastError()).find("tile lists") != std::string::npos);
+      CHECK(std::isnan(again.output(0).data[0]));
     }
   }
 }

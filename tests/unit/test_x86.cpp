@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "lowering/reference/KernelArgs.h"
 #include "TestUtil.h"
@@ -18,7 +19,8 @@ struct Shape {
 /// Builds the x86 kernel for `name` in `c` with dtype/layout overrides and
 /// checks it on every shape against the reference. Returns "" or a failure.
 std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtype, dsl::Layout layout,
-                     const x86::Schedule &sched, const std::vector<Shape> &shapes, int threads = 2) {
+                     const x86::Schedule &sched, const std::vector<Shape> &shapes, int threads = 2,
+                     const std::function<void(KernelArgs &)> &prepare = {}) {
   KernelPlan plan = planOf(c, name);
   KernelDesc *desc = &plan.desc;
   desc->dtype = dtype;
@@ -29,6 +31,7 @@ std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtyp
   auto ref = ReferenceKernel::create(plan);
   for (const Shape &s : shapes) {
     KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
+    if (prepare) prepare(args);
     HostTensor out, lse, smax;
     if (!ref->run(args.inputs(), out, desc->outputLse ? &lse : nullptr, err, 0, &smax))
       return "reference run: " + err;
@@ -243,6 +246,65 @@ TEST_CASE("x86: the K/V of a kv head whose query heads are all pruned are never 
       REQUIRE(k->run(args.tensors, 2, 0, err));
       CHECK(compareWithReference(d, args, out, lse, smax, seqQ) == "");
     }
+  }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86: block-sparse kernels visit the kept blocks only, on every path", "[x86][sparse]") {
+  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
+  size_t i = 0;
+  for (const std::string &spec : sparseCases()) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, "sp");
+    const int64_t B = plan.desc.sparseBlock;
+    REQUIRE(B > 0);
+    dsl::DType t = dtypes[i++ % 3];
+    // Half the blocks kept, and every block of query block 1 dropped (those
+    // rows are fully masked: out 0, lse -inf).
+    auto prepare = [&](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); };
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (bool decode : {false, true}) {
+        KernelDesc d = plan.desc;
+        d.dtype = t;
+        d.layout = l;
+        x86::Schedule s = x86::defaultSchedule(d, x86::hostIsa(), decode);
+        // The default tiles divide the block: a kept tile lies in one block.
+        CHECK(B % s.tileKv == 0);
+        CHECK(B % s.qPerTile == 0);
+        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
+        CHECK(checkX86(c, "sp", t, l, s, {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}, {1, 40, 200}}, 2,
+                       prepare) == "");
+      }
+    // Tiles that do not divide the block (a tile over two blocks, or a kv
+    // tile wider than the block) stay right, over every block they touch.
+    for (const char *knobs : {"q5 kv16", "q3 kv128", "q1 kv40"}) {
+      x86::Schedule s = x86::defaultSchedule(plan.desc, x86::hostIsa(), false);
+      std::string err;
+      REQUIRE(x86::parseSchedule(knobs, s, err));
+      x86::legalize(s, plan.desc, x86::hostIsa());
+      INFO(spec << knobs);
+      CHECK(checkX86(c, "sp", dsl::DType::F32, plan.desc.layout, s, {{2, 7, 65}, {1, 130, 129}}, 2, prepare) == "");
+    }
+  }
+}
+
+TEST_CASE("x86: a block mask that keeps nothing masks every row", "[x86][sparse]") {
+  Compiled c = compileText(sparseCases()[0]);
+  KernelPlan plan = planOf(c, "sp");
+  for (bool decode : {false, true}) {
+    const int64_t seqQ = decode ? 1 : 40;
+    KernelArgs args = makeArgs(plan.desc, 1, seqQ, 100, 3);
+    fillBlockMask(args, 0.0, 1);
+    std::string err;
+    auto k = x86::HalideKernel::create(plan, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), x86::hostIsa(), err);
+    REQUIRE(k);
+    REQUIRE(k->run(args.tensors, 2, 0, err));
+    HostTensor out = args.output(0), lse = args.output(1);
+    for (double x : out.data) CHECK(x == 0.0);
+    for (double x : lse.data) CHECK(x == -std::numeric_limits<double>::infinity());
   }
 }
 

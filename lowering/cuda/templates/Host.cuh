@@ -26,6 +26,21 @@ static size_t split_bytes(int64_t batch, int64_t seq_q, int nsplit) {
   return nsplit <= 1 ? 0 : (size_t)(batch * kHeads * seq_q) * (size_t)nsplit * (kValueDim + 1) * sizeof(float);
 }
 
+/* Block sparsity: per (batch, kv head, query tile) a count and the kv tiles
+ * to visit (block_list_kernel), int32 each; 0 bytes without the transform. */
+template <class T> static size_t list_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv) {
+  if (kSparseBlock == 0) return 0;
+  const int64_t nqt = (seq_q * kGroup + T::kBM - 1) / T::kBM, nkt = (seq_kv + T::kBN - 1) / T::kBN;
+  return (size_t)(batch * kGridKv * nqt) * (size_t)(nkt + 1) * sizeof(int);
+}
+static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
+/* The workspace a call needs: the split-KV partials, then the tile lists. */
+template <class T> static size_t workspace_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv, int max_splits) {
+  const size_t lists = list_bytes<T>(batch, seq_q, seq_kv);
+  const size_t split = split_bytes(batch, seq_q, choose_splits<T>(batch, seq_q, seq_kv, max_splits));
+  return lists ? align16(split) + lists : split;
+}
+
 static bool aligned16(const attnc_tensor *t, int elem_bytes) {
   if ((uintptr_t)t->data % 16) return false;
   for (int i = 0; i + 1 < t->ndim; ++i)
@@ -44,22 +59,38 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     return fail(ATTNC_E_DEVICE, "the kernel needs %d bytes of shared memory per block, the device allows %d "
                 "(generate it for this GPU's arch with --arch)", T::kSmem, smem_optin);
   p.nsplit = choose_splits<T>(p.batch, p.seq_q, p.seq_kv, max_splits);
-  if (!own_workspace)
-    while (p.nsplit > 1 && split_bytes(p.batch, p.seq_q, p.nsplit) > workspace_bytes) --p.nsplit;
+  // Workspace: the split-KV partials (nsplit > 1), then the tile lists (block sparsity).
+  const size_t lists = list_bytes<T>(p.batch, p.seq_q, p.seq_kv);
+  auto need = [&](int nsplit) {
+    const size_t split = split_bytes(p.batch, p.seq_q, nsplit);
+    return lists ? align16(split) + lists : split;
+  };
+  if (!own_workspace) {
+    if (lists > 0 && (workspace == NULL || workspace_bytes < lists))
+      return fail(ATTNC_E_ARGUMENT, "block sparsity needs workspace for its tile lists: %zu bytes at least, got %zu "
+                  "(ask the workspace size query)", lists, workspace == NULL ? (size_t)0 : workspace_bytes);
+    while (p.nsplit > 1 && need(p.nsplit) > workspace_bytes) --p.nsplit;
+  }
   void *scratch = NULL;
-  if (p.nsplit > 1) {
+  if (p.nsplit > 1 || lists > 0) {
     if (own_workspace) {
-      e = scratch_alloc(&scratch, split_bytes(p.batch, p.seq_q, p.nsplit), stream);
-      if (e) return fail(ATTNC_E_DEVICE, "CUDA: allocating %zu bytes of split-KV scratch: %s",
-                         split_bytes(p.batch, p.seq_q, p.nsplit), error_string(e));
+      e = scratch_alloc(&scratch, need(p.nsplit), stream);
+      if (e) return fail(ATTNC_E_DEVICE, "CUDA: allocating %zu bytes of workspace: %s", need(p.nsplit),
+                         error_string(e));
       workspace = scratch;
     }
-    p.o_part = (float *)workspace;
-    p.lse_part = p.o_part + (size_t)(p.batch * kHeads * p.seq_q) * (size_t)p.nsplit * kValueDim;
+    if (p.nsplit > 1) {
+      p.o_part = (float *)workspace;
+      p.lse_part = p.o_part + (size_t)(p.batch * kHeads * p.seq_q) * (size_t)p.nsplit * kValueDim;
+    }
+    if (lists > 0) p.blist = (int *)((unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0));
   }
   const dim3 grid((unsigned)((p.seq_q * (int64_t)kGroup + T::kBM - 1) / T::kBM), (unsigned)(kGridKv * p.nsplit),
                   (unsigned)p.batch);
-  e = launch(&attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>, grid, dim3(T::kThreads), (size_t)T::kSmem, stream, p);
+  if (lists > 0)
+    e = launch(&block_list_kernel<T>, dim3(grid.x, (unsigned)kGridKv, grid.z), dim3(128), 0, stream, p);
+  if (!e)
+    e = launch(&attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>, grid, dim3(T::kThreads), (size_t)T::kSmem, stream, p);
   if (!e && kPruned > 0)
     e = launch(&prune_fill_kernel, dim3((unsigned)(p.batch * kPruned * p.seq_q)), dim3(128), 0, stream, p);
   if (!e && p.nsplit > 1)

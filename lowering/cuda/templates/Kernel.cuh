@@ -106,6 +106,55 @@ ATTNC_DEVICE int classify_runtime(const Params &p, int b, int hk, int p0, int ro
   return sync_count(!all) == 0 ? kFull : kPartial;
 }
 
+/* Block sparsity: whether the caller's block_mask keeps the block of pair
+ * (pos, kv) of head h (pos clamped: a tile's rows past seq_q read a real block). */
+constexpr int kSB = kSparseBlock > 0 ? kSparseBlock : 1;  // (a divisor in code that never runs without)
+ATTNC_DEVICE bool block_kept(const Params &p, int b, int h, int pos, int kv) {
+  const int nqb = (p.seq_q + kSB - 1) / kSB, qb = pos / kSB < nqb ? pos / kSB : nqb - 1;
+  return p.block_mask[b * p.bm_s[0] + h * p.bm_s[1] + static_cast<int64_t>(qb) * p.bm_s[2] +
+                      static_cast<int64_t>(kv / kSB) * p.bm_s[3]] != 0;
+}
+
+/* Block sparsity, before the attention kernel: for each (query tile, kv
+ * head, batch) of the attention grid, the kv tiles any of whose pairs lies in
+ * a kept block, in order: list[0] = count, list[1 + i] = tile * 2 + (1 if
+ * every pair of the tile lies in kept blocks, else 0: a partial tile whose
+ * pairs test the block mask). The attention kernel then walks its list (and
+ * splits it), never testing the tiles the block mask drops. One block of 128
+ * threads per list: the threads classify the tiles, thread 0 compacts. */
+template <class T> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) block_list_kernel(const Params p) {
+  if constexpr (kSparseBlock > 0) {  // (never launched otherwise)
+    const dim3 bid = block_idx();
+    const int qtile = static_cast<int>(bid.x), slot = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
+    const int hk = kv_of_slot(slot), nqt = static_cast<int>(grid_dim().x);
+    const int rows = p.seq_q * kGroup, p0 = qtile * T::kBM, nr = rows - p0 < T::kBM ? rows - p0 : T::kBM;
+    const int nkt = (p.seq_kv + T::kBN - 1) / T::kBN;
+    int *list = p.blist + ((static_cast<int64_t>(b) * kGridKv + slot) * nqt + qtile) * (nkt + 1);
+    for (int t = static_cast<int>(tid()); t < nkt; t += 128) {
+      const int k0 = t * T::kBN, k1 = (k0 + T::kBN < p.seq_kv ? k0 + T::kBN : p.seq_kv) - 1;
+      bool any = false, all = true;
+      for (int r = 0; r < nr; ++r) {
+        const int pr = p0 + r;
+        if (!row_live(hk, pr % kGroup)) continue;  // (a pruned kernel's padding rows)
+        const int h = head_of(hk, pr % kGroup), pos = pr / kGroup;
+        for (int kb = k0 / kSB; kb <= k1 / kSB; ++kb) {
+          const bool kept = block_kept(p, b, h, pos, kb * kSB);
+          any = any || kept;
+          all = all && kept;
+        }
+      }
+      list[1 + t] = any ? (all ? 2 : 1) : 0;
+    }
+    block_sync();  // (global writes of the block are visible to it after the barrier)
+    if (tid() == 0) {
+      int n = 0;
+      for (int t = 0; t < nkt; ++t)
+        if (const int f = list[1 + t]) list[1 + n++] = t * 2 + (f == 2);
+      list[0] = n;
+    }
+  }
+}
+
 template <int WM, int WN, int WD, int MT, int BNW, int STAGES>
 ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const Params p) {
   using T = Tiles<WM, WN, WD, MT, BNW, STAGES>;
@@ -125,9 +174,21 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   const int p0 = static_cast<int>(grid_dim().x - 1 - bid.x) * T::kBM;
   const int pos_first = p0 / kGroup, pos_last = ((p0 + T::kBM < rows ? p0 + T::kBM : rows) - 1) / kGroup;
 
-  // The kv tiles of this block's split.
-  const int nkt = (seq_kv + T::kBN - 1) / T::kBN, per = (nkt + p.nsplit - 1) / p.nsplit;
-  const int t_begin = split * per, t_end = (t_begin + per < nkt ? t_begin + per : nkt);
+  // The kv tiles of this block's split: steps [t_begin, t_end) of its walk,
+  // tile tile_of(it) at step it (every tile, or with block sparsity the
+  // tiles of its list; splits divide the walk).
+  const int nkt = (seq_kv + T::kBN - 1) / T::kBN;
+  const int *list = NULL;
+  int walk = nkt;
+  if constexpr (kSparseBlock > 0) {
+    const int nqt = static_cast<int>(grid_dim().x);
+    list = p.blist + ((static_cast<int64_t>(b) * kGridKv + static_cast<int>(bid.y) % kGridKv) * nqt + p0 / T::kBM) *
+                         (nkt + 1);
+    walk = list[0];
+  }
+  const int per = (walk + p.nsplit - 1) / p.nsplit;
+  const int t_begin = split * per, t_end = (t_begin + per < walk ? t_begin + per : walk);
+  auto tile_of = [&](int it) { return kSparseBlock > 0 ? list[1 + it] >> 1 : it; };
 
   const E *qg = static_cast<const E *>(p.q), *kg = static_cast<const E *>(p.k), *vg = static_cast<const E *>(p.v);
   auto q_row = [&](int r) -> const E * {
@@ -149,12 +210,14 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     load_tile<typename T::VS, T::kBN, kDvChunks, kValueDim, T::kThreads>(smem + T::kVOff + stage * T::VS::kBytes,
                                                                         v_row, p.v_aligned);
   };
-  // Empty, partial or full (see tile_class_static); a collective when it asks the mask.
-  auto classify = [&](int tile) {
-    const int k0 = tile * T::kBN, k1 = (k0 + T::kBN < seq_kv ? k0 + T::kBN : seq_kv) - 1;
+  // Empty, partial or full (see tile_class_static); a collective when it asks
+  // the mask. A tile only partly in kept blocks is partial.
+  auto classify = [&](int it) {
+    const int k0 = tile_of(it) * T::kBN, k1 = (k0 + T::kBN < seq_kv ? k0 + T::kBN : seq_kv) - 1;
     int c = tile_class_static(pos_first, pos_last, k0, k1, seq_q, seq_kv);
     if (c == kRuntime) c = classify_runtime<T>(p, b, hk, p0, rows, k0, k1);
     if (c == kFull && k0 + T::kBN > seq_kv) c = kPartial;  // the kv tail needs its bound check
+    if (kSparseBlock > 0 && c == kFull && !(list[1 + it] & 1)) c = kPartial;
     return c;
   };
 
@@ -168,10 +231,10 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     l[mt][0] = l[mt][1] = 0.f;
   }
 
-  int tile = t_begin, cls = kEmpty;
-  while (tile < t_end && (cls = classify(tile)) == kEmpty) ++tile;
+  int it = t_begin, cls = kEmpty;
+  while (it < t_end && (cls = classify(it)) == kEmpty) ++it;
   load_tile<typename T::QS, T::kBM, kDChunks, kHeadDim, T::kThreads>(sQ, q_row, p.q_aligned);
-  if (tile < t_end) load_kv(tile, 0);
+  if (it < t_end) load_kv(tile_of(it), 0);
   cp_async_commit();
 
   float *qp = reinterpret_cast<float *>(smem + T::kProjOff);  // additive: [kBM][kUnits]
@@ -179,11 +242,11 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   float *av = kp + T::kBN * kUnits;                           // additive: [kGroup][kUnits]
   bool first = true;
   int stage = 0;
-  while (tile < t_end) {
-    int next = tile + 1, ncls = kEmpty;
+  while (it < t_end) {
+    int next = it + 1, ncls = kEmpty;
     while (next < t_end && (ncls = classify(next)) == kEmpty) ++next;
     if (STAGES == 2 && next < t_end) {
-      load_kv(next, stage ^ 1);
+      load_kv(tile_of(next), stage ^ 1);
       cp_async_commit();
       cp_async_wait<1>();
     } else {
@@ -192,7 +255,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     block_sync();
     const unsigned char *sK = smem + T::kKOff + stage * T::KS::kBytes;
     const unsigned char *sV = smem + T::kVOff + stage * T::VS::kBytes;
-    const int k0 = tile * T::kBN;
+    const int k0 = tile_of(it) * T::kBN;
 
     if constexpr (kAdditive) {
       // The projections q.add_wq (once) and k.add_wk (per tile), in f32.
@@ -290,6 +353,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
           if (cls == kPartial) {
             bool keep = kv < seq_kv;
             if constexpr (kMask) keep = keep && mask_fn(p, b, h, pos, kv);
+            if constexpr (kSparseBlock > 0) keep = keep && block_kept(p, b, h, pos, kv);
             if (!keep) x = -INFINITY;
           }
           s[mt][nt][i] = x;
@@ -369,10 +433,10 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     }
     block_sync();  // every warp is done with this stage before it is refilled
     if (STAGES == 1 && next < t_end) {
-      load_kv(next, 0);
+      load_kv(tile_of(next), 0);
       cp_async_commit();
     }
-    tile = next;
+    it = next;
     cls = ncls;
     if (STAGES == 2) stage ^= 1;
   }
