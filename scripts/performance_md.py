@@ -192,8 +192,9 @@ def shape(j):
 
 
 # Compressed specs scripts/bench-x86.sh runs (tests/performance/NAME.attn) and their bars.
-COMPRESSION_RUNS = ["pruned_half", "pruned_half_gqa"]
-COMPRESSION_BARS = {"pruned_half": (">= 1.8x dense", 1.8), "pruned_half_gqa": (">= 1.8x dense", 1.8)}
+COMPRESSION_RUNS = ["pruned_half", "pruned_half_gqa", "sparse_quarter"]
+COMPRESSION_BARS = {"pruned_half": (">= 1.8x dense", 1.8), "pruned_half_gqa": (">= 1.8x dense", 1.8),
+                    "sparse_quarter": (">= 3x dense", 3.0)}
 
 
 def x86_doc(d, doc):
@@ -262,14 +263,14 @@ def x86_doc(d, doc):
         w("`attnc bench` on a spec with a `compress` block also times the same spec without it (its own default "
           "schedule), interleaved with the compressed kernel (dense, compressed, dense; best of each). GFLOP/s "
           "count the computed heads only.\n")
-        w("| case | shape | compressed | dense | speed-up | bar |")
-        w("|---|---|---|---|---|---|")
+        w("| case | shape | compressed | pairs kept | dense | speed-up | bar |")
+        w("|---|---|---|---|---|---|---|")
         for n, j in comp:
             bar, need = COMPRESSION_BARS.get(n, ("", 0))
             sp = j.get("speedup_vs_dense", 0)
             verdict = (f"{bar}: met" if sp >= need else f"{bar}: **not met**") if bar else ""
             w(f"| {n} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gflops']:.1f} GFLOP/s | "
-              f"{j.get('dense_s', 0)*1e3:.2f} ms | {sp:.2f}x | {verdict} |")
+              f"{j.get('kept_fraction', 1):.2f} | {j.get('dense_s', 0)*1e3:.2f} ms | {sp:.2f}x | {verdict} |")
         w("")
     w("## Memory (no N x M buffer anywhere)\n")
     w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "

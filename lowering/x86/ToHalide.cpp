@@ -189,6 +189,9 @@ private:
     // kv / 2), the P.V accumulator block and O_t transposed (rows in lanes).
     Func Pb, Vp, Oacc, OtT;
     RDom rk, rd, rdk, ru, rjm, rjl, rjo;
+    // Block sparsity: the tiles of this class, compacted per task (count(i):
+    // tiles of the class before tile i; list(n): the n-th such tile).
+    Func count, list;
   };
   std::vector<Chain> chains;
   Func fin{"fin"};  // merge of the kv splits
@@ -568,21 +571,43 @@ bool Builder::defineAlgorithm(std::string &error) {
     c.P = Func("P" + sfx);
     c.Lt = Func("Lt" + sfx);
     c.Ot = Func("Ot" + sfx);
-    Expr kvj = kt * TK + j, kvc = clamp(kvj, 0, Skv - 1);
-    c.Kf(dd, j, kt, hk, b) = bdot ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
-    c.Vf(dv, j, kt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
+    // The chain's `kt` is a step of the task's walk over its tiles of this
+    // class: the tile itself, or with block sparsity the kt-th tile of the
+    // task's list (so that every Func of the chain is indexed by a step,
+    // which bounds inference keeps to one tile, never by a looked-up tile).
+    // K-side Funcs carry qt because the list does.
+    Expr tileK = kt;
+    if (SB > 0) {
+      // The task's tiles of this class, listed once (a scan and a scatter
+      // over its tile classes), then walked and split by list position.
+      const uint8_t want = which == 0 ? 2 : 1;
+      c.count = Func("tile_count" + sfx);
+      c.list = Func("tile_list" + sfx);
+      Var i("i");
+      RDom rt(0, nkt, "rt" + sfx);
+      c.count(i, qt, hk, b) = 0;
+      c.count(rt + 1, qt, hk, b) = c.count(rt, qt, hk, b) + select(cls(rt, qt, hk, b) == want, 1, 0);
+      RDom rl(0, nkt, "rl" + sfx);
+      rl.where(cls(rl, qt, hk, b) == want);
+      c.list(i, qt, hk, b) = 0;
+      c.list(clamp(c.count(rl, qt, hk, b), 0, nkt - 1), qt, hk, b) = rl.x;
+      tileK = c.list(clamp(kt, 0, nkt - 1), qt, hk, b);
+    }
+    Expr kvj = tileK * TK + j, kvc = clamp(kvj, 0, Skv - 1);
+    c.Kf(dd, j, kt, qt, hk, b) = bdot ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
+    c.Vf(dv, j, kt, qt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
     Expr score;
     if (d.additive) {
       ImageParam &wk = param("add_wk"), &av = param("add_v");
       RDom rd(0, D, "rdk" + sfx);
       c.rdk = rd;
-      c.kproj(u, j, kt, hk, b) = 0.0f;
-      c.kproj(u, j, kt, hk, b) += c.Kf(rd, j, kt, hk, b) * cast<float>(wk(u, rd, hk));
+      c.kproj(u, j, kt, qt, hk, b) = 0.0f;
+      c.kproj(u, j, kt, qt, hk, b) += c.Kf(rd, j, kt, qt, hk, b) * cast<float>(wk(u, rd, hk));
       RDom ru(0, static_cast<int>(d.units), "ru" + sfx);
       c.ru = ru;
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
       c.Smm(r, j, kt, qt, hk, b) += cast<float>(av(ru, headOf(r, hk))) *
-                                    tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, kvOf(r, hk), b), fast);
+                                    tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, qt, kvOf(r, hk), b), fast);
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else if (bdot) {
       // Pairs of head_dim summed by one instruction: rd.x is the pair lane.
@@ -590,13 +615,13 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.rd = rd;
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
       c.Smm(r, j, kt, qt, hk, b) += cast<float>(Qb(rd.x, r, rd.y, qt, hk, b)) *
-                                    cast<float>(c.Kf(2 * rd.y + rd.x, j, kt, kvOf(r, hk), b));
+                                    cast<float>(c.Kf(2 * rd.y + rd.x, j, kt, qt, kvOf(r, hk), b));
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else {
       RDom rd(0, D, "rd" + sfx);
       c.rd = rd;
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
-      c.Smm(r, j, kt, qt, hk, b) += Qp(r, rd, qt, hk, b) * c.Kf(rd, j, kt, kvOf(r, hk), b);
+      c.Smm(r, j, kt, qt, hk, b) += Qp(r, rd, qt, hk, b) * c.Kf(rd, j, kt, qt, kvOf(r, hk), b);
       score = c.Smm(r, j, kt, qt, hk, b);
     }
     Expr qp = qpos(r, qt), h = headOf(r, hk);
@@ -636,11 +661,11 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
       // Each lane's row is one of two scalars (a select, not a lane-varying
       // row index), so the two rows load whole and interleave in registers.
-      c.Vp(pr, dv, jp, kt, hk, b) = select(pr == 0, kvAt("v", dv, clamp(kt * TK + 2 * jp, 0, Skv - 1), hk, b),
-                                           kvAt("v", dv, clamp(kt * TK + 2 * jp + 1, 0, Skv - 1), hk, b));
+      c.Vp(pr, dv, jp, kt, qt, hk, b) = select(pr == 0, kvAt("v", dv, clamp(tileK * TK + 2 * jp, 0, Skv - 1), hk, b),
+                                               kvAt("v", dv, clamp(tileK * TK + 2 * jp + 1, 0, Skv - 1), hk, b));
       RDom ro(0, 2, 0, TK / 2, "rjo" + sfx);
       c.rjo = ro;
-      Expr pv = cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b)) * cast<float>(c.Vp(ro.x, dv, ro.y, kt, kvOf(r, hk), b));
+      Expr pv = cast<float>(c.Pb(ro.x, r, ro.y, kt, qt, hk, b)) * cast<float>(c.Vp(ro.x, dv, ro.y, kt, qt, kvOf(r, hk), b));
       if (s_.dotQK) {
         // Decoding: one pass over V (pvstream), value columns in lanes, the P
         // pair of a row broadcast, Vp inlined: V rows read once for all rows.
@@ -662,21 +687,32 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Oacc = Func("Oacc" + sfx);
       c.OtT = Func("OtT" + sfx);
       c.Oacc(r, dv, kt, qt, hk, b) = 0.0f;
-      c.Oacc(r, dv, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
+      c.Oacc(r, dv, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, qt, kvOf(r, hk), b);
       c.OtT(r, dv, kt, qt, hk, b) = c.Oacc(r, dv, kt, qt, hk, b);
       c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
     } else {
       RDom ro(0, TK, "rjo" + sfx);
       c.rjo = ro;
       c.Ot(dv, r, kt, qt, hk, b) = 0.0f;
-      c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, kvOf(r, hk), b);
+      c.Ot(dv, r, kt, qt, hk, b) += c.P(r, ro, kt, qt, hk, b) * c.Vf(dv, ro, kt, qt, kvOf(r, hk), b);
     }
 
     // The update over this split's tiles of this class.
     c.rk = RDom(0, tps, "rk" + sfx);
-    Expr ktv = sp * tps + c.rk;
-    c.rk.where(ktv < nkt);
-    c.rk.where(cls(ktv, qt, hk, b) == (which == 0 ? 2 : 1));
+    Expr ktv;
+    if (SB > 0) {
+      // Block sparsity: steps through the task's list, split s taking steps
+      // s, s + ns, s + 2 ns, ... (its share of the kept tiles; no tile the
+      // block mask drops is tested again). The step is affine in the loop
+      // variables (the list's length only bounds it), so bounds inference
+      // keeps each Func of the chain to one tile.
+      ktv = sp + ns * c.rk;
+      c.rk.where(ktv < c.count(nkt, qt, hk, b));
+    } else {
+      ktv = sp * tps + c.rk;
+      c.rk.where(ktv < nkt);
+      c.rk.where(cls(ktv, qt, hk, b) == (which == 0 ? 2 : 1));
+    }
     Expr ot = c.Ot(dv, r, ktv, qt, hk, b);
     if (sig) {
       state(dv, r, qt, sp, hk, b) = state(dv, r, qt, sp, hk, b) + ot;
@@ -776,6 +812,10 @@ void Builder::applySchedule() {
   if (spAny.defined()) {
     spAny.compute_at(cls, kt);
     spAll.compute_at(cls, kt);
+    for (Chain &c : chains) {
+      c.count.compute_at(atTask);
+      c.list.compute_at(atTask);
+    }
   }
   if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
   else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));

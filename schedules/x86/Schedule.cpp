@@ -51,6 +51,10 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
     knob = v;
   };
   set(s.vector, std::clamp(s.vector, 1, lanes(isa)), "vector");
+  if (s.allHeads && d.sparseBlock > 0) {
+    notes.push_back("allheads -> off (block sparsity lists tiles per kv head)");
+    s.allHeads = false;
+  }
   if (s.allHeads && s.headsInner) {
     notes.push_back("headsinner -> off (allheads has one kv-head task)");
     s.headsInner = false;
@@ -107,7 +111,7 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     s.dotQK = group < s.vector;
     // bshd caches interleave the kv heads in each row: all heads in one tile
     // read each row whole (measured 2.4x faster than per-kv-head tasks).
-    s.allHeads = d.layout == dsl::Layout::BSHD && d.kvHeads > 1;
+    s.allHeads = d.layout == dsl::Layout::BSHD && d.kvHeads > 1 && d.sparseBlock == 0;
     s.pvStream = true;
     s.prefetch = false;  // measured slower: the hardware prefetcher streams K/V alone
     // Not with allheads (a bshd cache): measured 7.8-8.0 ms against 6.1-6.3 ms

@@ -97,9 +97,9 @@ with tempfile.TemporaryDirectory() as d:
     subprocess.check_call([sys.executable, script, x86, doc])
     check("## Compression against dense" not in open(doc).read(), "no compression runs, no section")
     # A compressed run with its dense counterpart: a row with its bar.
-    for n, sp in [("pruned_half", 1.9), ("pruned_half_gqa", 1.5)]:
+    for n, sp in [("pruned_half", 1.9), ("pruned_half_gqa", 1.5), ("sparse_quarter", 3.5)]:
         j = attnc_run("A", 0.05, 230.0, 35.0)
-        j.update({"dense_s": 0.05 * sp, "speedup_vs_dense": sp})
+        j.update({"dense_s": 0.05 * sp, "speedup_vs_dense": sp, "kept_fraction": 0.25 if "sparse" in n else 0.5})
         with open(os.path.join(x86, n + ".json"), "w") as f:
             json.dump(j, f)
     subprocess.check_call([sys.executable, script, x86, doc])
@@ -108,6 +108,8 @@ with tempfile.TemporaryDirectory() as d:
     check("1.90x" in row and ">= 1.8x dense: met" in row and "95.00 ms" in row, f"pruning row: {row}")
     row = next((l for l in new.splitlines() if l.startswith("| pruned_half_gqa |")), "")
     check("1.50x" in row and ">= 1.8x dense: **not met**" in row, f"pruning row, bar missed: {row}")
+    row = next((l for l in new.splitlines() if l.startswith("| sparse_quarter |")), "")
+    check("3.50x" in row and ">= 3x dense: met" in row and "| 0.25 |" in row, f"block-sparse row: {row}")
     check("## x86 kernels against the roofs" in new and "| mha_f32 |" in new, "the x86 tables are written")
     check("Zen" in new, "OpenBLAS's core is named")
     check(text[text.index("## x86 against PyTorch"):] in new, "the peers and CUDA sections are kept")
