@@ -27,6 +27,7 @@ run decode_bshd      gqa_bf16_causal.attn --seq-q 1 --seq-kv 8192 --batch 4
 run pruned_half      pruned_half.attn     --seq-q 2048 --seq-kv 2048 --no-baseline
 run pruned_half_gqa  pruned_half_gqa.attn --seq-q 2048 --seq-kv 2048 --no-baseline
 run sparse_quarter   sparse_quarter.attn  --seq-q 4096 --seq-kv 4096 --no-baseline --density 0.25
+run topk_eighth      topk_eighth.attn     --seq-q 8192 --seq-kv 8192 --no-baseline
 run long_prefill     long_causal.attn     --seq-q 131072 --seq-kv 131072 --no-baseline --no-roofs
 run long_decode      long_decode.attn     --seq-q 1 --seq-kv 1048576 --no-baseline --no-roofs
 python3 scripts/performance_md.py "$out"

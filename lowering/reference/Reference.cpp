@@ -291,6 +291,10 @@ void materializeKV(const Call &c, int64_t b, int64_t hk, std::vector<double> &K,
 /// block jb. Per query block: the T kv blocks with the largest estimated
 /// score (mean q of the block . mean k of the block) among those the mask
 /// keeps any pair of, ties to the lower block, plus the blocks on the diagonal.
+/// The estimates follow the rule every backend computes bit for bit
+/// (docs/language.md, "Top-T selection"): f64, each mean the sum in row order
+/// of value / rows, the dot product summed in head_dim order, no fused
+/// multiply-add; a NaN estimate ranks below every number.
 std::vector<char> topBlocks(const Call &c, std::vector<double> &regs, int64_t b, int64_t h,
                             const std::vector<double> &K) {
   const int64_t blk = c.d.sparseBlock, D = c.D, nkv = c.nkv, Sq = c.Sq;
@@ -316,11 +320,15 @@ std::vector<char> topBlocks(const Call &c, std::vector<double> &regs, int64_t b,
       if (!any) continue;
       double est = 0;
       for (int64_t x = 0; x < D; ++x) est += meanQ[x] * meanK[jb * D + x];
-      cands.push_back({est, jb});
+      cands.push_back({std::isnan(est) ? -std::numeric_limits<double>::infinity() : est, jb});
     }
-    std::stable_sort(cands.begin(), cands.end(), [](auto &x, auto &y) { return x.first > y.first; });
-    for (size_t i = 0; i < cands.size() && static_cast<int64_t>(i) < c.d.sparseTopT; ++i)
-      keep[ib * nkb + cands[i].second] = 1;
+    // Rank: the candidates with a larger estimate, or an equal one and a
+    // lower index (what the backends count); the T first are kept.
+    for (const auto &[est, jb] : cands) {
+      int64_t rank = 0;
+      for (const auto &[e2, j2] : cands) rank += e2 > est || (e2 == est && j2 < jb);
+      if (rank < c.d.sparseTopT) keep[ib * nkb + jb] = 1;
+    }
     // The diagonal: blocks holding q' = q + seq_kv - seq_q of the block's rows.
     for (int64_t s = s0; s < s1; ++s) {
       int64_t jb = std::clamp<int64_t>(s + nkv - Sq, 0, nkv - 1) / blk;
@@ -534,16 +542,32 @@ int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, 
   for (size_t i = 0; blk && i < sig.size() && i < args.size(); ++i)
     if (sig[i].name == "block_mask") blockMask = args[i];
   if (blk && !blockMask) return -1;
-  if (maskP.empty() && !blockMask) return seqQ * seqKv;
+  if (maskP.empty() && !blockMask && !d.sparseTop) return seqQ * seqKv;
   std::vector<BoundInput> inputs;
   if (!bindInputs(d, sig, args, inputs)) return -1;
   EvalEnv env{static_cast<double>(seqQ), static_cast<double>(seqKv), &inputs};
   std::vector<double> regs(std::max(maskP.numRegs, 5));
   const int64_t nqb = blk ? (seqQ + blk - 1) / blk : 0, nkb = blk ? (seqKv + blk - 1) / blk : 0;
+  // `sparse block B top T`: the blocks the planning step keeps (stage 2).
+  std::vector<char> topKeep;
+  const int64_t tblk = d.sparseTop ? d.sparseBlock : 0, tnkb = tblk ? (seqKv + tblk - 1) / tblk : 0;
+  if (d.sparseTop) {
+    if (d.lowRank != KernelDesc::LowRank::None || args.empty() || !args[0]) return -1;
+    Call c(d, impl_->regions, args);
+    c.bshd = d.layout == dsl::Layout::BSHD;
+    c.B = args[0]->shape[0], c.Sq = seqQ, c.Skv = seqKv, c.H = d.heads, c.Hkv = d.kvHeads, c.D = d.headDim;
+    c.Dv = d.valueDim, c.group = d.heads / d.kvHeads, c.U = d.units, c.nkv = seqKv;
+    c.inputs = inputs;
+    c.env = EvalEnv{static_cast<double>(seqQ), static_cast<double>(seqKv), &c.inputs};
+    std::vector<double> K, V;
+    materializeKV(c, b, h / c.group, K, V);
+    topKeep = topBlocks(c, regs, b, h, K);
+  }
   int64_t n = 0;
   for (int64_t q = 0; q < seqQ; ++q)
     for (int64_t j = 0; j < seqKv; ++j) {
       if (blockMask && blockMask->data[((b * d.heads + h) * nqb + q / blk) * nkb + j / blk] == 0) continue;
+      if (tblk && !topKeep[(q / tblk) * tnkb + j / tblk]) continue;
       if (maskP.empty()) {
         ++n;
         continue;

@@ -42,8 +42,9 @@ public:
   bool run(const std::vector<const HostTensor *> &args, HostTensor &out, HostTensor *lse, std::string &error,
            int threads = 0, HostTensor *scoreMax = nullptr) const;
 
-  /// Pairs (q, kv) the mask and the block mask of `sparse block B input`
-  /// keep for batch b, head h (other transforms aside),
+  /// Pairs (q, kv) the mask and the block sparsity (`sparse block B input`'s
+  /// block mask, or the blocks top-T selects) keep for batch b, head h
+  /// (pruning aside),
   /// reading the spec's inputs from `args` (as for run()). -1 on a bad argument.
   int64_t countKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ,
                     int64_t seqKv) const;

@@ -93,10 +93,10 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.lowRank != KernelDesc::LowRank::None || d.sparseTop)
+  if (d.lowRank != KernelDesc::LowRank::None)
     return "attention `" + d.name +
-           "` uses `sparse ... top` or `low_rank` transforms, which the x86 backend does not support yet (the "
-           "reference backend runs them)";
+           "` uses a `low_rank` transform, which the x86 backend does not support yet (the reference backend runs "
+           "it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   return "";
@@ -181,6 +181,16 @@ private:
   // block the caller's block_mask keeps (SB = B; 0 without the transform).
   Func spAny{"sparse_any"}, spAll{"sparse_all"};
   int SB = 0;
+  // `sparse block B top T`: the planning step (block means of q and k, the
+  // estimates, the candidates the mask keeps any pair of, their ranks) and
+  // the blocks it keeps, (kv block, q block, head, batch).
+  Func meanQ{"top_mean_q"}, meanK{"top_mean_k"}, est{"top_estimate"}, cand{"top_candidate"}, rank{"top_rank"},
+      topKeep{"top_keep"};
+  Var xv{"x"}, qbv{"qb"}, kbv{"kb"}, hv2{"hh"};
+  /// Whether block (kb, qb) of head h is kept (block mask or top-T plan).
+  Expr blockOn(Expr kb, Expr qb, Expr h, Expr bb);
+  /// `sparse block B top T`: defines the planning Funcs.
+  void defineTopBlocks();
   Func state{"state"};                             // online-softmax state per kv split
   /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
   struct Chain {
@@ -407,7 +417,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     }
   }
   D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
-  SB = d.sparseBlock > 0 && !d.sparseTop ? static_cast<int>(d.sparseBlock) : 0;
+  SB = static_cast<int>(d.sparseBlock);
   const bool fast = s_.fastExp;
   const Type T = halideType(d.dtype);
 
@@ -470,6 +480,8 @@ bool Builder::defineAlgorithm(std::string &error) {
     qproj(u, r, qt, hk, b) += Qp(r, rd, qt, hk, b) * cast<float>(wq(u, rd, headOf(r, hk)));
   }
 
+  if (SB > 0 && d.sparseTop) defineTopBlocks();
+
   // Tile classes. A tile group that computes no head (all pruned) has only
   // empty tiles: nothing of it is computed, its K/V never read.
   {
@@ -525,14 +537,12 @@ bool Builder::defineAlgorithm(std::string &error) {
       // (its pairs then test the block mask). The default schedule makes
       // tiles divide the block (docs/x86.md), so a tile lies in one block
       // per row; other tiles stay right, over every block they touch.
-      ImageParam &bm = param("block_mask");
-      Expr nqb = (Sq + SB - 1) / SB, nkb = (Skv + SB - 1) / SB;
       const int kbPerTile = (TK + SB - 2) / SB + 1;  // most blocks a tile's columns touch
       RDom rb(0, TQ, 0, kbPerTile, "rb");
       if (pruned) rb.where(on);
       Expr qp = qpos(rb.x, qt), kb = (kt * TK) / SB + rb.y;
       Expr valid = qp < Sq && kb * SB <= min(k1, Skv - 1);
-      Expr kept = bm(clamp(kb, 0, nkb - 1), clamp(qp / SB, 0, nqb - 1), headOf(rb.x, hk), b) != 0;
+      Expr kept = blockOn(kb, qp / SB, headOf(rb.x, hk), b);
       spAny(kt, qt, hk, b) = cast<uint8_t>(0);
       spAny(kt, qt, hk, b) = max(spAny(kt, qt, hk, b), select(valid && kept, cast<uint8_t>(1), cast<uint8_t>(0)));
       spAll(kt, qt, hk, b) = cast<uint8_t>(1);
@@ -551,10 +561,7 @@ bool Builder::defineAlgorithm(std::string &error) {
   auto keepPair = [&](Expr b, Expr h, Expr qp, Expr kv) {
     Expr keep = kv < Skv;
     if (!rg_.mask.empty()) keep = keep && evalProgram(rg_.mask, Expr(), b, h, qp, kv);
-    if (SB > 0) {
-      Expr nqb = (Sq + SB - 1) / SB, nkb = (Skv + SB - 1) / SB;
-      keep = keep && param("block_mask")(clamp(kv / SB, 0, nkb - 1), clamp(qp / SB, 0, nqb - 1), h, b) != 0;
-    }
+    if (SB > 0) keep = keep && blockOn(kv / SB, qp / SB, h, b);
     return keep;
   };
 
@@ -777,6 +784,100 @@ bool Builder::defineAlgorithm(std::string &error) {
   return true;
 }
 
+Expr Builder::blockOn(Expr kb, Expr qb, Expr h, Expr bb) {
+  Expr nqb = (seqQ_ + SB - 1) / SB, nkb = (seqKv_ + SB - 1) / SB;
+  kb = clamp(kb, 0, nkb - 1);
+  qb = clamp(qb, 0, nqb - 1);
+  return d_.sparseTop ? topKeep(kb, qb, h, bb) != 0 : param("block_mask")(kb, qb, h, bb) != 0;
+}
+
+void Builder::defineTopBlocks() {
+  // The planning step of `sparse block B top T`, bit for bit the reference's
+  // rule (docs/language.md, "Top-T selection"): f64 throughout, each block
+  // mean the sum in row order of value / rows, each estimate the dot product
+  // of the means in head_dim order, strict_float (no fused multiply-add, no
+  // reassociation), a NaN estimate ranked below every number, ties to the
+  // lower block. Every backend thus selects exactly the reference's blocks.
+  const KernelDesc &d = d_;
+  Expr Sq = seqQ_, Skv = seqKv_;
+  Expr nkb = (Skv + SB - 1) / SB;
+  const Expr negInf = Expr(-std::numeric_limits<double>::infinity());
+  {
+    RDom rs(0, SB, "top_rs");
+    Expr s = qbv * SB + rs;
+    rs.where(s < Sq);
+    Expr n = cast<double>(min(Sq - qbv * SB, SB));
+    meanQ(xv, qbv, hv2, b) = cast<double>(0);
+    meanQ(xv, qbv, hv2, b) = strict_float(meanQ(xv, qbv, hv2, b) + cast<double>(qAt(xv, clamp(s, 0, Sq - 1), hv2, b)) / n);
+  }
+  {
+    RDom rs(0, SB, "top_rk");
+    Expr s = kbv * SB + rs;
+    rs.where(s < Skv);
+    Expr n = cast<double>(min(Skv - kbv * SB, SB));
+    meanK(xv, kbv, hv2, b) = cast<double>(0);
+    meanK(xv, kbv, hv2, b) =
+        strict_float(meanK(xv, kbv, hv2, b) + cast<double>(kvAt("k", xv, clamp(s, 0, Skv - 1), hv2, b)) / n);
+  }
+  {
+    RDom rx(0, D, "top_rx");
+    est(kbv, qbv, hv2, b) = cast<double>(0);
+    est(kbv, qbv, hv2, b) =
+        strict_float(est(kbv, qbv, hv2, b) + meanQ(rx, qbv, hv2, b) * meanK(rx, kbv, hv2 / Greal, b));
+  }
+  // Candidates: blocks with a pair the mask keeps.
+  Expr q0 = qbv * SB, k0 = kbv * SB;
+  if (!d.hasMask) {
+    cand(kbv, qbv, hv2, b) = cast<uint8_t>(1);
+  } else if (mi_.exact && !mi_.readsInputs) {
+    // Per row, the closed-form kv intervals of the mask (bounds in 64 bits).
+    RDom rq(0, SB, "top_rq");
+    Expr qp = q0 + rq;
+    auto aff = [&](const Affine &a) {
+      auto c = [](int64_t x) { return Expr(x); };
+      return c(a.c) + c(a.q) * cast<int64_t>(qp) + c(a.sq) * cast<int64_t>(Sq) + c(a.skv) * cast<int64_t>(Skv);
+    };
+    Expr any = const_false();
+    Expr k0l = cast<int64_t>(k0), k1l = cast<int64_t>(min(k0 + SB, Skv) - 1);
+    for (const KvInterval &part : mi_.outer.parts) {
+      Expr lo = Expr(std::numeric_limits<int64_t>::min() / 2), hi = Expr(std::numeric_limits<int64_t>::max() / 2);
+      for (const Affine &a : part.lo) lo = max(lo, aff(a));
+      for (const Affine &a : part.hi) hi = min(hi, aff(a));
+      any = any || (max(lo, k0l) <= min(hi, k1l));
+    }
+    cand(kbv, qbv, hv2, b) = cast<uint8_t>(0);
+    cand(kbv, qbv, hv2, b) = max(cand(kbv, qbv, hv2, b), select(qp < Sq && any, cast<uint8_t>(1), cast<uint8_t>(0)));
+  } else {
+    RDom rp(0, SB, 0, SB, "top_rp");
+    Expr qp = q0 + rp.y, kv = k0 + rp.x;
+    Expr m = evalProgram(rg_.mask, Expr(), b, hv2, qp, kv);
+    cand(kbv, qbv, hv2, b) = cast<uint8_t>(0);
+    cand(kbv, qbv, hv2, b) =
+        max(cand(kbv, qbv, hv2, b), select(qp < Sq && kv < Skv && m, cast<uint8_t>(1), cast<uint8_t>(0)));
+  }
+  // Rank among the candidates: larger estimates, or equal ones of lower index.
+  Expr e = est(kbv, qbv, hv2, b);
+  Expr eKey = strict_float(select(is_nan(e), negInf, e));
+  {
+    RDom rr(0, nkb, "top_rr");
+    Expr e2 = est(rr, qbv, hv2, b);
+    Expr e2Key = strict_float(select(is_nan(e2), negInf, e2));
+    Expr before = strict_float(e2Key > eKey || (e2Key == eKey && rr < kbv));
+    rank(kbv, qbv, hv2, b) = 0;
+    rank(kbv, qbv, hv2, b) += select(cand(rr, qbv, hv2, b) != 0 && before, 1, 0);
+  }
+  // The diagonal: the blocks holding q' = q + seq_kv - seq_q of the block's rows.
+  auto diagBlock = [&](Expr q) {
+    return cast<int32_t>(clamp(cast<int64_t>(q) + cast<int64_t>(Skv) - cast<int64_t>(Sq), cast<int64_t>(0),
+                               cast<int64_t>(Skv) - 1) /
+                         SB);
+  };
+  Expr diag = kbv >= diagBlock(q0) && kbv <= diagBlock(min(q0 + SB, Sq) - 1);
+  topKeep(kbv, qbv, hv2, b) = select(cand(kbv, qbv, hv2, b) != 0 &&
+                                         (rank(kbv, qbv, hv2, b) < static_cast<int>(d.sparseTopT) || diag),
+                                     cast<uint8_t>(1), cast<uint8_t>(0));
+}
+
 void Builder::applySchedule() {
   const KernelDesc &d = d_;
   const bool sig = d.sigmoid;
@@ -808,6 +909,19 @@ void Builder::applySchedule() {
   if (anyF.defined()) {
     anyF.compute_at(cls, kt);
     allF.compute_at(cls, kt);
+  }
+  if (topKeep.defined()) {
+    // The plan before the tasks: block means, then per (head, batch) the
+    // estimates, candidates and ranks of each q block.
+    Var hb("hb");
+    meanQ.compute_root().fuse(hv2, b, hb).parallel(hb);
+    meanQ.update().reorder(xv, qbv).fuse(hv2, b, hb).parallel(hb);
+    meanK.compute_root().fuse(hv2, b, hb).parallel(hb);
+    meanK.update().reorder(xv, kbv).fuse(hv2, b, hb).parallel(hb);
+    topKeep.compute_root().reorder(kbv, qbv, hv2, b).fuse(hv2, b, hb).parallel(hb);
+    est.compute_at(topKeep, qbv);
+    cand.compute_at(topKeep, qbv);
+    rank.compute_at(topKeep, kbv);
   }
   if (spAny.defined()) {
     spAny.compute_at(cls, kt);

@@ -231,7 +231,35 @@ inline std::vector<std::string> sparseCases() {
            "  compress {\n    sparse block 24 input\n  }\n"),
       spec("  dtype f32\n  heads 6\n  kv_heads 3\n  head_dim 32\n  output lse\n  mask causal\n"
            "  compress {\n    prune heads [1, 2]\n    sparse block 16 input\n  }\n"),
+      // Top-T: the planning step, then the same kernels.
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask causal\n"
+           "  compress {\n    sparse block 16 top 2\n  }\n"),
+      spec("  dtype f32\n  heads 8\n  kv_heads 2\n  head_dim 64\n  output lse\n  mask window(40)\n"
+           "  compress {\n    sparse block 48 top 1\n  }\n"),
+      spec("  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 32\n  output lse\n  input doc : i32[seq_kv]\n"
+           "  mask causal && doc[q_idx] == doc[kv_idx]\n  compress {\n    sparse block 8 top 3\n  }\n"),
+      spec("  dtype f32\n  heads 3\n  head_dim 16\n  normalize sigmoid(-log(seq_kv))\n"
+           "  compress {\n    prune heads [0]\n    sparse block 24 top 2\n  }\n"),
   };
+}
+
+/// Top-T ties: K (bhsd) made of blocks of B rows that repeat with period
+/// `period` blocks, so that the estimates of blocks jb and jb + period are
+/// equal to the bit and the selection rests on the tie rule (lower block).
+inline void repeatKBlocks(KernelArgs &a, int64_t B, int64_t period) {
+  for (size_t i = 0; i < a.sig.size(); ++i) {
+    if (a.sig[i].name != "k") continue;
+    const attnc_tensor &t = a.tensors[i];
+    const int64_t elem = static_cast<int64_t>(dsl::dtypeBytes(a.sig[i].dtype));
+    for (int64_t b = 0; b < t.shape[0]; ++b)
+      for (int64_t h = 0; h < t.shape[1]; ++h)
+        for (int64_t s = B * period; s < t.shape[2]; ++s) {
+          const int64_t dst = b * t.stride[0] + h * t.stride[1] + s * t.stride[2];
+          const int64_t src = dst - B * period * t.stride[2];
+          std::memcpy(a.mem[i].data() + dst * elem, a.mem[i].data() + src * elem, t.shape[3] * elem);
+          for (int64_t e = 0; e < t.shape[3]; ++e) a.host[i].data[dst + e] = a.host[i].data[src + e];
+        }
+  }
 }
 
 /// Sets every element of head `h` of tensor `name` (all batches, positions

@@ -309,3 +309,38 @@ TEST_CASE("x86: a block mask that keeps nothing masks every row", "[x86][sparse]
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86: top-T selects the reference's blocks, ties included, the same on any thread count", "[x86][sparse]") {
+  // Blocks of K repeat every 2 blocks: estimates tie exactly, and only the
+  // tie rule (lower block first) decides which are kept.
+  for (const char *mask : {"", "  mask causal\n"}) {
+    Compiled c = compileText(std::string("attention tt {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n") +
+                             mask + "  compress {\n    sparse block 8 top 2\n  }\n}\n");
+    KernelPlan plan = planOf(c, "tt");
+    auto ref = ReferenceKernel::create(plan);
+    for (bool decode : {false, true}) {
+      const int64_t seqQ = decode ? 3 : 64, seqKv = 96;
+      KernelArgs args = makeArgs(plan.desc, 2, seqQ, seqKv, 21);
+      repeatKBlocks(args, 8, 2);
+      HostTensor out, lse, smax;
+      std::string err;
+      REQUIRE(ref->run(args.inputs(), out, &lse, err, 0, &smax));
+      auto k = x86::HalideKernel::create(plan, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), x86::hostIsa(), err);
+      REQUIRE(k);
+      std::vector<std::vector<unsigned char>> results;
+      for (int threads : {1, 2, 3}) {
+        for (size_t a = args.sig.size() - 2; a < args.sig.size(); ++a) std::fill(args.mem[a].begin(), args.mem[a].end(), 0xff);
+        REQUIRE(k->run(args.tensors, threads, 0, err));
+        INFO(mask << (decode ? " decode" : " prefill") << ", " << threads << " threads");
+        CHECK(compareWithReference(plan.desc, args, out, lse, smax, seqQ) == "");
+        results.push_back(args.mem[args.sig.size() - 2]);
+      }
+      CHECK(results[0] == results[1]);
+      CHECK(results[0] == results[2]);
+    }
+  }
+}
+
+}  // namespace attnc::test
