@@ -269,10 +269,10 @@ std::string headPlanSource(const KernelDesc &d) {
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.lowRank != KernelDesc::LowRank::None || d.sparseTop)
+  if (d.lowRank != KernelDesc::LowRank::None)
     return "attention `" + d.name +
-           "` uses `sparse ... top` or `low_rank` transforms, which the cuda backend does not support yet (the "
-           "reference backend runs them)";
+           "` uses a `low_rank` transform, which the cuda backend does not support yet (the reference backend runs "
+           "it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
@@ -342,10 +342,14 @@ using namespace attnc_dev;
                    d.sigmoid ? "true" : "false", d.outputLse ? "true" : "false");
   o << fmt::format("constexpr bool kAdditive = {};\nconstexpr int kUnits = {};\n", d.additive ? "true" : "false",
                    d.additive ? d.units : 1);
-  o << fmt::format("constexpr int kSparseBlock = {};  // {}\n", d.sparseTop ? 0 : d.sparseBlock,
-                   d.sparseBlock > 0 && !d.sparseTop
-                       ? "sparse block input: tiles from block_list_kernel's lists, pairs of partial tiles test block_mask"
-                       : "no block sparsity");
+  o << fmt::format("constexpr int kSparseBlock = {};  // {}\n", d.sparseBlock,
+                   d.sparseBlock == 0 ? "no block sparsity"
+                   : d.sparseTop      ? "sparse block top: the top_* kernels plan a block mask in the workspace, "
+                                        "then as with an input block mask"
+                                      : "sparse block input: tiles from block_list_kernel's lists, pairs of partial "
+                                        "tiles test block_mask");
+  o << fmt::format("constexpr bool kSparseTop = {};\nconstexpr int kTopT = {};\n", d.sparseTop ? "true" : "false",
+                   d.sparseTop ? d.sparseTopT : 0);
 
   // Params.
   o << R"(
@@ -360,7 +364,10 @@ struct Params {
   int64_t wq_s[3], wk_s[3], wv_s[2];
   const uint8_t *block_mask;  // sparse block input: [batch, heads, q blocks, kv blocks]
   int64_t bm_s[4];
-  int *blist;  // sparse block input: the kv tiles of each (batch, kv head, q tile), in the workspace
+  int *blist;  // block sparsity: the kv tiles of each (batch, kv head, q tile), in the workspace
+  // sparse block top: the plan, in the workspace (block means, estimates, candidates, the kept blocks)
+  double *top_mean_q, *top_mean_k, *top_est;
+  uint8_t *top_cand, *top_keep;
 )";
   if (!d.inputs.empty()) {
     o << fmt::format("  const void *in[{0}];  // the spec's inputs:", d.inputs.size());
@@ -507,10 +514,11 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
      << " * scratch of " << N << "_cuda_workspace_size() bytes: " << N
      << "_cuda takes it from the device's stream-ordered\n * memory pool, " << N
      << "_cuda_ws from the caller (less than asked: fewer splits, never an error).\n"
-     << (d.sparseBlock > 0 && !d.sparseTop
-             ? " * Block sparsity keeps each (batch, kv head, query tile)'s list of kv tiles there too: every\n"
-               " * call needs workspace (a _cuda_ws workspace smaller than the lists is ATTNC_E_ARGUMENT).\n"
-             : "")
+     << (d.sparseBlock > 0
+             ? std::string(" * Block sparsity keeps each (batch, kv head, query tile)'s list of kv tiles there too") +
+                   (d.sparseTop ? ",\n * and the top-T plan (block means, estimates, the kept blocks)" : "") +
+                   ": every\n * call needs workspace (a _cuda_ws workspace smaller than that is ATTNC_E_ARGUMENT).\n"
+             : std::string())
      << " * Include without any CUDA header; compile " << N << ".cu with nvcc (docs/cuda.md). */\n";
   hd << "#ifndef " << guard << "\n#define " << guard << "\n\n#include <stddef.h>\n#include \"attnc_runtime.h\"\n\n";
   hd << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";

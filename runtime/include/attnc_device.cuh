@@ -135,6 +135,31 @@ ATTNC_DEVICE float exp2_(float x) {
 #endif
 }
 
+/* f64 arithmetic rounded as written, never contracted into a fused
+ * multiply-add (the top-T plan's estimates: every backend computes them bit
+ * for bit alike, docs/language.md). */
+ATTNC_DEVICE double dadd_rn(double a, double b) {
+#ifdef ATTNC_SIMT_EMULATION
+  return a + b;
+#else
+  return __dadd_rn(a, b);
+#endif
+}
+ATTNC_DEVICE double dmul_rn(double a, double b) {
+#ifdef ATTNC_SIMT_EMULATION
+  return a * b;
+#else
+  return __dmul_rn(a, b);
+#endif
+}
+ATTNC_DEVICE double ddiv_rn(double a, double b) {
+#ifdef ATTNC_SIMT_EMULATION
+  return a / b;
+#else
+  return __ddiv_rn(a, b);
+#endif
+}
+
 /* ---- 16-bit floats --------------------------------------------------------- */
 
 #ifdef ATTNC_SIMT_EMULATION

@@ -22,6 +22,7 @@
 #include "sigmoid_attn.h"
 #include "sliding_sinks.h"
 #include "t5_bias.h"
+#include "topk_sparse.h"
 
 namespace attnc::test {
 namespace {
@@ -96,6 +97,7 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(sigmoid_attn, "sigmoid_attn");
   each(sliding_sinks, "sliding_sinks");
   each(t5_bias, "t5_bias");
+  each(topk_sparse, "topk_sparse");  // the top-T plan, then the block-sparse kernel
 }
 
 TEST_CASE("aot bad arguments: every status with a message naming the tensor", "[aot]") {

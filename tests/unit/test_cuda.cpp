@@ -519,3 +519,33 @@ TEST_CASE("cuda block sparsity: tile lists in the workspace, the query counts th
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda emulated: top-T selects the reference's blocks, ties included", "[cuda][sparse]") {
+  for (const char *mask : {"", "  mask causal\n"})
+    for (dsl::DType t : {dsl::DType::F16, dsl::DType::F32}) {
+      Compiled c = compileText(std::string("attention tt {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n") +
+                               mask + "  compress {\n    sparse block 8 top 2\n  }\n}\n");
+      KernelPlan plan = planOf(c, "tt");
+      plan.desc.dtype = t;
+      auto ref = ReferenceKernel::create(plan);
+      std::string err;
+      auto k = buildCuda(plan, kVariants[0], err);
+      INFO(err);
+      REQUIRE(k);
+      for (int64_t seqQ : {3, 64}) {
+        KernelArgs args = makeArgs(plan.desc, 2, seqQ, 96, 21);
+        repeatKBlocks(args, 8, 2);  // estimates tie exactly: the tie rule decides
+        HostTensor out, lse, smax;
+        REQUIRE(ref->run(args.inputs(), out, &lse, err, 0, &smax));
+        std::vector<const attnc_tensor *> ptrs;
+        for (const attnc_tensor &a : args.tensors) ptrs.push_back(&a);
+        INFO(mask << dsl::dtypeName(t) << " seq_q " << seqQ);
+        REQUIRE(k->run(ptrs) == ATTNC_OK);
+        CHECK(compareWithReference(plan.desc, args, out, lse, smax, seqQ) == "");
+      }
+    }
+}
+
+}  // namespace attnc::test

@@ -26,14 +26,43 @@ static size_t split_bytes(int64_t batch, int64_t seq_q, int nsplit) {
   return nsplit <= 1 ? 0 : (size_t)(batch * kHeads * seq_q) * (size_t)nsplit * (kValueDim + 1) * sizeof(float);
 }
 
-/* Block sparsity: per (batch, kv head, query tile) a count and the kv tiles
- * to visit (block_list_kernel), int32 each; 0 bytes without the transform. */
-template <class T> static size_t list_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv) {
-  if (kSparseBlock == 0) return 0;
-  const int64_t nqt = (seq_q * kGroup + T::kBM - 1) / T::kBM, nkt = (seq_kv + T::kBN - 1) / T::kBN;
-  return (size_t)(batch * kGridKv * nqt) * (size_t)(nkt + 1) * sizeof(int);
-}
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
+
+/* Block sparsity's part of the workspace, offsets from its start: per
+ * (batch, kv head, query tile) a count and the kv tiles to visit
+ * (block_list_kernel), int32 each; with top-T, the plan: f64 block means of q
+ * and k, f64 estimates and u8 candidates and kept blocks per (batch, head, q
+ * block, kv block). All 0 without the transform. */
+struct SparseLayout {
+  size_t lists, mean_q, mean_k, est, cand, keep, total;
+};
+template <class T> static SparseLayout sparse_layout(int64_t batch, int64_t seq_q, int64_t seq_kv) {
+  SparseLayout l;
+  memset(&l, 0, sizeof l);
+  if (kSparseBlock == 0) return l;
+  size_t off = 0;
+  auto take = [&](size_t bytes) {
+    const size_t at = off;
+    off += align16(bytes);
+    return at;
+  };
+  const int64_t nqt = (seq_q * kGroup + T::kBM - 1) / T::kBM, nkt = (seq_kv + T::kBN - 1) / T::kBN;
+  l.lists = take((size_t)(batch * kGridKv * nqt) * (size_t)(nkt + 1) * sizeof(int));
+  if (kSparseTop) {
+    const int64_t nqb = (seq_q + kSB - 1) / kSB, nkb = (seq_kv + kSB - 1) / kSB;
+    const size_t blocks = (size_t)(batch * kHeads * nqb) * (size_t)nkb;
+    l.mean_q = take((size_t)(batch * kHeads * nqb) * kHeadDim * sizeof(double));
+    l.mean_k = take((size_t)(batch * kKvHeads * nkb) * kHeadDim * sizeof(double));
+    l.est = take(blocks * sizeof(double));
+    l.cand = take(blocks);
+    l.keep = take(blocks);
+  }
+  l.total = off;
+  return l;
+}
+template <class T> static size_t list_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv) {
+  return sparse_layout<T>(batch, seq_q, seq_kv).total;
+}
 /* The workspace a call needs: the split-KV partials, then the tile lists. */
 template <class T> static size_t workspace_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv, int max_splits) {
   const size_t lists = list_bytes<T>(batch, seq_q, seq_kv);
@@ -67,8 +96,9 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   };
   if (!own_workspace) {
     if (lists > 0 && (workspace == NULL || workspace_bytes < lists))
-      return fail(ATTNC_E_ARGUMENT, "block sparsity needs workspace for its tile lists: %zu bytes at least, got %zu "
-                  "(ask the workspace size query)", lists, workspace == NULL ? (size_t)0 : workspace_bytes);
+      return fail(ATTNC_E_ARGUMENT, "block sparsity needs workspace for its tile lists%s: %zu bytes at least, got %zu "
+                  "(ask the workspace size query)", kSparseTop ? " and its top-T plan" : "", lists,
+                  workspace == NULL ? (size_t)0 : workspace_bytes);
     while (p.nsplit > 1 && need(p.nsplit) > workspace_bytes) --p.nsplit;
   }
   void *scratch = NULL;
@@ -83,11 +113,37 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
       p.o_part = (float *)workspace;
       p.lse_part = p.o_part + (size_t)(p.batch * kHeads * p.seq_q) * (size_t)p.nsplit * kValueDim;
     }
-    if (lists > 0) p.blist = (int *)((unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0));
+    if (lists > 0) {
+      unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0);
+      const SparseLayout l = sparse_layout<T>(p.batch, p.seq_q, p.seq_kv);
+      p.blist = (int *)(base + l.lists);
+      if (kSparseTop) {
+        p.top_mean_q = (double *)(base + l.mean_q);
+        p.top_mean_k = (double *)(base + l.mean_k);
+        p.top_est = (double *)(base + l.est);
+        p.top_cand = base + l.cand;
+        p.top_keep = base + l.keep;
+        // The plan is the block mask the lists read.
+        const int64_t nqb = (p.seq_q + kSB - 1) / kSB, nkb = (p.seq_kv + kSB - 1) / kSB;
+        p.block_mask = p.top_keep;
+        p.bm_s[3] = 1;
+        p.bm_s[2] = nkb;
+        p.bm_s[1] = nqb * nkb;
+        p.bm_s[0] = kHeads * nqb * nkb;
+      }
+    }
   }
   const dim3 grid((unsigned)((p.seq_q * (int64_t)kGroup + T::kBM - 1) / T::kBM), (unsigned)(kGridKv * p.nsplit),
                   (unsigned)p.batch);
-  if (lists > 0)
+  if (kSparseTop && p.seq_kv > 0) {
+    // The plan: block means of q and k, then per (q block, head, batch) the
+    // estimates, candidates, ranks and kept blocks.
+    const unsigned nqb = (unsigned)((p.seq_q + kSB - 1) / kSB), nkb = (unsigned)((p.seq_kv + kSB - 1) / kSB);
+    e = launch(&top_mean_kernel<0>, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, p);
+    if (!e) e = launch(&top_mean_kernel<1>, dim3(nkb, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, p);
+    if (!e) e = launch(&top_select_kernel, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, p);
+  }
+  if (!e && lists > 0)
     e = launch(&block_list_kernel<T>, dim3(grid.x, (unsigned)kGridKv, grid.z), dim3(128), 0, stream, p);
   if (!e)
     e = launch(&attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>, grid, dim3(T::kThreads), (size_t)T::kSmem, stream, p);

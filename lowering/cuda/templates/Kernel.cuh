@@ -115,6 +115,80 @@ ATTNC_DEVICE bool block_kept(const Params &p, int b, int h, int pos, int kv) {
                       static_cast<int64_t>(kv / kSB) * p.bm_s[3]] != 0;
 }
 
+/* Top-T (`sparse block B top T`), step 1: the f64 mean of each block of q
+ * rows (WHICH 0: grid (q block, head, batch)) or k rows (1: (kv block, kv
+ * head, batch)), each the sum in row order of value / rows (the rule of
+ * docs/language.md, "Top-T selection", bit for bit). */
+template <int WHICH> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) top_mean_kernel(const Params p) {
+  if constexpr (kSparseTop) {  // (never launched otherwise)
+    const dim3 bid = block_idx();
+    const int blk = static_cast<int>(bid.x), h = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
+    const int nblk = static_cast<int>(grid_dim().x);
+    const int seq = WHICH ? p.seq_kv : p.seq_q, r0 = blk * kSB, r1 = r0 + kSB < seq ? r0 + kSB : seq;
+    const double n = static_cast<double>(r1 - r0);
+    const E *base = WHICH ? static_cast<const E *>(p.k) + b * p.k_sb + h * p.k_sh
+                          : static_cast<const E *>(p.q) + b * p.q_sb + h * p.q_sh;
+    const int64_t ss = WHICH ? p.k_ss : p.q_ss;
+    double *dst = (WHICH ? p.top_mean_k + (static_cast<int64_t>(b) * kKvHeads + h) * nblk * kHeadDim
+                         : p.top_mean_q + (static_cast<int64_t>(b) * kHeads + h) * nblk * kHeadDim) +
+                  static_cast<int64_t>(blk) * kHeadDim;
+    for (int x = static_cast<int>(tid()); x < kHeadDim; x += 128) {
+      double sum = 0.0;
+      for (int r = r0; r < r1; ++r) sum = dadd_rn(sum, ddiv_rn(static_cast<double>(ld(base[r * ss + x])), n));
+      dst[x] = sum;
+    }
+  }
+}
+
+/* Top-T, step 2, per (q block, head, batch): each kv block's estimate (the
+ * means' dot product in head_dim order; NaN ranks lowest) and whether the
+ * mask keeps any of its pairs (a candidate), then the T best candidates
+ * (ties to the lower block) and the candidates on the diagonal are kept:
+ * top_keep is the block mask of the attention that follows. */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) top_select_kernel(const Params p) {
+  if constexpr (kSparseTop) {  // (never launched otherwise)
+    const dim3 bid = block_idx();
+    const int qb = static_cast<int>(bid.x), h = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
+    const int nqb = static_cast<int>(grid_dim().x), nkb = (p.seq_kv + kSB - 1) / kSB;
+    const int64_t row = (static_cast<int64_t>(b) * kHeads + h) * nqb + qb;
+    const double *mq = p.top_mean_q + row * kHeadDim;
+    double *est = p.top_est + row * nkb;
+    uint8_t *cand = p.top_cand + row * nkb, *keep = p.top_keep + row * nkb;
+    const int hk = h / (kHeads / kKvHeads);  // the kv head (of the model, pruned or not)
+    const int q0 = qb * kSB, q1 = (q0 + kSB < p.seq_q ? q0 + kSB : p.seq_q) - 1;
+    for (int kb = static_cast<int>(tid()); kb < nkb; kb += 128) {
+      const double *mk = p.top_mean_k + ((static_cast<int64_t>(b) * kKvHeads + hk) * nkb + kb) * kHeadDim;
+      double e = 0.0;
+      for (int x = 0; x < kHeadDim; ++x) e = dadd_rn(e, dmul_rn(mq[x], mk[x]));
+      est[kb] = e != e ? -INFINITY : e;
+      const int k0 = kb * kSB, k1 = (k0 + kSB < p.seq_kv ? k0 + kSB : p.seq_kv) - 1;
+      const int c = tile_class_static(q0, q1, k0, k1, p.seq_q, p.seq_kv);
+      bool any = c == kFull;
+      if (c == kPartial || c == kRuntime)
+        for (int pos = q0; pos <= q1 && !any; ++pos)
+          for (int kv = k0; kv <= k1 && !any; ++kv) any = mask_fn(p, b, h, pos, kv);
+      cand[kb] = any ? 1 : 0;
+    }
+    block_sync();  // (global writes of the block are visible to it after the barrier)
+    // The diagonal: the blocks holding q' = q + seq_kv - seq_q of the rows.
+    auto diag = [&](int q) {
+      int64_t d = static_cast<int64_t>(q) + p.seq_kv - p.seq_q;
+      d = d < 0 ? 0 : (d > p.seq_kv - 1 ? p.seq_kv - 1 : d);
+      return static_cast<int>(d / kSB);
+    };
+    const int dlo = diag(q0), dhi = diag(q1);
+    for (int kb = static_cast<int>(tid()); kb < nkb; kb += 128) {
+      bool k = false;
+      if (cand[kb]) {
+        int rank = 0;
+        for (int j = 0; j < nkb; ++j) rank += cand[j] && (est[j] > est[kb] || (est[j] == est[kb] && j < kb));
+        k = rank < kTopT || (kb >= dlo && kb <= dhi);
+      }
+      keep[kb] = k ? 1 : 0;
+    }
+  }
+}
+
 /* Block sparsity, before the attention kernel: for each (query tile, kv
  * head, batch) of the attention grid, the kv tiles any of whose pairs lies in
  * a kept block, in order: list[0] = count, list[1 + i] = tile * 2 + (1 if
