@@ -258,6 +258,10 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     dp.desc.sparseBlock = 0;
     dp.desc.sparseTop = false;
     dp.desc.sparseTopT = 0;
+    if (dp.desc.lowRank == KernelDesc::LowRank::Seq) {  // (low_rank kv has no k and v to compare with)
+      dp.desc.lowRank = KernelDesc::LowRank::None;
+      dp.desc.rank = 0;
+    }
     auto dense = x86::buildKernel(dp, o.isa, {decode, ""}, err);
     if (!dense || !dense->jitCompile(err)) return report(ErrorId::internal, "the dense counterpart: " + err);
     denseSchedule = dense->schedule().str();
@@ -324,6 +328,9 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     kept = ref->countKept(args.inputs(), 0, 0, Sq, Skv);
   }
   double pairs = kept < 0 ? double(Sq) * Skv : double(kept);
+  // Linformer attends over its R projected keys (the projections, 2 x R x
+  // seq_kv x (head_dim + value_dim) per kv head, are not counted as useful).
+  if (desc.lowRank == KernelDesc::LowRank::Seq) pairs = pairs / double(Skv) * double(desc.rank);
   // Pruned heads do no work: useful FLOPs count the computed heads only.
   const double computedHeads = double(desc.heads - static_cast<int64_t>(desc.prunedHeads.size()));
   double usefulFlops = pairs * B * computedHeads * double(2 * desc.headDim + 2 * desc.valueDim);

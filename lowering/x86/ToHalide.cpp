@@ -93,9 +93,9 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.lowRank != KernelDesc::LowRank::None)
+  if (d.lowRank == KernelDesc::LowRank::Kv)
     return "attention `" + d.name +
-           "` uses a `low_rank` transform, which the x86 backend does not support yet (the reference backend runs "
+           "` uses a `low_rank kv` transform, which the x86 backend does not support yet (the reference backend runs "
            "it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
@@ -144,7 +144,10 @@ private:
   Expr qAt(Expr d, Expr s, Expr h, Expr b) {
     return bshd() ? param("q")(d, h, s, b) : param("q")(d, s, h, b);
   }
+  /// Key/value element (d, position s) of kv head h: k and v as given, or
+  /// with Linformer (`low_rank seq`) the projected E.K and F.V (f64 sums, read as f32).
   Expr kvAt(const char *t, Expr d, Expr s, Expr h, Expr b) {
+    if (linformer) return cast<float>(std::string(t) == "k" ? projK(d, s, h, b) : projV(d, s, h, b));
     return bshd() ? param(t)(d, h, s, b) : param(t)(d, s, h, b);
   }
   bool bshd() const { return d_.layout == dsl::Layout::BSHD; }
@@ -171,6 +174,11 @@ private:
 
   // The pipeline, shared by the algorithm and the schedule.
   Var dv{"dv"}, dd{"d"}, r{"r"}, j{"j"}, kt{"kt"}, qt{"qt"}, sp{"s"}, hk{"hk"}, b{"b"}, u{"u"}, qv{"q"}, hv{"h"};
+  // Linformer (`low_rank seq rank R`): E.K and F.V of each (kv head, batch),
+  // R rows each, computed once per call before the attention over R keys.
+  bool linformer = false;
+  Func projK{"linformer_k"}, projV{"linformer_v"};
+  RDom rjK, rjV;
   Func Qp{"Qp"};                                   // q tile in f32 (scaled for dot scores)
   Func Qb{"Qb"};                                   // bf16dot: q tile as stored, (pair, row, head_dim / 2)
   Var pr{"pr"}, jp{"jp"};                          // bf16dot: the pair lane, kv pairs
@@ -448,6 +456,24 @@ bool Builder::defineAlgorithm(std::string &error) {
   v.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
 
   Expr Sq = seqQ_, Skv = seqKv_;
+  if (d.lowRank == KernelDesc::LowRank::Seq) {
+    // Linformer: the keys are the R rows of E.K (values F.V), in f32; the
+    // tiles run over them (`seq_kv` in the spec's expressions stays the
+    // call's length: seqKv_).
+    linformer = true;
+    ImageParam &e = param("e_proj"), &f = param("f_proj"), &k = param("k"), &v = param("v");
+    Var x("x"), rr("rr");
+    rjK = RDom(0, seqKv_, "rj_k");
+    rjV = RDom(0, seqKv_, "rj_v");
+    auto kvIn = [&](ImageParam &t, Expr x, Expr s) { return bshd() ? t(x, hv, s, b) : t(x, s, hv, b); };
+    // Summed in f64 (a sum over the whole sequence: f32 would add its
+    // rounding to every key), used in f32.
+    projK(x, rr, hv, b) = cast<double>(0);
+    projK(x, rr, hv, b) += cast<double>(e(rjK, rr)) * cast<double>(kvIn(k, x, rjK));
+    projV(x, rr, hv, b) = cast<double>(0);
+    projV(x, rr, hv, b) += cast<double>(f(rjV, rr)) * cast<double>(kvIn(v, x, rjV));
+    Skv = Expr(static_cast<int>(d.rank));
+  }
   Expr nkt = (Skv + TK - 1) / TK;
   Expr ns = max(1, nsplit_);
   Expr tps = (nkt + ns - 1) / ns;  // kv tiles per split
@@ -492,8 +518,8 @@ bool Builder::defineAlgorithm(std::string &error) {
     Expr c;  // the class the mask gives
     if (!d.hasMask) {
       c = select(!on, empty, select(inRange, cast<uint8_t>(2), cast<uint8_t>(1)));
-    } else if (mi_.exact && !mi_.readsInputs) {
-      // Per row of the tile, from the closed-form kv intervals of the mask.
+    } else if (mi_.exact && !mi_.readsInputs && !linformer) {
+      // Per row, from the closed-form kv intervals of the mask.
       RDom rq(0, QT, "rq");
       Expr qp = qt * QT + rq;
       // The bounds in 64 bits: an affine bound of i32 sides can pass 2^31.
@@ -909,6 +935,24 @@ void Builder::applySchedule() {
   if (anyF.defined()) {
     anyF.compute_at(cls, kt);
     allF.compute_at(cls, kt);
+  }
+  if (linformer) {
+    // Once per call, before the tasks, per (kv head, batch): register blocks
+    // of 8 projected rows x one f64 vector of head_dim, summed over the whole
+    // sequence in registers (the sequence loop inside the block).
+    Var hb("hb"), x = projK.args()[0], rr = projK.args()[1], xo("xo"), xi("xi"), ro("ro"), ri("ri");
+    const int dvec = vec / 2;  // f64 lanes
+    for (auto [f, rj] : {std::pair<Func *, RDom *>{&projK, &rjK}, {&projV, &rjV}}) {
+      f->compute_root().fuse(hv, b, hb).parallel(hb).vectorize(x, dvec);
+      f->update()
+          .split(x, xo, xi, dvec, TailStrategy::GuardWithIf)
+          .split(rr, ro, ri, 8, TailStrategy::GuardWithIf)
+          .reorder(xi, ri, rj->x, xo, ro)
+          .vectorize(xi)
+          .unroll(ri)
+          .fuse(hv, b, hb)
+          .parallel(hb);
+    }
   }
   if (topKeep.defined()) {
     // The plan before the tasks: block means, then per (head, batch) the

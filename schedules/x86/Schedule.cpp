@@ -78,6 +78,7 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
     const char *why = d.dtype != dsl::DType::BF16 ? "the kernel is not bf16"
                       : isa != Isa::Avx512        ? "AVX-512 only"
                       : d.additive                ? "additive scores have no Q.K^T"
+                      : d.lowRank == KernelDesc::LowRank::Seq ? "Linformer's projected keys and values are f32"
                       : s.headsInner || (s.allHeads && !s.dotQK) ? "not with headsinner, nor allheads in prefill"
                       : s.dotQK != s.pvStream ? "the prefill tile (nodot pvblock) or the decode tile (dot pvstream) only"
                       : d.headDim % 2 || s.tileKv % 2 ? "head_dim and the kv tile must be even"
@@ -117,11 +118,12 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     // Not with allheads (a bshd cache): measured 7.8-8.0 ms against 6.1-6.3 ms
     // without (B4 H32/kv8 seq_kv 8192): the rows' V pairs differ by kv head.
     s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
-                s.dotQK && !s.allHeads;
+                s.dotQK && !s.allHeads && d.lowRank != KernelDesc::LowRank::Seq;
   } else {
     // vdpbf16ps where the CPU has it (a library also carries the prefill
     // without it; legalize() turns it off for other dtypes and ISAs).
-    s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0;
+    s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
+                d.lowRank != KernelDesc::LowRank::Seq;
     // Register blocks of 2 vectors of rows (Q.K^T keeps 2 x 8 accumulators);
     // a tile of 8 such vectors (4 with bf16dot): every K/V tile, copied once
     // per q tile, serves 128 rows. Measured (f32, seq 2048, 2 threads, Zen 4):

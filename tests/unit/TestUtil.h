@@ -243,6 +243,28 @@ inline std::vector<std::string> sparseCases() {
   };
 }
 
+/// Linformer kernels (`low_rank seq`, each named `lf`) for the backends'
+/// tests: ranks below and above the kv tiles and the sequence, masks on the
+/// query side (the only ones it allows), including one that reads `seq_kv`
+/// (the call's length, not the rank) and one that reads an input, GQA,
+/// sigmoid with a score mod, additive scores, and pruning.
+inline std::vector<std::string> linformerCases() {
+  auto spec = [](const std::string &body) { return "attention lf {\n" + body + "}\n"; };
+  return {
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  compress {\n    low_rank seq rank 24\n  }\n"),
+      spec("  dtype f32\n  heads 8\n  kv_heads 2\n  head_dim 64\n  output lse\n  mask q_idx < seq_kv - 2\n"
+           "  compress {\n    low_rank seq rank 40\n  }\n"),
+      spec("  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 32\n  output lse\n  input keep : i32[seq_q]\n"
+           "  mask keep[q_idx] != 0\n  compress {\n    low_rank seq rank 150\n  }\n"),
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  normalize sigmoid(-log(seq_kv))\n"
+           "  score_mod softcap(score, 20.0)\n  compress {\n    low_rank seq rank 16\n  }\n"),
+      spec("  dtype f32\n  heads 3\n  head_dim 16\n  score additive(units 8)\n  output lse\n"
+           "  compress {\n    low_rank seq rank 8\n  }\n"),
+      spec("  dtype f32\n  heads 6\n  kv_heads 3\n  head_dim 32\n  output lse\n"
+           "  compress {\n    prune heads [1, 2]\n    low_rank seq rank 20\n  }\n"),
+  };
+}
+
 /// Top-T ties: K (bhsd) made of blocks of B rows that repeat with period
 /// `period` blocks, so that the estimates of blocks jb and jb + period are
 /// equal to the bit and the selection rests on the tie rule (lower block).

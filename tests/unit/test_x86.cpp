@@ -344,3 +344,27 @@ TEST_CASE("x86: top-T selects the reference's blocks, ties included, the same on
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86: Linformer kernels attend over the projected keys, on every path", "[x86][linformer]") {
+  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
+  size_t i = 0;
+  for (const std::string &spec : linformerCases()) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, "lf");
+    REQUIRE(plan.desc.lowRank == KernelDesc::LowRank::Seq);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (bool decode : {false, true}) {
+        KernelDesc d = plan.desc;
+        d.dtype = t;
+        d.layout = l;
+        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
+        CHECK(checkX86(c, "lf", t, l, x86::defaultSchedule(d, x86::hostIsa(), decode),
+                       {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}) == "");
+      }
+  }
+}
+
+}  // namespace attnc::test
