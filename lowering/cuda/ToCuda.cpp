@@ -72,7 +72,7 @@ private:
                                      : fmt::format("(int32_t){}", static_cast<int64_t>(in.imm));
       break;
     case Code::SeqQ: e = "p.seq_q"; break;
-    case Code::SeqKv: e = "p.seq_kv"; break;
+    case Code::SeqKv: e = "p.seq_kv_in"; break;
     case Code::AddI: e = wrap("+"); break;
     case Code::SubI: e = wrap("-"); break;
     case Code::MulI: e = wrap("*"); break;
@@ -269,9 +269,9 @@ std::string headPlanSource(const KernelDesc &d) {
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.lowRank != KernelDesc::LowRank::None)
+  if (d.lowRank == KernelDesc::LowRank::Kv)
     return "attention `" + d.name +
-           "` uses a `low_rank` transform, which the cuda backend does not support yet (the reference backend runs "
+           "` uses a `low_rank kv` transform, which the cuda backend does not support yet (the reference backend runs "
            "it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
@@ -350,6 +350,12 @@ using namespace attnc_dev;
                                         "tiles test block_mask");
   o << fmt::format("constexpr bool kSparseTop = {};\nconstexpr int kTopT = {};\n", d.sparseTop ? "true" : "false",
                    d.sparseTop ? d.sparseTopT : 0);
+  const bool lin = d.lowRank == KernelDesc::LowRank::Seq;
+  o << fmt::format("constexpr bool kLinformer = {};  // {}\nconstexpr int kRank = {};\n", lin ? "true" : "false",
+                   lin ? "low_rank seq: linformer_proj_kernel writes E.K and F.V to the workspace, the attention "
+                         "runs over their R rows"
+                       : "no sequence projection",
+                   lin ? d.rank : 0);
 
   // Params.
   o << R"(
@@ -368,6 +374,11 @@ struct Params {
   // sparse block top: the plan, in the workspace (block means, estimates, candidates, the kept blocks)
   double *top_mean_q, *top_mean_k, *top_est;
   uint8_t *top_cand, *top_keep;
+  // low_rank seq (Linformer): e_proj and f_proj [R, seq_kv], the projected keys and values [batch][kv heads][R][dim]
+  const void *e_proj, *f_proj;
+  int64_t e_s[2], f_s[2];
+  void *lin_k, *lin_v;
+  int seq_kv_in;  // the call's seq_kv (the `seq_kv` of the spec's expressions); seq_kv counts the keys attended
 )";
   if (!d.inputs.empty()) {
     o << fmt::format("  const void *in[{0}];  // the spec's inputs:", d.inputs.size());
@@ -471,13 +482,17 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
   if (d.sparseBlock > 0 && !d.sparseTop)
     h << "  p.block_mask = (const uint8_t *)block_mask->data;\n  for (int i = 0; i < 4; ++i) p.bm_s[i] = "
          "block_mask->stride[i];\n";
+  if (lin)
+    h << "  p.e_proj = e_proj->data;\n  p.f_proj = f_proj->data;\n  for (int i = 0; i < 2; ++i) p.e_s[i] = "
+         "e_proj->stride[i], p.f_s[i] = f_proj->stride[i];\n";
   for (size_t i = 0; i < d.inputs.size(); ++i) {
     const std::string &n = d.inputs[i].name;
     h << fmt::format("  p.in[{0}] = {1}->data;\n  for (int i = 0; i < 4; ++i) {{\n    p.in_ext[{0}][i] = i < {1}->ndim ? "
                      "{1}->shape[i] : 1;\n    p.in_str[{0}][i] = i < {1}->ndim ? {1}->stride[i] : 0;\n  }}\n",
                      i, n);
   }
-  h << "  p.batch = (int)batch;\n  p.seq_q = (int)seq_q;\n  p.seq_kv = (int)seq_kv;\n  p.nsplit = 1;\n";
+  h << "  p.batch = (int)batch;\n  p.seq_q = (int)seq_q;\n  p.seq_kv = (int)seq_kv;\n  p.seq_kv_in = (int)seq_kv;\n"
+       "  p.nsplit = 1;\n";
   h << "  // Decoding: the packed rows of a kv head (seq_q x group) fit one decode block.\n"
        "  if (seq_q * kGroup <= Decode::kBM)\n"
        "    return run<Decode>(p, kDecodeMaxSplits, workspace, workspace_bytes, own_workspace, stream);\n";

@@ -12,6 +12,7 @@
 
 #include "lowering/kernel/ParallelFor.h"
 #include "lowering/kernel/Program.h"
+#include "lowering/reference/KernelArgs.h"
 
 namespace attnc {
 
@@ -282,6 +283,12 @@ void materializeKV(const Call &c, int64_t b, int64_t hk, std::vector<double> &K,
         for (int64_t x = 0; x < D; ++x) K2[r * D + x] += ev * K[j * D + x];
         for (int64_t x = 0; x < Dv; ++x) V2[r * Dv + x] += fv * V[j * Dv + x];
       }
+    // Keys and values are stored in the spec's dtype, the projected ones too
+    // (docs/language.md): each exact sum rounded to it (through f32, as the
+    // backends store it).
+    unsigned char cell[8];
+    for (double &x : K2) x = storeAs(d.dtype, cell, 0, x);
+    for (double &x : V2) x = storeAs(d.dtype, cell, 0, x);
     K.swap(K2);
     V.swap(V2);
   }
@@ -459,7 +466,9 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   if (scoreMax) *scoreMax = HostTensor({sz.batch, d.heads, sz.seqQ});
   c.B = sz.batch, c.Sq = sz.seqQ, c.Skv = sz.seqKv, c.H = d.heads, c.Hkv = d.kvHeads, c.D = d.headDim;
   c.Dv = d.valueDim, c.group = d.heads / d.kvHeads, c.U = d.units;
-  c.nkv = d.lowRank == KernelDesc::LowRank::Seq ? d.rank : c.Skv;
+  // Linformer attends over its R projections, unless there is no key at
+  // all: seq_kv 0 masks every row, as for every kernel.
+  c.nkv = d.lowRank == KernelDesc::LowRank::Seq && c.Skv > 0 ? d.rank : c.Skv;
   c.env = EvalEnv{static_cast<double>(c.Sq), static_cast<double>(c.Skv), &c.inputs};
 
   // ---- Per (batch, kv head): stage 1, and the additive k projections. The

@@ -145,9 +145,14 @@ private:
     return bshd() ? param("q")(d, h, s, b) : param("q")(d, s, h, b);
   }
   /// Key/value element (d, position s) of kv head h: k and v as given, or
-  /// with Linformer (`low_rank seq`) the projected E.K and F.V (f64 sums, read as f32).
+  /// with Linformer (`low_rank seq`) the projected E.K and F.V (f64 sums,
+  /// stored in the kernel's type).
   Expr kvAt(const char *t, Expr d, Expr s, Expr h, Expr b) {
-    if (linformer) return cast<float>(std::string(t) == "k" ? projK(d, s, h, b) : projV(d, s, h, b));
+    if (linformer) {
+      // Stored in the kernel's type, as keys and values are (docs/language.md).
+      Expr e = std::string(t) == "k" ? projK(d, s, h, b) : projV(d, s, h, b);
+      return cast(halideType(d_.dtype), cast<float>(e));
+    }
     return bshd() ? param(t)(d, h, s, b) : param(t)(d, s, h, b);
   }
   bool bshd() const { return d_.layout == dsl::Layout::BSHD; }

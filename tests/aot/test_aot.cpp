@@ -15,6 +15,7 @@
 #include "alibi.h"
 #include "bahdanau.h"
 #include "block_sparse.h"
+#include "linformer.h"
 #include "llama3_8b.h"
 #include "mqa_decode.h"
 #include "packed_docs.h"
@@ -55,6 +56,7 @@ Spec load(const std::string &example) {
 template <typename F>
 std::string checkAgainstReference(F fn, const Spec &s, int64_t batch, int64_t seqQ, int64_t seqKv, uint32_t seed) {
   KernelArgs a = makeArgs(s.desc, batch, seqQ, seqKv, seed);
+  scaleProjections(a);  // (Linformer's; a no-op elsewhere)
   int rc = call(fn, a);
   if (rc != ATTNC_OK) return "status " + std::to_string(rc);
   HostTensor out, lse, smax;
@@ -97,7 +99,8 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(sigmoid_attn, "sigmoid_attn");
   each(sliding_sinks, "sliding_sinks");
   each(t5_bias, "t5_bias");
-  each(topk_sparse, "topk_sparse");  // the top-T plan, then the block-sparse kernel
+  each(topk_sparse, "topk_sparse");
+  each(linformer, "linformer");  // E.K and F.V, then attention over 256 keys  // the top-T plan, then the block-sparse kernel
 }
 
 TEST_CASE("aot bad arguments: every status with a message naming the tensor", "[aot]") {

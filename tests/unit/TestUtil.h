@@ -265,6 +265,19 @@ inline std::vector<std::string> linformerCases() {
   };
 }
 
+/// Linformer test data: e_proj and f_proj scaled by 1/sqrt(seq_kv), so that
+/// the projected keys and values are of order 1 like every kernel's k and v
+/// (the numerics contract's tolerances are absolute for values of order 1;
+/// N(0, 1) projections would make them of order sqrt(seq_kv)).
+inline void scaleProjections(KernelArgs &a) {
+  for (size_t i = 0; i < a.sig.size(); ++i) {
+    if (a.sig[i].name != "e_proj" && a.sig[i].name != "f_proj") continue;
+    const double f = 1.0 / std::sqrt(double(std::max<int64_t>(1, a.host[i].shape[1])));
+    for (int64_t e = 0; e < a.host[i].numel(); ++e)
+      a.host[i].data[e] = storeAs(a.sig[i].dtype, a.mem[i].data(), e, a.host[i].data[e] * f);
+  }
+}
+
 /// Top-T ties: K (bhsd) made of blocks of B rows that repeat with period
 /// `period` blocks, so that the estimates of blocks jb and jb + period are
 /// equal to the bit and the selection rests on the tie rule (lower block).

@@ -53,6 +53,7 @@ std::string checkCuda(const Compiled &c, const std::string &name, dsl::DType dty
   auto ref = ReferenceKernel::create(plan);
   for (const Shape &s : shapes) {
     KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
+    scaleProjections(args);  // (Linformer's; a no-op elsewhere)
     if (prepare) prepare(args);
     HostTensor out, lse, smax;
     if (!ref->run(args.inputs(), out, desc->outputLse ? &lse : nullptr, err, 0, &smax))
@@ -546,6 +547,50 @@ TEST_CASE("cuda emulated: top-T selects the reference's blocks, ties included", 
         CHECK(compareWithReference(plan.desc, args, out, lse, smax, seqQ) == "");
       }
     }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda emulated: Linformer kernels attend over the projected keys, on every path", "[cuda][linformer]") {
+  const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
+  size_t i = 0;
+  for (const std::string &spec : linformerCases()) {
+    Compiled c = compileText(spec);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (size_t v = 0; v < kVariants.size(); ++v) {
+        INFO(spec << dsl::dtypeName(t) << " variant " << v);
+        CHECK(checkCuda(c, "lf", t, l, kVariants[v], {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}}) == "");
+      }
+  }
+}
+
+TEST_CASE("cuda Linformer: projections in the workspace, the query counts them", "[cuda][linformer]") {
+  Compiled c = compileText(linformerCases()[0]);
+  KernelPlan plan = planOf(c, "lf");
+  plan.desc.dtype = dsl::DType::BF16;
+  std::string err;
+  auto k = buildCuda(plan, kVariants[0], err);
+  REQUIRE(k);
+  auto ref = ReferenceKernel::create(plan);
+  const size_t need = k->workspaceSize(1, 70, 150);
+  CHECK(need >= 2 * 2 * 24 * 32);  // E.K and F.V of both kv heads, bf16
+  KernelArgs args = makeArgs(plan.desc, 1, 70, 150, 5);
+  scaleProjections(args);
+  HostTensor out, lse, smax;
+  REQUIRE(ref->run(args.inputs(), out, &lse, err, 0, &smax));
+  std::vector<const attnc_tensor *> t;
+  for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+  std::vector<unsigned char> ws(need);
+  REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+  CHECK(compareWithReference(plan.desc, args, out, lse, smax, 70) == "");
+  KernelArgs again = makeArgs(plan.desc, 1, 70, 150, 5);
+  t.clear();
+  for (const attnc_tensor &a : again.tensors) t.push_back(&a);
+  CHECK(k->runWs(t, ws.data(), need / 2) == ATTNC_E_ARGUMENT);
+  CHECK(std::string(k->lastError()).find("low_rank seq") != std::string::npos);
 }
 
 }  // namespace attnc::test

@@ -31,6 +31,7 @@ std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtyp
   auto ref = ReferenceKernel::create(plan);
   for (const Shape &s : shapes) {
     KernelArgs args = makeArgs(*desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqQ * 131 + s.seqKv));
+    scaleProjections(args);  // (Linformer's; a no-op elsewhere)
     if (prepare) prepare(args);
     HostTensor out, lse, smax;
     if (!ref->run(args.inputs(), out, desc->outputLse ? &lse : nullptr, err, 0, &smax))

@@ -63,10 +63,20 @@ template <class T> static SparseLayout sparse_layout(int64_t batch, int64_t seq_
 template <class T> static size_t list_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv) {
   return sparse_layout<T>(batch, seq_q, seq_kv).total;
 }
+
+/* Linformer: the keys the attention runs over (R, or none without keys). */
+static int64_t attended_keys(int64_t seq_kv) { return kLinformer ? (seq_kv > 0 ? kRank : 0) : seq_kv; }
+/* Linformer: E.K and F.V of every (batch, kv head), in the kernel's type. */
+static size_t linformer_bytes(int64_t batch) {
+  return kLinformer ? align16((size_t)(batch * kKvHeads) * kRank * kHeadDim * sizeof(E)) +
+                          align16((size_t)(batch * kKvHeads) * kRank * kValueDim * sizeof(E))
+                    : 0;
+}
 /* The workspace a call needs: the split-KV partials, then the tile lists. */
 template <class T> static size_t workspace_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv, int max_splits) {
-  const size_t lists = list_bytes<T>(batch, seq_q, seq_kv);
-  const size_t split = split_bytes(batch, seq_q, choose_splits<T>(batch, seq_q, seq_kv, max_splits));
+  const int64_t keys = attended_keys(seq_kv);
+  const size_t lists = list_bytes<T>(batch, seq_q, keys) + linformer_bytes(batch);
+  const size_t split = split_bytes(batch, seq_q, choose_splits<T>(batch, seq_q, keys, max_splits));
   return lists ? align16(split) + lists : split;
 }
 
@@ -87,18 +97,21 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   if (T::kSmem > smem_optin)
     return fail(ATTNC_E_DEVICE, "the kernel needs %d bytes of shared memory per block, the device allows %d "
                 "(generate it for this GPU's arch with --arch)", T::kSmem, smem_optin);
+  p.seq_kv = (int)attended_keys(p.seq_kv_in);  // (Linformer: its R projected keys)
   p.nsplit = choose_splits<T>(p.batch, p.seq_q, p.seq_kv, max_splits);
-  // Workspace: the split-KV partials (nsplit > 1), then the tile lists (block sparsity).
-  const size_t lists = list_bytes<T>(p.batch, p.seq_q, p.seq_kv);
+  // Workspace: the split-KV partials (nsplit > 1), then the tile lists (block
+  // sparsity) or the projected keys and values (Linformer).
+  const size_t lists = list_bytes<T>(p.batch, p.seq_q, p.seq_kv) + linformer_bytes(p.batch);
   auto need = [&](int nsplit) {
     const size_t split = split_bytes(p.batch, p.seq_q, nsplit);
     return lists ? align16(split) + lists : split;
   };
   if (!own_workspace) {
     if (lists > 0 && (workspace == NULL || workspace_bytes < lists))
-      return fail(ATTNC_E_ARGUMENT, "block sparsity needs workspace for its tile lists%s: %zu bytes at least, got %zu "
-                  "(ask the workspace size query)", kSparseTop ? " and its top-T plan" : "", lists,
-                  workspace == NULL ? (size_t)0 : workspace_bytes);
+      return fail(ATTNC_E_ARGUMENT, "%s needs workspace: %zu bytes at least, got %zu (ask the workspace size query)",
+                  kLinformer ? "low_rank seq (its projected keys and values)"
+                  : kSparseTop ? "block sparsity (its tile lists and top-T plan)" : "block sparsity (its tile lists)",
+                  lists, workspace == NULL ? (size_t)0 : workspace_bytes);
     while (p.nsplit > 1 && need(p.nsplit) > workspace_bytes) --p.nsplit;
   }
   void *scratch = NULL;
@@ -113,7 +126,19 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
       p.o_part = (float *)workspace;
       p.lse_part = p.o_part + (size_t)(p.batch * kHeads * p.seq_q) * (size_t)p.nsplit * kValueDim;
     }
-    if (lists > 0) {
+    if (kLinformer) {
+      unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0);
+      p.lin_k = base;
+      p.lin_v = base + align16((size_t)(p.batch * kKvHeads) * kRank * kHeadDim * sizeof(E));
+      // The attention reads them as its k and v: [batch][kv heads][R][dim], 16-byte rows where the dims allow.
+      p.k = p.lin_k;
+      p.v = p.lin_v;
+      p.k_ss = kHeadDim, p.k_sh = (int64_t)kRank * kHeadDim, p.k_sb = (int64_t)kKvHeads * kRank * kHeadDim;
+      p.v_ss = kValueDim, p.v_sh = (int64_t)kRank * kValueDim, p.v_sb = (int64_t)kKvHeads * kRank * kValueDim;
+      p.k_aligned = (kHeadDim * sizeof(E)) % 16 == 0;
+      p.v_aligned = (kValueDim * sizeof(E)) % 16 == 0;
+    }
+    if (lists > 0 && kSparseBlock > 0) {
       unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0);
       const SparseLayout l = sparse_layout<T>(p.batch, p.seq_q, p.seq_kv);
       p.blist = (int *)(base + l.lists);
@@ -135,7 +160,18 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   }
   const dim3 grid((unsigned)((p.seq_q * (int64_t)kGroup + T::kBM - 1) / T::kBM), (unsigned)(kGridKv * p.nsplit),
                   (unsigned)p.batch);
-  if (kSparseTop && p.seq_kv > 0) {
+  if (kLinformer && p.seq_kv > 0) {
+    // E.K and F.V first: 8 projected rows per block, every (kv head, batch).
+    // (They read the call's k and v, which the attention's Params replaced.)
+    Params pin = p;
+    pin.k = p0.k, pin.v = p0.v;
+    pin.k_sb = p0.k_sb, pin.k_sh = p0.k_sh, pin.k_ss = p0.k_ss;
+    pin.v_sb = p0.v_sb, pin.v_sh = p0.v_sh, pin.v_ss = p0.v_ss;
+    const unsigned rows = (unsigned)((kRank + 7) / 8);
+    e = launch(&linformer_proj_kernel<0>, dim3(rows, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, pin);
+    if (!e) e = launch(&linformer_proj_kernel<1>, dim3(rows, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, pin);
+  }
+  if (!e && kSparseTop && p.seq_kv > 0) {
     // The plan: block means of q and k, then per (q block, head, batch) the
     // estimates, candidates, ranks and kept blocks.
     const unsigned nqb = (unsigned)((p.seq_q + kSB - 1) / kSB), nkb = (unsigned)((p.seq_kv + kSB - 1) / kSB);

@@ -106,6 +106,35 @@ ATTNC_DEVICE int classify_runtime(const Params &p, int b, int hk, int p0, int ro
   return sync_count(!all) == 0 ? kFull : kPartial;
 }
 
+/* Linformer (`low_rank seq rank R`), before the attention: rows 8 x blockIdx.x
+ * .. +7 of E.K (WHICH 0) or F.V (1) of one (kv head, batch), summed over the
+ * call's whole sequence in f64 (as the x86 kernel; f32 would add its rounding
+ * over thousands of terms to every key) and stored in the kernel's type:
+ * [batch][kv heads][R][dim] in the workspace, the attention's k and v. */
+template <int WHICH> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) linformer_proj_kernel(const Params p) {
+  if constexpr (kLinformer) {  // (never launched otherwise)
+    constexpr int kDim = WHICH ? kValueDim : kHeadDim;
+    const dim3 bid = block_idx();
+    const int r0 = static_cast<int>(bid.x) * 8, hk = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
+    const E *src = WHICH ? static_cast<const E *>(p.v) + b * p.v_sb + hk * p.v_sh
+                         : static_cast<const E *>(p.k) + b * p.k_sb + hk * p.k_sh;
+    const int64_t ss = WHICH ? p.v_ss : p.k_ss;
+    const E *proj = static_cast<const E *>(WHICH ? p.f_proj : p.e_proj);
+    const int64_t *ps = WHICH ? p.f_s : p.e_s;
+    E *dst = static_cast<E *>(WHICH ? p.lin_v : p.lin_k) + (static_cast<int64_t>(b) * kKvHeads + hk) * kRank * kDim;
+    for (int x = static_cast<int>(tid()); x < kDim; x += 128) {
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int j = 0; j < p.seq_kv_in; ++j) {
+        const double kv = ld(src[j * ss + x]);
+        ATTNC_UNROLL for (int i = 0; i < 8; ++i)
+          if (r0 + i < kRank) acc[i] += static_cast<double>(ld(proj[(r0 + i) * ps[0] + j * ps[1]])) * kv;
+      }
+      ATTNC_UNROLL for (int i = 0; i < 8; ++i)
+        if (r0 + i < kRank) dst[static_cast<int64_t>(r0 + i) * kDim + x] = st(static_cast<float>(acc[i]));
+    }
+  }
+}
+
 /* Block sparsity: whether the caller's block_mask keeps the block of pair
  * (pos, kv) of head h (pos clamped: a tile's rows past seq_q read a real block). */
 constexpr int kSB = kSparseBlock > 0 ? kSparseBlock : 1;  // (a divisor in code that never runs without)
@@ -288,7 +317,10 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   // the mask. A tile only partly in kept blocks is partial.
   auto classify = [&](int it) {
     const int k0 = tile_of(it) * T::kBN, k1 = (k0 + T::kBN < seq_kv ? k0 + T::kBN : seq_kv) - 1;
-    int c = tile_class_static(pos_first, pos_last, k0, k1, seq_q, seq_kv);
+    // (Linformer: the analysis's kv intervals speak of the call's positions,
+    // not of the R projected keys: the mask, which cannot read kv_idx, is
+    // asked at run time.)
+    int c = kLinformer ? (kMask ? kRuntime : kFull) : tile_class_static(pos_first, pos_last, k0, k1, seq_q, seq_kv);
     if (c == kRuntime) c = classify_runtime<T>(p, b, hk, p0, rows, k0, k1);
     if (c == kFull && k0 + T::kBN > seq_kv) c = kPartial;  // the kv tail needs its bound check
     if (kSparseBlock > 0 && c == kFull && !(list[1 + it] & 1)) c = kPartial;
