@@ -466,9 +466,7 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
   if (scoreMax) *scoreMax = HostTensor({sz.batch, d.heads, sz.seqQ});
   c.B = sz.batch, c.Sq = sz.seqQ, c.Skv = sz.seqKv, c.H = d.heads, c.Hkv = d.kvHeads, c.D = d.headDim;
   c.Dv = d.valueDim, c.group = d.heads / d.kvHeads, c.U = d.units;
-  // Linformer attends over its R projections, unless there is no key at
-  // all: seq_kv 0 masks every row, as for every kernel.
-  c.nkv = d.lowRank == KernelDesc::LowRank::Seq && c.Skv > 0 ? d.rank : c.Skv;
+  c.nkv = d.lowRank == KernelDesc::LowRank::Seq ? d.rank : c.Skv;  // (Linformer: its R projections)
   c.env = EvalEnv{static_cast<double>(c.Sq), static_cast<double>(c.Skv), &c.inputs};
 
   // ---- Per (batch, kv head): stage 1, and the additive k projections. The

@@ -591,6 +591,13 @@ TEST_CASE("cuda Linformer: projections in the workspace, the query counts them",
   for (const attnc_tensor &a : again.tensors) t.push_back(&a);
   CHECK(k->runWs(t, ws.data(), need / 2) == ATTNC_E_ARGUMENT);
   CHECK(std::string(k->lastError()).find("low_rank seq") != std::string::npos);
+  // No keys at all: every row masked (docs/integration.md, "Empty calls").
+  KernelArgs none = makeArgs(plan.desc, 1, 5, 0, 5);
+  t.clear();
+  for (const attnc_tensor &a : none.tensors) t.push_back(&a);
+  REQUIRE(k->run(t) == ATTNC_OK);
+  for (double x : none.output(0).data) CHECK(x == 0.0);
+  for (double x : none.output(1).data) CHECK(x == -std::numeric_limits<double>::infinity());
 }
 
 }  // namespace attnc::test
