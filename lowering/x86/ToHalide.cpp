@@ -93,10 +93,14 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.lowRank == KernelDesc::LowRank::Kv)
+  if (d.lowRank == KernelDesc::LowRank::Kv && d.sparseTop)
     return "attention `" + d.name +
-           "` uses a `low_rank kv` transform, which the x86 backend does not support yet (the reference backend runs "
-           "it)";
+           "` uses `low_rank kv` with `sparse ... top`, which the x86 backend does not support yet (the top-T "
+           "estimates are defined on the materialized keys; the reference backend runs it)";
+  if (d.lowRank == KernelDesc::LowRank::Kv && d.additive)
+    return "attention `" + d.name +
+           "` uses `low_rank kv` with additive scores, which the x86 backend does not support yet (the absorbed form "
+           "needs a dot product; the reference backend runs it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   return "";
@@ -148,6 +152,7 @@ private:
   /// with Linformer (`low_rank seq`) the projected E.K and F.V (f64 sums,
   /// stored in the kernel's type).
   Expr kvAt(const char *t, Expr d, Expr s, Expr h, Expr b) {
+    if (mla) return param("latent")(d, s, b);  // (absorbed: keys and values are the latent rows)
     if (linformer) {
       // Stored in the kernel's type, as keys and values are (docs/language.md).
       Expr e = std::string(t) == "k" ? projK(d, s, h, b) : projV(d, s, h, b);
@@ -182,6 +187,12 @@ private:
   // Linformer (`low_rank seq rank R`): E.K and F.V of each (kv head, batch),
   // R rows each, computed once per call before the attention over R keys.
   bool linformer = false;
+  // low_rank kv, absorbed (MLA): q is projected through k_up to the R latent
+  // dims, scores and the P.V sum run over the latent rows (shared by every
+  // head: one tile of all heads), v_up is applied once to each output row.
+  bool mla = false;
+  Func qLat{"q_latent"}, oLat{"o_latent"}, oProj{"o_proj"};
+  RDom rqx, rox;
   Func projK{"linformer_k"}, projV{"linformer_v"};
   RDom rjK, rjV;
   Func Qp{"Qp"};                                   // q tile in f32 (scaled for dot scores)
@@ -429,7 +440,9 @@ bool Builder::defineAlgorithm(std::string &error) {
       }
     }
   }
-  D = static_cast<int>(d.headDim), Dv = static_cast<int>(d.valueDim);
+  mla = d.lowRank == KernelDesc::LowRank::Kv;
+  // The dims the tiles run over: the latent's with MLA.
+  D = static_cast<int>(mla ? d.rank : d.headDim), Dv = static_cast<int>(mla ? d.rank : d.valueDim);
   SB = static_cast<int>(d.sparseBlock);
   const bool fast = s_.fastExp;
   const Type T = halideType(d.dtype);
@@ -444,21 +457,30 @@ bool Builder::defineAlgorithm(std::string &error) {
   // dimension 0 unless told otherwise).
   for (ImageParam &p : params_)
     if (p.name() != "q" && p.name() != "k" && p.name() != "v") p.dim(0).set_stride(Expr());
-  ImageParam &q = param("q"), &k = param("k"), &v = param("v");
+  ImageParam &q = param("q");
   int sDim = bshd() ? 2 : 1, hDim = bshd() ? 1 : 2;
   seqQ_ = q.dim(sDim).extent();
-  seqKv_ = k.dim(sDim).extent();
   batch_ = q.dim(3).extent();
   // Static extents and zero mins let Halide drop tail code and checks.
-  for (ImageParam *p : {&q, &k, &v}) {
-    for (int i = 0; i < 4; ++i) p->dim(i).set_min(0);
-  }
-  q.dim(0).set_extent(D);
-  k.dim(0).set_extent(D);
-  v.dim(0).set_extent(Dv);
+  for (int i = 0; i < 4; ++i) q.dim(i).set_min(0);
+  q.dim(0).set_extent(static_cast<int>(d.headDim));
   q.dim(hDim).set_extent(static_cast<int>(d.heads));
-  k.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
-  v.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
+  if (mla) {
+    ImageParam &lat = param("latent");
+    seqKv_ = lat.dim(1).extent();
+    for (int i = 0; i < 3; ++i) lat.dim(i).set_min(0);
+    lat.dim(0).set_extent(D);
+  } else {
+    ImageParam &k = param("k"), &v = param("v");
+    seqKv_ = k.dim(sDim).extent();
+    for (ImageParam *p : {&k, &v}) {
+      for (int i = 0; i < 4; ++i) p->dim(i).set_min(0);
+    }
+    k.dim(0).set_extent(D);
+    v.dim(0).set_extent(Dv);
+    k.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
+    v.dim(hDim).set_extent(static_cast<int>(d.kvHeads));
+  }
 
   Expr Sq = seqQ_, Skv = seqKv_;
   if (d.lowRank == KernelDesc::LowRank::Seq) {
@@ -493,10 +515,22 @@ bool Builder::defineAlgorithm(std::string &error) {
     return G == 1 ? kvh : kvh * G + row % G;
   };
   // The kv head of a row: the tile's, or with allHeads the row's head's.
-  auto kvOf = [&](Expr row, Expr kvh) { return s_.allHeads ? headOf(row, kvh) / Greal : kvh; };
+  auto kvOf = [&](Expr row, Expr kvh) {
+    if (mla) return kvh;  // (one latent for every head: the tile's group's, whose lists it walks)
+    return s_.allHeads ? headOf(row, kvh) / Greal : kvh;
+  };
 
   // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
   Expr qval = cast<float>(qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b));
+  if (mla) {
+    // Absorbed: q_lat[r] = sum over head_dim x of q[x] k_up[kv head][r][x].
+    rqx = RDom(0, static_cast<int>(d.headDim), "rqx");
+    Expr h = headOf(r, hk);
+    qLat(dd, r, qt, hk, b) = 0.0f;
+    qLat(dd, r, qt, hk, b) += cast<float>(qAt(rqx, clamp(qpos(r, qt), 0, Sq - 1), h, b)) *
+                              cast<float>(param("k_up")(rqx, dd, h / Greal));
+    qval = qLat(dd, r, qt, hk, b);
+  }
   Qp(r, dd, qt, hk, b) = d.additive ? qval : qval * static_cast<float>(d.scale);
   const bool bdot = s_.bf16Dot;
   // bf16dot: Q as stored (the scale multiplies the scores), a pair of
@@ -801,7 +835,20 @@ bool Builder::defineAlgorithm(std::string &error) {
     // l == 0: every pair masked (out 0, lse -inf); a NaN score makes l NaN,
     // and out and lse NaN with it (docs/language.md, numerics).
     o = select(isPruned || l == 0.0f, 0.0f, acc / l);
+    if (mla) {
+      // (m and l are the same across the row's columns: read them at latent
+      // column 0, not at the output's columns, which the latent may not have.)
+      m = fin(0, row, qv / QT, hv / Gout, b)[0], l = fin(0, row, qv / QT, hv / Gout, b)[1];
+    }
     lse = select(isPruned || l == 0.0f, kNegInf, select(is_nan(l), l, m + log(l)));
+  }
+  if (mla) {
+    // Absorbed: out[x] = sum over the latent dims r of o_lat[r] v_up[kv head][r][x].
+    oLat(dv, qv, hv, b) = o;
+    rox = RDom(0, D, "rox");
+    oProj(dv, qv, hv, b) = 0.0f;
+    oProj(dv, qv, hv, b) += oLat(rox, qv, hv, b) * cast<float>(param("v_up")(dv, rox, hv / Greal));
+    o = oProj(dv, qv, hv, b);
   }
   if (d.outputLse) out_(outVars) = Tuple(cast(T, o), lse);
   else out_(outVars) = cast(T, o);
@@ -809,7 +856,7 @@ bool Builder::defineAlgorithm(std::string &error) {
   // The output buffers' constraints, as the ABI states them.
   std::vector<OutputImageParam> outs = out_.output_buffers();
   for (int i = 0; i < 4; ++i) outs[0].dim(i).set_min(0);
-  outs[0].dim(0).set_extent(Dv);
+  outs[0].dim(0).set_extent(static_cast<int>(d.valueDim));
   outs[0].dim(hDim).set_extent(static_cast<int>(d.heads));
   if (d.outputLse) outs[1].dim(0).set_stride(Expr());  // lse: a stride-0 view over dv (extents follow out's)
   return true;
@@ -931,9 +978,18 @@ void Builder::applySchedule() {
     else out_.reorder(dv, qi, qo, hk, b);
     out_.fuse(qo, hk, task).fuse(task, b, task).parallel(task);
   }
-  out_.vectorize(dv, dvLoadVec);
+  const int outVec = vecFor(d.valueDim, vec);
+  out_.vectorize(dv, outVec);
 
   LoopLevel atTask(out_, task);
+  if (mla) {
+    // Absorbed low rank: q through k_up once per task, v_up once per output row.
+    qLat.compute_at(atTask).vectorize(dd, vecFor(D, vec));
+    qLat.update().reorder(dd, rqx.x, r).vectorize(dd, vecFor(D, vec));
+    oLat.compute_at(atTask).vectorize(dv, vecFor(D, vec));
+    oProj.compute_at(atTask).vectorize(dv, outVec);
+    oProj.update().reorder(dv, rox.x, qv, hv).vectorize(dv, outVec);
+  }
   fin.compute_at(atTask).vectorize(dv, dvLoadVec);
   fin.update().reorder(dv, r, rs).vectorize(dv, dvLoadVec);
   cls.compute_at(atTask);
@@ -1016,7 +1072,7 @@ void Builder::applySchedule() {
       st.vectorize(dvi, dvVec).unroll(ri);
     }
     st.parallel(spS);
-    if (s_.prefetch) {
+    if (s_.prefetch && !mla) {
       // Fetch the next kv tile's K and V while this one computes.
       st.prefetch(param("k"), rk, rk, 1);
       st.prefetch(param("v"), rk, rk, 1);

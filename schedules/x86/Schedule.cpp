@@ -46,6 +46,10 @@ int divisorAtMost(int64_t n, int want) {
 
 std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
   std::vector<std::string> notes;
+  // The value columns the tiles carry: the latent's with absorbed low rank
+  // (its output projection then splits value_dim too).
+  const bool mla = d.lowRank == KernelDesc::LowRank::Kv;
+  const int64_t cols = mla ? std::gcd(d.rank, d.valueDim) : d.valueDim;
   auto set = [&](int &knob, int v, const char *what) {
     if (knob != v) notes.push_back(fmt::format("{} {} -> {}", what, knob, v));
     knob = v;
@@ -65,20 +69,21 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
   set(s.rowBlock, divisorAtMost(rows, s.rowBlock), "qk rows");
   set(s.colBlock, divisorAtMost(s.tileKv, s.colBlock), "qk columns");
   set(s.pvRows, divisorAtMost(rows, s.pvRows), "pv rows");
-  set(s.dvBlock, divisorAtMost(d.valueDim, s.dvBlock), "pv columns");
+  set(s.dvBlock, divisorAtMost(cols, s.dvBlock), "pv columns");
   set(s.maxSplits, std::clamp(s.maxSplits, 1, 4096), "splits");
   if (s.pvLanes) {
     // (Also with bf16dot: the f32 twin of a bf16dot prefill uses it.)
     if (s.dotQK || s.pvStream || s.headsInner) {
       notes.push_back("pvlanes -> off (the nodot pvblock tile without headsinner only)");
       s.pvLanes = false;
-    } else set(s.colBlock, divisorAtMost(std::gcd<int64_t>(s.tileKv, d.valueDim), s.colBlock), "qk columns");
+    } else set(s.colBlock, divisorAtMost(std::gcd<int64_t>(s.tileKv, cols), s.colBlock), "qk columns");
   }
   if (s.bf16Dot) {
     const char *why = d.dtype != dsl::DType::BF16 ? "the kernel is not bf16"
                       : isa != Isa::Avx512        ? "AVX-512 only"
                       : d.additive                ? "additive scores have no Q.K^T"
                       : d.lowRank == KernelDesc::LowRank::Seq ? "Linformer's projected keys and values are f32"
+                      : mla                       ? "absorbed low rank projects q in f32"
                       : s.headsInner || (s.allHeads && !s.dotQK) ? "not with headsinner, nor allheads in prefill"
                       : s.dotQK != s.pvStream ? "the prefill tile (nodot pvblock) or the decode tile (dot pvstream) only"
                       : d.headDim % 2 || s.tileKv % 2 ? "head_dim and the kv tile must be even"
@@ -88,7 +93,7 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
       s.bf16Dot = false;
     } else {
       // Both products use the Q.K^T block; its columns also split value_dim.
-      set(s.colBlock, divisorAtMost(std::gcd<int64_t>(s.tileKv, d.valueDim), s.colBlock), "qk columns");
+      set(s.colBlock, divisorAtMost(std::gcd<int64_t>(s.tileKv, cols), s.colBlock), "qk columns");
     }
   }
   return notes;
@@ -112,18 +117,20 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     s.dotQK = group < s.vector;
     // bshd caches interleave the kv heads in each row: all heads in one tile
     // read each row whole (measured 2.4x faster than per-kv-head tasks).
-    s.allHeads = d.layout == dsl::Layout::BSHD && d.kvHeads > 1 && d.sparseBlock == 0;
+    // (Absorbed low rank: every head reads the one latent, so one tile of all heads.)
+    s.allHeads = (d.layout == dsl::Layout::BSHD || d.lowRank == KernelDesc::LowRank::Kv) && d.kvHeads > 1 &&
+                 d.sparseBlock == 0;
     s.pvStream = true;
     s.prefetch = false;  // measured slower: the hardware prefetcher streams K/V alone
     // Not with allheads (a bshd cache): measured 7.8-8.0 ms against 6.1-6.3 ms
     // without (B4 H32/kv8 seq_kv 8192): the rows' V pairs differ by kv head.
     s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
-                s.dotQK && !s.allHeads && d.lowRank != KernelDesc::LowRank::Seq;
+                s.dotQK && !s.allHeads && d.lowRank == KernelDesc::LowRank::None;
   } else {
     // vdpbf16ps where the CPU has it (a library also carries the prefill
     // without it; legalize() turns it off for other dtypes and ISAs).
     s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
-                d.lowRank != KernelDesc::LowRank::Seq;
+                d.lowRank == KernelDesc::LowRank::None;
     // Register blocks of 2 vectors of rows (Q.K^T keeps 2 x 8 accumulators);
     // a tile of 8 such vectors (4 with bf16dot): every K/V tile, copied once
     // per q tile, serves 128 rows. Measured (f32, seq 2048, 2 threads, Zen 4):

@@ -17,6 +17,7 @@
 #include "block_sparse.h"
 #include "linformer.h"
 #include "llama3_8b.h"
+#include "mla_latent.h"
 #include "mqa_decode.h"
 #include "packed_docs.h"
 #include "pruned_heads.h"
@@ -100,7 +101,8 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(sliding_sinks, "sliding_sinks");
   each(t5_bias, "t5_bias");
   each(topk_sparse, "topk_sparse");
-  each(linformer, "linformer");  // E.K and F.V, then attention over 256 keys  // the top-T plan, then the block-sparse kernel
+  each(linformer, "linformer");  // E.K and F.V, then attention over 256 keys
+  each(mla_latent, "mla_latent");  // absorbed low rank: q through k_up, the latent as keys and values, v_up  // the top-T plan, then the block-sparse kernel
 }
 
 TEST_CASE("aot bad arguments: every status with a message naming the tensor", "[aot]") {

@@ -265,17 +265,39 @@ inline std::vector<std::string> linformerCases() {
   };
 }
 
-/// Linformer test data: e_proj and f_proj scaled by 1/sqrt(seq_kv), so that
-/// the projected keys and values are of order 1 like every kernel's k and v
+/// Low-rank test data: Linformer's e_proj and f_proj scaled by 1/sqrt(seq_kv),
+/// MLA's k_up and v_up by 1/sqrt(rank), so that the keys and values they make
+/// are of order 1 like every kernel's k and v
 /// (the numerics contract's tolerances are absolute for values of order 1;
 /// N(0, 1) projections would make them of order sqrt(seq_kv)).
 inline void scaleProjections(KernelArgs &a) {
   for (size_t i = 0; i < a.sig.size(); ++i) {
-    if (a.sig[i].name != "e_proj" && a.sig[i].name != "f_proj") continue;
+    // (e_proj, f_proj: [R, seq_kv], over seq_kv; k_up, v_up: [kv_heads, R, dim], over R.)
+    if (a.sig[i].name != "e_proj" && a.sig[i].name != "f_proj" && a.sig[i].name != "k_up" &&
+        a.sig[i].name != "v_up")
+      continue;
     const double f = 1.0 / std::sqrt(double(std::max<int64_t>(1, a.host[i].shape[1])));
     for (int64_t e = 0; e < a.host[i].numel(); ++e)
       a.host[i].data[e] = storeAs(a.sig[i].dtype, a.mem[i].data(), e, a.host[i].data[e] * f);
   }
+}
+
+/// MLA kernels (`low_rank kv`, each named `ml`): GQA, value_dim != head_dim,
+/// ranks below and above the dims, masks, sigmoid, pruning, block sparsity.
+inline std::vector<std::string> mlaCases() {
+  auto spec = [](const std::string &body) { return "attention ml {\n" + body + "}\n"; };
+  return {
+      spec("  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 32\n  output lse\n  mask causal\n"
+           "  compress {\n    low_rank kv rank 24\n  }\n"),
+      spec("  dtype f32\n  heads 8\n  kv_heads 2\n  head_dim 16\n  value_dim 24\n  output lse\n  mask window(20)\n"
+           "  compress {\n    low_rank kv rank 40\n  }\n"),
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  normalize sigmoid(-log(seq_kv))\n"
+           "  score_mod softcap(score, 20.0)\n  compress {\n    low_rank kv rank 16\n  }\n"),
+      spec("  dtype f32\n  heads 4\n  kv_heads 2\n  head_dim 32\n  output lse\n"
+           "  compress {\n    prune heads [1]\n    low_rank kv rank 16\n  }\n"),
+      spec("  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask causal\n"
+           "  compress {\n    sparse block 16 input\n    low_rank kv rank 32\n  }\n"),
+  };
 }
 
 /// Top-T ties: K (bhsd) made of blocks of B rows that repeat with period

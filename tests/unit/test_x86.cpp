@@ -369,3 +369,27 @@ TEST_CASE("x86: Linformer kernels attend over the projected keys, on every path"
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("x86: MLA (low_rank kv, absorbed) matches the reference on every path", "[x86][mla]") {
+  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
+  size_t i = 0;
+  for (const std::string &spec : mlaCases()) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, "ml");
+    REQUIRE(plan.desc.lowRank == KernelDesc::LowRank::Kv);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (bool decode : {false, true}) {
+        KernelDesc d = plan.desc;
+        d.dtype = t;
+        d.layout = l;
+        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
+        CHECK(checkX86(c, "ml", t, l, x86::defaultSchedule(d, x86::hostIsa(), decode),
+                       {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}) == "");
+      }
+  }
+}
+
+}  // namespace attnc::test
