@@ -249,7 +249,8 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   // compressed, dense; the best of each.
   double denseS = -1;
   std::string denseSchedule;
-  if (desc.hasCompress()) {
+  // (low_rank kv has no k and v: no dense counterpart to run on the same arguments.)
+  if (desc.hasCompress() && desc.lowRank != KernelDesc::LowRank::Kv) {
     KernelPlan dp = plan;
     dp.desc = desc;
     dp.desc.prunedHeads.clear();
@@ -337,6 +338,7 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   double gflops = usefulFlops / kernelS / 1e9;
   double bytes = 0;
   for (size_t i = 0; i < 3; ++i) bytes += double(kargs.mem[i].size());
+  if (desc.lowRank == KernelDesc::LowRank::Kv) bytes += double(kargs.mem[3].size());  // (q, latent, k_up, v_up)
   bytes += double(kargs.mem[kargs.sig.size() - (desc.outputLse ? 2 : 1)].size());
   double gbs = bytes / kernelS / 1e9;
 
@@ -394,6 +396,13 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     j["time_s"] = kernelS;
     j["kept_fraction"] = pairs / (double(Sq) * Skv);
     j["computed_heads"] = computedHeads;
+    // The kv cache read per token: K and V rows, or the latent of low_rank kv.
+    const double eb = double(dsl::dtypeBytes(desc.dtype));
+    j["kv_bytes_per_token"] = desc.lowRank == KernelDesc::LowRank::Kv
+                                  ? double(desc.rank) * eb
+                                  : double(desc.kvHeads) * double(desc.headDim + desc.valueDim) * eb;
+    j["rank"] = desc.rank;
+    j["low_rank"] = desc.lowRank == KernelDesc::LowRank::Kv ? "kv" : desc.lowRank == KernelDesc::LowRank::Seq ? "seq" : "";
     if (denseS > 0) {
       j["dense_s"] = denseS;
       j["dense_schedule"] = denseSchedule;

@@ -28,6 +28,9 @@ run pruned_half      pruned_half.attn     --seq-q 2048 --seq-kv 2048 --no-baseli
 run pruned_half_gqa  pruned_half_gqa.attn --seq-q 2048 --seq-kv 2048 --no-baseline
 run sparse_quarter   sparse_quarter.attn  --seq-q 4096 --seq-kv 4096 --no-baseline --density 0.25
 run topk_eighth      topk_eighth.attn     --seq-q 8192 --seq-kv 8192 --no-baseline
+# MLA decode (absorbed) and the dense MHA decode it replaces.
+run mla_decode       mla_decode.attn      --seq-q 1 --seq-kv 8192 --batch 4 --no-baseline
+run mha_decode_32    mha_decode_32.attn   --seq-q 1 --seq-kv 8192 --batch 4 --no-baseline
 # Linformer at 8192, and shorter lengths for its break-even against dense.
 for n in 8192 4096 2048 1024; do
   run linformer_256_$n linformer_256.attn --seq-q $n --seq-kv $n --no-baseline

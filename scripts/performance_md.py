@@ -272,6 +272,48 @@ def x86_doc(d, doc):
             w(f"| {n} | {shape(j)} | {j['time_s']*1e3:.2f} ms, {j['gflops']:.1f} GFLOP/s | "
               f"{j.get('kept_fraction', 1):.2f} | {j.get('dense_s', 0)*1e3:.2f} ms | {sp:.2f}x | {verdict} |")
         w("")
+    # Linformer's break-even and MLA decode (issue 12): optional runs.
+    lin = []
+    for n in [8192, 4096, 2048, 1024]:
+        try:
+            lin.append((n, load(f"linformer_256_{n}")))
+        except OSError:
+            pass
+    if lin:
+        w("## Linformer (rank 256) against dense, by sequence length\n")
+        w("`tests/performance/linformer_256.attn` (f32, 8 heads, head_dim 64), seq_q = seq_kv, the projections E.K "
+          "and F.V included in the time.\n")
+        w("| seq | Linformer | dense | speed-up |")
+        w("|---|---|---|---|")
+        for n, j in sorted(lin):
+            w(f"| {n} | {j['time_s']*1e3:.2f} ms | {j.get('dense_s', 0)*1e3:.2f} ms | {j.get('speedup_vs_dense', 0):.2f}x |")
+        above = [n for n, j in sorted(lin) if j.get("speedup_vs_dense", 0) >= 1.0]
+        w("")
+        w(f"Break-even: {'between ' + str(max([n for n, j in lin if n < min(above)], default=0)) + ' and ' + str(min(above)) if above else 'above the longest run'} "
+          "(the shortest measured length at which Linformer is faster, and the one before it).\n")
+    try:
+        mla, mha = load("mla_decode"), load("mha_decode_32")
+    except OSError:
+        mla = mha = None
+    if mla and mha:
+        heads, rank = mla["heads"], mla.get("rank", 0)
+        real = mla["gflops"] * (rank / mla["head_dim"] if rank else 1)  # absorbed: 4 x rank per pair and head
+        fma = max(mla.get("fma_peak_gflops", 0), 1e-9)
+        w("## MLA decode (absorbed) against a dense MHA decode\n")
+        w(f"`tests/performance/mla_decode.attn`: {heads} heads sharing one {rank}-wide latent per token (bf16), "
+          "against `tests/performance/mha_decode_32.attn` (32 heads x 128, K and V). Batch 4, seq_kv 8192, one query.\n")
+        w("| kernel | kv bytes per token | time | of read roof | of f32 FMA peak (work the kernel does) |")
+        w("|---|---|---|---|---|")
+        w(f"| MLA absorbed | {mla.get('kv_bytes_per_token', 0):.0f} | {mla['time_s']*1e3:.2f} ms | {mla['ratio_read']:.2f} | "
+          f"{real / fma:.2f} ({real:.0f} GFLOP/s: 4 x {rank} per pair and head) |")
+        w(f"| dense MHA | {mha.get('kv_bytes_per_token', 0):.0f} | {mha['time_s']*1e3:.2f} ms | {mha['ratio_read']:.2f} | "
+          f"{mha['ratio_fma']:.2f} |")
+        ratio_b = mha.get('kv_bytes_per_token', 0) / max(mla.get('kv_bytes_per_token', 1), 1)
+        w("")
+        w(f"Bytes per token: {ratio_b:.1f}x fewer with the latent; time: MLA at {mla['time_s'] / mha['time_s']:.2f}x "
+          f"the dense decode's. With {heads} heads on one latent, absorbed MLA does {heads} x 2 multiply-adds per "
+          "latent element it reads: on this CPU it is compute-bound, far from the read roof (bar >= 0.6 of it: not met, "
+          "see the note of issue 12).\n")
     w("## Memory (no N x M buffer anywhere)\n")
     w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "
       "just before it: tile buffers, split state and thread stacks, never an N x M matrix.\n")
