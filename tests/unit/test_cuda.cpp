@@ -95,6 +95,23 @@ const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {2, 33, 17}, {1, 1, 3
 // warp layout, the tile widths and the pipeline depth.
 const std::vector<Variant> kVariants = {{"", ""}, {"wm2 wd2 mt2 n16 s1", "wm1 wn2 n16 s1 split3"}};
 
+/// Every spec of `specs` (kernel `name`) x a dtype (rotating over the three)
+/// x both layouts x both schedule variants, against the reference.
+void checkCudaSpecs(const std::vector<std::string> &specs, const std::string &name, const std::vector<Shape> &shapes,
+                    const std::function<void(KernelArgs &)> &prepare = {}) {
+  const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
+  size_t i = 0;
+  for (const std::string &spec : specs) {
+    Compiled c = compileText(spec);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (size_t v = 0; v < kVariants.size(); ++v) {
+        INFO(spec << dsl::dtypeName(t) << " variant " << v);
+        CHECK(checkCuda(c, name, t, l, kVariants[v], shapes, prepare) == "");
+      }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("cuda emulated matrix: every example x f16/bf16 x layout x schedules", "[cuda][matrix]") {
@@ -466,21 +483,10 @@ TEST_CASE("cuda emulated: the K/V of a kv head whose query heads are all pruned 
 namespace attnc::test {
 
 TEST_CASE("cuda emulated: block-sparse kernels walk their tile lists, on every path", "[cuda][sparse]") {
-  const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
-  size_t i = 0;
   // Half the blocks kept, and every block of query block 1 dropped (those
   // rows are fully masked: out 0, lse -inf).
-  auto prepare = [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); };
-  for (const std::string &spec : sparseCases()) {
-    Compiled c = compileText(spec);
-    dsl::DType t = dtypes[i++ % 3];
-    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
-      for (size_t v = 0; v < kVariants.size(); ++v) {
-        INFO(spec << dsl::dtypeName(t) << " variant " << v);
-        CHECK(checkCuda(c, "sp", t, l, kVariants[v], {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}, {1, 40, 200}},
-                        prepare) == "");
-      }
-  }
+  checkCudaSpecs(sparseCases(), "sp", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}, {1, 40, 200}},
+                 [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); });
 }
 
 TEST_CASE("cuda block sparsity: tile lists in the workspace, the query counts them", "[cuda][sparse]") {
@@ -554,17 +560,7 @@ TEST_CASE("cuda emulated: top-T selects the reference's blocks, ties included", 
 namespace attnc::test {
 
 TEST_CASE("cuda emulated: Linformer kernels attend over the projected keys, on every path", "[cuda][linformer]") {
-  const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
-  size_t i = 0;
-  for (const std::string &spec : linformerCases()) {
-    Compiled c = compileText(spec);
-    dsl::DType t = dtypes[i++ % 3];
-    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
-      for (size_t v = 0; v < kVariants.size(); ++v) {
-        INFO(spec << dsl::dtypeName(t) << " variant " << v);
-        CHECK(checkCuda(c, "lf", t, l, kVariants[v], {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}}) == "");
-      }
-  }
+  checkCudaSpecs(linformerCases(), "lf", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
 }
 
 TEST_CASE("cuda Linformer: projections in the workspace, the query counts them", "[cuda][linformer]") {

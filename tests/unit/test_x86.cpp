@@ -46,6 +46,27 @@ std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtyp
   return "";
 }
 
+/// Every spec of `specs` (kernel `name`) x a dtype (rotating over the three)
+/// x both layouts x prefill and decode, default schedules, against the reference.
+void checkX86Specs(const std::vector<std::string> &specs, const std::string &name, const std::vector<Shape> &shapes,
+                   const std::function<void(KernelArgs &)> &prepare = {}) {
+  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
+  size_t i = 0;
+  for (const std::string &spec : specs) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, name);
+    dsl::DType t = dtypes[i++ % 3];
+    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
+      for (bool decode : {false, true}) {
+        KernelDesc d = plan.desc;
+        d.dtype = t;
+        d.layout = l;
+        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
+        CHECK(checkX86(c, name, t, l, x86::defaultSchedule(d, x86::hostIsa(), decode), shapes, 2, prepare) == "");
+      }
+  }
+}
+
 }  // namespace
 
 const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {3, 65, 7}, {1, 1, 1000}, {2, 16, 300}, {1, 130, 129}};
@@ -200,23 +221,12 @@ TEST_CASE("x86: masks whose integers wrap agree with the reference", "[x86][wrap
 namespace attnc::test {
 
 TEST_CASE("x86: pruned heads are zero, the others right, on every path", "[x86][prune]") {
-  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
-  size_t i = 0;
+  std::vector<std::string> specs;
   for (const PruneCase &pc : pruneCases()) {
-    Compiled c = compileText(pc.spec);
-    KernelPlan plan = planOf(c, "pr");
-    REQUIRE(!plan.desc.headTable.empty());
-    dsl::DType t = dtypes[i++ % 3];
-    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
-      for (bool decode : {false, true}) {
-        KernelDesc d = plan.desc;
-        d.dtype = t;
-        d.layout = l;
-        INFO(pc.spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
-        CHECK(checkX86(c, "pr", t, l, x86::defaultSchedule(d, x86::hostIsa(), decode),
-                       {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}) == "");
-      }
+    REQUIRE(!planOf(compileText(pc.spec), "pr").desc.headTable.empty());
+    specs.push_back(pc.spec);
   }
+  checkX86Specs(specs, "pr", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}});
 }
 
 TEST_CASE("x86: the K/V of a kv head whose query heads are all pruned are never read", "[x86][prune]") {
@@ -349,23 +359,8 @@ TEST_CASE("x86: top-T selects the reference's blocks, ties included, the same on
 namespace attnc::test {
 
 TEST_CASE("x86: Linformer kernels attend over the projected keys, on every path", "[x86][linformer]") {
-  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
-  size_t i = 0;
-  for (const std::string &spec : linformerCases()) {
-    Compiled c = compileText(spec);
-    KernelPlan plan = planOf(c, "lf");
-    REQUIRE(plan.desc.lowRank == KernelDesc::LowRank::Seq);
-    dsl::DType t = dtypes[i++ % 3];
-    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
-      for (bool decode : {false, true}) {
-        KernelDesc d = plan.desc;
-        d.dtype = t;
-        d.layout = l;
-        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
-        CHECK(checkX86(c, "lf", t, l, x86::defaultSchedule(d, x86::hostIsa(), decode),
-                       {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}) == "");
-      }
-  }
+  for (const std::string &spec : linformerCases()) REQUIRE(planOf(compileText(spec), "lf").desc.lowRank == KernelDesc::LowRank::Seq);
+  checkX86Specs(linformerCases(), "lf", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}});
 }
 
 }  // namespace attnc::test
@@ -373,23 +368,8 @@ TEST_CASE("x86: Linformer kernels attend over the projected keys, on every path"
 namespace attnc::test {
 
 TEST_CASE("x86: MLA (low_rank kv, absorbed) matches the reference on every path", "[x86][mla]") {
-  const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
-  size_t i = 0;
-  for (const std::string &spec : mlaCases()) {
-    Compiled c = compileText(spec);
-    KernelPlan plan = planOf(c, "ml");
-    REQUIRE(plan.desc.lowRank == KernelDesc::LowRank::Kv);
-    dsl::DType t = dtypes[i++ % 3];
-    for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
-      for (bool decode : {false, true}) {
-        KernelDesc d = plan.desc;
-        d.dtype = t;
-        d.layout = l;
-        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
-        CHECK(checkX86(c, "ml", t, l, x86::defaultSchedule(d, x86::hostIsa(), decode),
-                       {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}) == "");
-      }
-  }
+  for (const std::string &spec : mlaCases()) REQUIRE(planOf(compileText(spec), "ml").desc.lowRank == KernelDesc::LowRank::Kv);
+  checkX86Specs(mlaCases(), "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}});
 }
 
 }  // namespace attnc::test
