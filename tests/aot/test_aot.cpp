@@ -415,3 +415,80 @@ TEST_CASE("aot block sparsity: the block mask is checked, may be a strided view,
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+namespace {
+
+/// Argument `i` of `a` copied into a buffer twice its size, every element at
+/// twice its offset (the padding filled with `pad`): a strided view of the
+/// same values.
+template <typename T>
+std::vector<T> strideTwice(KernelArgs &a, size_t i, T pad) {
+  attnc_tensor &t = a.tensors[i];
+  int64_t n = 1;
+  for (int d = 0; d < t.ndim; ++d) n *= t.shape[d];
+  std::vector<T> big(size_t(n) * 2, pad);
+  for (int64_t e = 0; e < n; ++e) big[e * 2] = static_cast<const T *>(t.data)[e];
+  t.data = big.data();
+  for (int d = 0; d < t.ndim; ++d) t.stride[d] *= 2;
+  return big;
+}
+
+}  // namespace
+
+TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][lowrank]") {
+  {
+    Spec s = load("linformer");  // f32, e_proj and f_proj [256, seq_kv] are arguments 3 and 4
+    KernelArgs a = makeArgs(s.desc, 1, 20, 40, 3);
+    scaleProjections(a);
+    std::vector<unsigned char> before = a.mem.back();
+    a.tensors[3].shape[1] += 1;  // not seq_kv
+    CHECK(call(linformer, a) == ATTNC_E_SHAPE);
+    CHECK(std::string(linformer_last_error()).find("e_proj") != std::string::npos);
+    a.tensors[3].shape[1] -= 1;
+    a.tensors[4].shape[0] = 128;  // not the rank
+    CHECK(call(linformer, a) == ATTNC_E_SHAPE);
+    CHECK(std::string(linformer_last_error()).find("f_proj") != std::string::npos);
+    a.tensors[4].shape[0] = 256;
+    a.tensors[4].data = nullptr;
+    CHECK(call(linformer, a) == ATTNC_E_ARGUMENT);
+    CHECK(a.mem.back() == before);
+    KernelArgs b = makeArgs(s.desc, 1, 20, 40, 3);
+    scaleProjections(b);
+    // Both projections as strided views whose padding is NaN (never read).
+    auto e = strideTwice<float>(b, 3, NAN);
+    auto f = strideTwice<float>(b, 4, NAN);
+    REQUIRE(call(linformer, b) == ATTNC_OK);
+    HostTensor out;
+    std::string err;
+    REQUIRE(s.ref->run(b.inputs(), out, nullptr, err));
+    CHECK(compareTensors(b.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
+  }
+  {
+    Spec s = load("mla_latent");  // bf16, latent [batch, seq_kv, 512], k_up [1, 512, 128], v_up [1, 512, 128]
+    KernelArgs a = makeArgs(s.desc, 1, 9, 30, 4);
+    scaleProjections(a);
+    std::vector<unsigned char> before = a.mem[a.mem.size() - 2];
+    a.tensors[2].shape[1] = 256;  // k_up's rank
+    CHECK(call(mla_latent, a) == ATTNC_E_SHAPE);
+    CHECK(std::string(mla_latent_last_error()).find("k_up") != std::string::npos);
+    a.tensors[2].shape[1] = 512;
+    a.tensors[1].dtype = ATTNC_F32;  // latent
+    CHECK(call(mla_latent, a) == ATTNC_E_DTYPE);
+    CHECK(std::string(mla_latent_last_error()).find("latent") != std::string::npos);
+    CHECK(a.mem[a.mem.size() - 2] == before);
+    KernelArgs b = makeArgs(s.desc, 1, 9, 30, 4);
+    scaleProjections(b);
+    // latent, k_up and v_up as strided views whose padding is NaN (bf16 0x7fc0).
+    auto l = strideTwice<uint16_t>(b, 1, 0x7fc0);
+    auto k = strideTwice<uint16_t>(b, 2, 0x7fc0);
+    auto v = strideTwice<uint16_t>(b, 3, 0x7fc0);
+    REQUIRE(call(mla_latent, b) == ATTNC_OK);
+    HostTensor out, lse;
+    std::string err;
+    REQUIRE(s.ref->run(b.inputs(), out, &lse, err));
+    CHECK(compareTensors(b.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
+  }
+}
+
+}  // namespace attnc::test
