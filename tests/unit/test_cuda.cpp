@@ -587,6 +587,25 @@ TEST_CASE("cuda Linformer: projections in the workspace, the query counts them",
   for (const attnc_tensor &a : again.tensors) t.push_back(&a);
   CHECK(k->runWs(t, ws.data(), need / 2) == ATTNC_E_ARGUMENT);
   CHECK(std::string(k->lastError()).find("low_rank seq") != std::string::npos);
+  // e_proj and f_proj as strided views (every element at twice its offset,
+  // NaN between), in the caller's workspace: the same result.
+  {
+    KernelArgs view = makeArgs(plan.desc, 1, 70, 150, 5);
+    scaleProjections(view);
+    std::vector<std::vector<uint16_t>> bigs;
+    for (size_t i : {size_t(3), size_t(4)}) {
+      attnc_tensor &pt = view.tensors[i];
+      const int64_t n = pt.shape[0] * pt.shape[1];
+      bigs.emplace_back(size_t(n) * 2, uint16_t(0x7fc0));
+      for (int64_t e = 0; e < n; ++e) bigs.back()[e * 2] = static_cast<const uint16_t *>(pt.data)[e];
+      pt.data = bigs.back().data();
+      pt.stride[0] *= 2, pt.stride[1] *= 2;
+    }
+    t.clear();
+    for (const attnc_tensor &a : view.tensors) t.push_back(&a);
+    REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+    CHECK(compareWithReference(plan.desc, view, out, lse, smax, 70) == "");
+  }
   // No keys at all: every row masked (docs/integration.md, "Empty calls").
   KernelArgs none = makeArgs(plan.desc, 1, 5, 0, 5);
   t.clear();
