@@ -60,9 +60,6 @@ template <class T> static SparseLayout sparse_layout(int64_t batch, int64_t seq_
   l.total = off;
   return l;
 }
-template <class T> static size_t list_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv) {
-  return sparse_layout<T>(batch, seq_q, seq_kv).total;
-}
 
 /* Linformer: the keys the attention runs over (R, or none without keys). */
 static int64_t attended_keys(int64_t seq_kv) { return kLinformer ? (seq_kv > 0 ? kRank : 0) : seq_kv; }
@@ -72,12 +69,21 @@ static size_t linformer_bytes(int64_t batch) {
                           align16((size_t)(batch * kKvHeads) * kRank * kValueDim * sizeof(E))
                     : 0;
 }
-/* The workspace a call needs: the split-KV partials, then the tile lists. */
+/* The part of the workspace every call needs, whatever the splits: block
+ * sparsity's lists and plan, or Linformer's projections (`keys`: the keys
+ * attended). */
+template <class T> static size_t aux_bytes(int64_t batch, int64_t seq_q, int64_t keys) {
+  return sparse_layout<T>(batch, seq_q, keys).total + linformer_bytes(batch);
+}
+/* The whole workspace: the split-KV partials, then the auxiliary part. */
+static size_t total_bytes(int64_t batch, int64_t seq_q, int nsplit, size_t aux) {
+  const size_t split = split_bytes(batch, seq_q, nsplit);
+  return aux ? align16(split) + aux : split;
+}
+/* The workspace a call needs (the size query). */
 template <class T> static size_t workspace_bytes(int64_t batch, int64_t seq_q, int64_t seq_kv, int max_splits) {
   const int64_t keys = attended_keys(seq_kv);
-  const size_t lists = list_bytes<T>(batch, seq_q, keys) + linformer_bytes(batch);
-  const size_t split = split_bytes(batch, seq_q, choose_splits<T>(batch, seq_q, keys, max_splits));
-  return lists ? align16(split) + lists : split;
+  return total_bytes(batch, seq_q, choose_splits<T>(batch, seq_q, keys, max_splits), aux_bytes<T>(batch, seq_q, keys));
 }
 
 static bool aligned16(const attnc_tensor *t, int elem_bytes) {
@@ -101,21 +107,18 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   p.nsplit = choose_splits<T>(p.batch, p.seq_q, p.seq_kv, max_splits);
   // Workspace: the split-KV partials (nsplit > 1), then the tile lists (block
   // sparsity) or the projected keys and values (Linformer).
-  const size_t lists = list_bytes<T>(p.batch, p.seq_q, p.seq_kv) + linformer_bytes(p.batch);
-  auto need = [&](int nsplit) {
-    const size_t split = split_bytes(p.batch, p.seq_q, nsplit);
-    return lists ? align16(split) + lists : split;
-  };
+  const size_t aux = aux_bytes<T>(p.batch, p.seq_q, p.seq_kv);
+  auto need = [&](int nsplit) { return total_bytes(p.batch, p.seq_q, nsplit, aux); };
   if (!own_workspace) {
-    if (lists > 0 && (workspace == NULL || workspace_bytes < lists))
+    if (aux > 0 && (workspace == NULL || workspace_bytes < aux))
       return fail(ATTNC_E_ARGUMENT, "%s needs workspace: %zu bytes at least, got %zu (ask the workspace size query)",
                   kLinformer ? "low_rank seq (its projected keys and values)"
                   : kSparseTop ? "block sparsity (its tile lists and top-T plan)" : "block sparsity (its tile lists)",
-                  lists, workspace == NULL ? (size_t)0 : workspace_bytes);
+                  aux, workspace == NULL ? (size_t)0 : workspace_bytes);
     while (p.nsplit > 1 && need(p.nsplit) > workspace_bytes) --p.nsplit;
   }
   void *scratch = NULL;
-  if (p.nsplit > 1 || lists > 0) {
+  if (p.nsplit > 1 || aux > 0) {
     if (own_workspace) {
       e = scratch_alloc(&scratch, need(p.nsplit), stream);
       if (e) return fail(ATTNC_E_DEVICE, "CUDA: allocating %zu bytes of workspace: %s", need(p.nsplit),
@@ -138,7 +141,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
       p.k_aligned = (kHeadDim * sizeof(E)) % 16 == 0;
       p.v_aligned = (kValueDim * sizeof(E)) % 16 == 0;
     }
-    if (lists > 0 && kSparseBlock > 0) {
+    if (aux > 0 && kSparseBlock > 0) {
       unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0);
       const SparseLayout l = sparse_layout<T>(p.batch, p.seq_q, p.seq_kv);
       p.blist = (int *)(base + l.lists);
@@ -179,7 +182,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     if (!e) e = launch(&top_mean_kernel<1>, dim3(nkb, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, p);
     if (!e) e = launch(&top_select_kernel, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, p);
   }
-  if (!e && lists > 0)
+  if (!e && kSparseBlock > 0)
     e = launch(&block_list_kernel<T>, dim3(grid.x, (unsigned)kGridKv, grid.z), dim3(128), 0, stream, p);
   if (!e)
     e = launch(&attention_kernel<T::kWM, T::kWN, T::kWD, T::kMT, T::kBNW, T::kStages>, grid, dim3(T::kThreads), (size_t)T::kSmem, stream, p);
