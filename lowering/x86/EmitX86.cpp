@@ -78,6 +78,7 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "extern int attnc_" << N << "_decode(" << hargs << ");\n";
   if (pre.bf16Dot) o << "extern int attnc_" << N << "_prefill_nobf16(" << hargs << ");\n";
   if (dec.bf16Dot) o << "extern int attnc_" << N << "_decode_nobf16(" << hargs << ");\n";
+  if (pre.amx) o << "extern int attnc_" << N << "_prefill_noamx(" << hargs << ");\n";
   o << "\n";
   o << abi::checkHelpers();
   o << "const char *" << N << "_last_error(void) { return last_error; }\n\n";
@@ -129,19 +130,24 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
   if (pre.bf16Dot || dec.bf16Dot)
     o << "    static volatile int bf16 = -1;\n    if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
+  if (pre.amx) o << "    static volatile int amx = -1;\n    if (amx < 0) amx = cpu_has_amx();\n";
   o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.tileGroup(), pre.qPerTile,
                    dsl::dtypeBytes(d.dtype))
     << splits(dec) << "\n";
   // A bf16dot pipeline runs where the CPU has avx512_bf16, its twin without it elsewhere.
-  auto callVariant = [&](const char *variant, bool bf16Dot) {
+  auto callVariant = [&](const char *variant, bool bf16Dot, bool amx = false) {
     std::string args = call + "nsplit, " + outs;
+    // An amx pipeline where the CPU has AMX, its twin (f32 products) elsewhere.
+    if (amx)
+      return fmt::format("      rc = amx ? attnc_{0}_{1}({2})\n               : attnc_{0}_{1}_noamx({2});\n", N, variant,
+                         args);
     if (!bf16Dot) return fmt::format("      rc = attnc_{}_{}({});\n", N, variant, args);
     return fmt::format("      rc = bf16 ? attnc_{0}_{1}({2})\n                : attnc_{0}_{1}_nobf16({2});\n", N, variant,
                        args);
   };
   o << callVariant("decode", dec.bf16Dot);
   o << "    } else {\n      " << splits(pre) << "\n";
-  o << callVariant("prefill", pre.bf16Dot) << "    }\n";
+  o << callVariant("prefill", pre.bf16Dot, pre.amx) << "    }\n";
   o << "    (void)seq_kv;\n";
   o << "    attnc_current_error = NULL;\n";
   o << "    if (rc != 0) {\n      char halide_msg[512];\n      snprintf(halide_msg, sizeof halide_msg, \"%s\", last_error);\n";
@@ -186,6 +192,16 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
       std::string variant = decode ? "decode" : "prefill", obj = stage.path(name + "_" + variant + "_nobf16.o").string();
       if (!twin->compileToObject(obj, "attnc_" + name + "_" + variant + "_nobf16", error)) return S::Internal;
       twins.append(" ").append(shellQuote(obj));
+    }
+    if (pre->schedule().amx) {
+      // The tile products, and the prefill without AMX for other CPUs.
+      std::string amxC = stage.path(name + "_amx.c").string(), amxObj = stage.path(name + "_amx.o").string();
+      if (!compileAmxObject(amxC, amxObj, error)) return S::Environment;
+      auto twin = buildKernel(plan, o.isa, {false, o.schedule + " noamx nobf16dot"}, error);
+      if (!twin) return S::Internal;
+      std::string obj = stage.path(name + "_prefill_noamx.o").string();
+      if (!twin->compileToObject(obj, "attnc_" + name + "_prefill_noamx", error)) return S::Internal;
+      twins.append(" ").append(shellQuote(obj)).append(" ").append(shellQuote(amxObj));
     }
     if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa), error))
       return S::Environment;

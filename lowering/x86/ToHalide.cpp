@@ -18,6 +18,7 @@
 #include "lowering/x86/ToHalide.h"
 #include "lowering/kernel/OutputFile.h"
 #include "lowering/x86/Policy.h"
+#include "lowering/x86/Templates.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -216,12 +217,17 @@ private:
   /// `sparse block B top T`: defines the planning Funcs.
   void defineTopBlocks();
   Func state{"state"};                             // online-softmax state per kv split
+  // amx: V transposed once per call, (kv, value column, kv head, batch), kv
+  // rounded up to whole tiles (clamped reads past seq_kv).
+  Func vtAll{"v_transposed"};
   /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
   struct Chain {
     Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
     // bf16dot: P in bf16 as (pair, row, kv / 2), V as (pair, value column,
     // kv / 2), the P.V accumulator block and O_t transposed (rows in lanes).
     Func Pb, Vp, Oacc, OtT;
+    // amx: the kv tile of each step (the tile products read K and V^T there).
+    Func tileOf;
     RDom rk, rd, rdk, ru, rjm, rjl, rjo;
     // Block sparsity: the tiles of this class, compacted per task (count(i):
     // tiles of the class before tile i; list(n): the n-th such tile).
@@ -532,10 +538,11 @@ bool Builder::defineAlgorithm(std::string &error) {
     qval = qLat(dd, r, qt, hk, b);
   }
   Qp(r, dd, qt, hk, b) = d.additive ? qval : qval * static_cast<float>(d.scale);
-  const bool bdot = s_.bf16Dot;
+  const bool bdot = s_.bf16Dot, amx = s_.amx;
   // bf16dot: Q as stored (the scale multiplies the scores), a pair of
-  // head_dim next to each other per row: one 32-lane load feeds vdpbf16ps.
-  if (bdot) Qb(pr, r, dd, qt, hk, b) = qAt(2 * dd + pr, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
+  // head_dim next to each other per row: one 32-lane load feeds vdpbf16ps
+  // (and with amx, a 16-row strip of them is one B tile of tdpbf16ps).
+  if (bdot || amx) Qb(pr, r, dd, qt, hk, b) = qAt(2 * dd + pr, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
 
   if (d.additive) {
     ImageParam &wq = param("add_wq");
@@ -630,6 +637,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     return keep;
   };
 
+  if (amx) vtAll(j, dv, hk, b) = kvAt("v", dv, clamp(j, 0, Skv - 1), hk, b);
   chains.resize(2);
   for (int which = 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
     Chain &c = chains[which];
@@ -666,7 +674,7 @@ bool Builder::defineAlgorithm(std::string &error) {
       tileK = c.list(clamp(kt, 0, nkt - 1), qt, hk, b);
     }
     Expr kvj = tileK * TK + j, kvc = clamp(kvj, 0, Skv - 1);
-    c.Kf(dd, j, kt, qt, hk, b) = bdot ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
+    c.Kf(dd, j, kt, qt, hk, b) = bdot || amx ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
     c.Vf(dv, j, kt, qt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
     Expr score;
     if (d.additive) {
@@ -680,6 +688,14 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
       c.Smm(r, j, kt, qt, hk, b) += cast<float>(av(ru, headOf(r, hk))) *
                                     tanhF(qproj(ru, r, qt, hk, b) + c.kproj(ru, j, kt, qt, kvOf(r, hk), b), fast);
+      score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
+    } else if (amx) {
+      // S^T = K Q^T on AMX tiles (lowering/x86/templates/Amx.c): K rows as
+      // stored, Q pair-interleaved; scores rows-fastest, as below.
+      c.tileOf = Func("tile_of" + sfx);
+      c.tileOf(kt, qt, hk, b) = clamp(tileK, 0, nkt - 1);
+      c.Smm.define_extern("attnc_amx_qk", {Qb, param("k"), c.tileOf, Expr(D), Expr(bshd() ? 2 : 1), Skv}, Float(32),
+                          {r, j, kt, qt, hk, b}, NameMangling::C);
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else if (bdot) {
       // Pairs of head_dim summed by one instruction: rd.x is the pair lane.
@@ -725,7 +741,16 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Lt(r, kt, qt, hk, b) = 0.0f;
       c.Lt(r, kt, qt, hk, b) += c.P(r, rl, kt, qt, hk, b);
     }
-    if (bdot) {
+    if (amx) {
+      // O^T = V^T P^T on AMX tiles: P rounded to bf16 and pair-interleaved
+      // as for vdpbf16ps, this tile of V^T cut from the call's transpose.
+      c.Pb = Func("Pb" + sfx);
+      c.OtT = Func("OtT" + sfx);
+      c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
+      c.OtT.define_extern("attnc_amx_pv", {vtAll, c.Pb, c.tileOf, Expr(TK), nkt * TK}, Float(32),
+                          {r, dv, kt, qt, hk, b}, NameMangling::C);
+      c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
+    } else if (bdot) {
       // P rounded to bf16 (as FlashAttention does for its second product),
       // pairs of kv rows summed by one instruction: ro.x is the pair lane.
       c.Pb = Func("Pb" + sfx);
@@ -1038,12 +1063,30 @@ void Builder::applySchedule() {
   }
   if (s_.dotQK && !d.additive) Qp.compute_at(atTask).reorder_storage(dd, r, qt, hk, b).vectorize(dd, dVec);
   else Qp.compute_at(atTask).vectorize(r, vecFor(TQ, vec));
-  const bool bdot = s_.bf16Dot, bdotPre = bdot && !s_.dotQK;
-  // Rows in vector lanes through P.V and the merge (bf16dot or pvlanes prefill).
-  const bool rowsLanes = bdotPre || (s_.pvLanes && !bdot);
+  const bool bdot = s_.bf16Dot, bdotPre = bdot && !s_.dotQK, amx = s_.amx;
+  // Rows in vector lanes through P.V and the merge (bf16dot, amx or pvlanes prefill).
+  const bool rowsLanes = bdotPre || amx || (s_.pvLanes && !bdot);
   // Prefill: (pair, row, head_dim / 2), 16 rows per load; decode: each row's
   // head_dim in order, 16 pairs per load (the dot products run along it).
-  if (bdotPre) Qb.compute_at(atTask).vectorize(pr);
+  // (amx: an extern stage's needs are known at run time only; its inputs'
+  // extents are stated, so that they vectorize.)
+  if (amx) {
+    Qb.bound(pr, 0, 2).bound(r, 0, TQ).bound(dd, 0, D / 2);
+    vtAll.bound(dv, 0, Dv);
+  }
+  if (bdotPre || amx) Qb.compute_at(atTask).vectorize(pr);
+  if (amx) {
+    // V^T once per call, per (kv head, batch): 16 x 16 blocks, both ways
+    // vectorized (whole V rows in, whole V^T rows out, shuffled in registers).
+    Var hb("hb"), jo("jo"), ji("ji"), xo("xo"), xi("xi");
+    vtAll.compute_root()
+        .tile(j, dv, jo, xo, ji, xi, 16, 16, TailStrategy::GuardWithIf)
+        .reorder(ji, xi, jo, xo, hk, b)
+        .vectorize(ji)
+        .vectorize(xi)
+        .fuse(hk, b, hb)
+        .parallel(hb);
+  }
   else if (bdot) Qb.compute_at(atTask).reorder_storage(pr, dd, r, qt, hk, b).reorder(pr, dd, r).vectorize(pr).vectorize(dd, vecFor(D / 2, vec));
   if (d.additive) {
     qproj.compute_at(atTask).vectorize(u, vecFor(d.units, vec));
@@ -1083,7 +1126,11 @@ void Builder::applySchedule() {
     // Inputs converted to f32 once per tile (plain loads for f32).
     // (In dot mode K and V are converted in registers as they are read: each
     // element is used by every row of the tile right after its load.)
-    if (bdotPre) {
+    if (amx) {
+      // bf16 as stored: this tile's K rows and V^T rows, copied for the tile loads.
+      c.Pb.bound(pr, 0, 2).bound(r, 0, TQ).bound(jp, 0, TK / 2);
+      c.tileOf.compute_at(atTile);
+    } else if (bdotPre) {
       // bf16 as stored: K copied (one pointer for the column broadcasts), V
       // interleaved by pairs of kv rows, P rounded and interleaved the same way.
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, vecFor(D, 2 * vec));
@@ -1102,7 +1149,11 @@ void Builder::applySchedule() {
           .vectorize(r, vecFor(TQ, vec));
     }
     Func Sfn = sig ? c.P : c.S;
-    if (s_.dotQK && !d.additive) {
+    if (amx) {
+      // The tile products on AMX; scores then in the usual register blocks.
+      c.Smm.compute_at(atTile).store_in(MemoryType::Stack);
+      blockedTile(Sfn, atTile, r, j, s_.rowBlock, s_.colBlock, rowVec, "s" + sfx);
+    } else if (s_.dotQK && !d.additive) {
       // Dot products over head_dim in vector lanes (rfactor), one horizontal
       // sum per score: for tiles with fewer rows than a vector.
       // All rows of one kv column together: each K vector is loaded once.
@@ -1154,7 +1205,10 @@ void Builder::applySchedule() {
       c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
     }
     // P.V in register blocks: pvRows rows x dvBlock columns (vectors).
-    if (bdot && s_.dotQK) {
+    if (amx) {
+      c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(r, vecFor(TQ, vec));
+      c.OtT.compute_at(atTile).store_in(MemoryType::Stack);
+    } else if (bdot && s_.dotQK) {
       // Per pair of kv rows: every value column (16 per instruction) of every
       // row, the interleaved V vectors shared by the rows (unrolled inside).
       c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr);
@@ -1253,6 +1307,22 @@ bool compileRetargeted(Pipeline &p, const std::vector<Argument> &args, const std
   return true;
 }
 
+}  // namespace
+
+bool compileAmxObject(const std::string &source, const std::string &obj, std::string &error) {
+  std::ofstream(source) << templates::kAmx;
+  std::string cmd = fmt::format("{} -std=c11 -O2 -fPIC -mavx512f -mavx512bf16 -mamx-tile -mamx-bf16 -c -o {} {}",
+                                cCompiler(), shellQuote(obj), shellQuote(source));
+  if (runCommand(cmd) != 0) {
+    error = fmt::format("compiling the AMX tile products failed: {} (they need GCC 11 or Clang 12 for -mamx-bf16; "
+                        "set ATTNC_CC or CC)", cmd);
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
 /// A bf16dot pipeline compiled as above into a shared object with its own
 /// Halide runtime and loaded: the JIT path of such kernels (Halide's JIT has
 /// no way to retarget).
@@ -1294,7 +1364,7 @@ std::unique_ptr<HalideKernel> HalideKernel::create(const KernelPlan &plan, const
   im.sched = schedule;
   im.isa = isa;
   legalize(im.sched, im.desc, isa);
-  if (im.sched.bf16Dot && !haveLlc()) {
+  if ((im.sched.bf16Dot || im.sched.amx) && !haveLlc()) {
     // Kernels still compile (converting bf16 to f32); said once per process.
     static std::once_flag warned;
     std::call_once(warned, [] {
@@ -1303,6 +1373,7 @@ std::unique_ptr<HalideKernel> HalideKernel::create(const KernelPlan &plan, const
                    llvmTool("llc").c_str());
     });
     im.sched.bf16Dot = false;
+    im.sched.amx = false;
   }
   try {
     im.builder = std::make_unique<Builder>(im.desc, im.regions, im.mask, im.sched, isa);
@@ -1325,13 +1396,16 @@ bool HalideKernel::jitCompile(std::string &error) {
   try {
     // The JIT runs here: without avx512_bf16, the bf16dot pipeline becomes
     // the f32-conversion one (a library carries both and picks at run time).
-    if (im.sched.bf16Dot && !hostHasBf16Dot()) {
+    // So does an amx pipeline without AMX (the f32-conversion one, as a
+    // library's twin).
+    if ((im.sched.bf16Dot && !hostHasBf16Dot()) || (im.sched.amx && !hostHasAmx())) {
       im.sched.bf16Dot = false;
+      im.sched.amx = false;
       im.builder = std::make_unique<Builder>(im.desc, im.regions, im.mask, im.sched, im.isa);
       if (!im.builder->build(error)) return false;
       im.pipeline = Pipeline(im.builder->out_);
     }
-    if (im.sched.bf16Dot) {
+    if (im.sched.bf16Dot || im.sched.amx) {
       const char *tmp = std::getenv("TMPDIR");
       std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/attnc-jit-XXXXXX";
       if (!mkdtemp(dir.data())) {
@@ -1339,7 +1413,9 @@ bool HalideKernel::jitCompile(std::string &error) {
         return false;
       }
       std::string obj = dir + "/k.o", rt = dir + "/rt.o", so = dir + "/k.so";
+      // ATTNC_JIT_KEEP=1 keeps the directory (for `perf report`, which needs the .so).
       auto cleanup = [&] {
+        if (const char *keep = std::getenv("ATTNC_JIT_KEEP"); keep && *keep == '1') return;
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
       };
@@ -1350,8 +1426,18 @@ bool HalideKernel::jitCompile(std::string &error) {
       }
       compile_standalone_runtime(rt, makeTarget(im.isa));
       const std::string cc = cCompiler();
+      std::string extra;
+      if (im.sched.amx) {
+        std::string amxObj = dir + "/amx.o";
+        if (!compileAmxObject(dir + "/amx.c", amxObj, error)) {
+          cleanup();
+          return false;
+        }
+        extra = " " + shellQuote(amxObj);
+      }
       // -Bsymbolic: the object calls its own runtime, never another one in the process.
-      std::string cmd = fmt::format("{} -shared -Wl,-Bsymbolic -o {} {} {}", cc, shellQuote(so), shellQuote(obj), shellQuote(rt));
+      std::string cmd = fmt::format("{} -shared -Wl,-Bsymbolic -o {} {} {}{}", cc, shellQuote(so), shellQuote(obj),
+                                    shellQuote(rt), extra);
       if (runCommand(cmd) != 0) {
         cleanup();
         error = fmt::format("linking the bf16dot kernel failed: {} (set ATTNC_CC or CC to a C compiler)", cmd);
@@ -1373,7 +1459,7 @@ bool HalideKernel::jitCompile(std::string &error) {
       im.jitted = true;
       return true;
     }
-    impl_->pipeline.compile_jit(makeTarget(impl_->isa, impl_->sched.bf16Dot));
+    impl_->pipeline.compile_jit(makeTarget(impl_->isa, impl_->sched.bf16Dot || impl_->sched.amx));
     impl_->jitted = true;
     return true;
   } catch (const Halide::Error &e) {
@@ -1451,10 +1537,10 @@ bool HalideKernel::run(const std::vector<attnc_tensor> &args, int threads, int n
     if (d.outputLse) {
       Buffer<> lseBuf = wrap(args[params.size() + 1], true, d.valueDim, bshd);
       Realization rz({outBuf, lseBuf});
-      im.pipeline.realize(rz, makeTarget(im.isa, im.sched.bf16Dot), pm);
+      im.pipeline.realize(rz, makeTarget(im.isa, im.sched.bf16Dot || im.sched.amx), pm);
     } else {
       Realization rz({outBuf});
-      im.pipeline.realize(rz, makeTarget(im.isa, im.sched.bf16Dot), pm);
+      im.pipeline.realize(rz, makeTarget(im.isa, im.sched.bf16Dot || im.sched.amx), pm);
     }
   } catch (const Halide::Error &e) {
     error = fmt::format("Halide: {}", e.what());
@@ -1465,8 +1551,8 @@ bool HalideKernel::run(const std::vector<attnc_tensor> &args, int threads, int n
 
 bool HalideKernel::compileToObject(const std::string &path, const std::string &fnName, std::string &error) {
   try {
-    Target t = makeTarget(impl_->isa, impl_->sched.bf16Dot).with_feature(Target::NoRuntime);
-    if (impl_->sched.bf16Dot)
+    Target t = makeTarget(impl_->isa, impl_->sched.bf16Dot || impl_->sched.amx).with_feature(Target::NoRuntime);
+    if (impl_->sched.bf16Dot || impl_->sched.amx)
       return compileRetargeted(impl_->pipeline, impl_->builder->arguments(), fnName, t, path, error);
     impl_->pipeline.compile_to_object(path, impl_->builder->arguments(), fnName, t);
     return true;
@@ -1483,7 +1569,7 @@ bool HalideKernel::compileToStmt(const std::string &path, std::string &error) {
     return false;
   }
   try {
-    impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa, impl_->sched.bf16Dot));
+    impl_->pipeline.compile_to_lowered_stmt(path, impl_->builder->arguments(), Halide::Text, makeTarget(impl_->isa, impl_->sched.bf16Dot || impl_->sched.amx));
     return true;
   } catch (const Halide::Error &e) {
     error = fmt::format("Halide: {}", e.what());

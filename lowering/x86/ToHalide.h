@@ -58,6 +58,9 @@ int chooseSplits(const KernelDesc &d, const Schedule &s, int64_t batch, int64_t 
 }  // namespace attnc::x86
 
 namespace attnc::x86 {
+/// Writes the AMX tile products' C source (lowering/x86/templates/Amx.c) to
+/// `source` and compiles it to `obj` (for the libraries of amx kernels).
+bool compileAmxObject(const std::string &source, const std::string &obj, std::string &error);
 /// Archives object files into a static library with a symbol index.
 bool createStaticLibrary(const std::vector<std::string> &objects, const std::string &path, Isa isa,
                          std::string &error);

@@ -5,6 +5,10 @@
 #include <numeric>
 #include <sstream>
 
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "lowering/kernel/KernelDesc.h"
@@ -19,6 +23,21 @@ bool hostHasBf16Dot() {
          __builtin_cpu_supports("avx512vl");
 }
 
+bool hostHasAmx() {
+  static const bool ok = [] {
+    // CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE; XCR0 bits 17-18 (the
+    // OS saves tile state); then Linux's per-process permission for XTILEDATA.
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 22)) || !(d & (1u << 24))) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return false;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+  }();
+  return ok && hostHasBf16Dot();
+}
+
 Isa hostIsa() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? Isa::Avx512 : Isa::Avx2;
@@ -26,7 +45,7 @@ Isa hostIsa() {
 
 std::string Schedule::str() const {
   return fmt::format("q{} kv{} v{} qk{}x{} pv{}x{} split{} {}{}", qPerTile, tileKv, vector, rowBlock, colBlock, pvRows,
-                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (allHeads ? " allheads" : "") + (pvStream ? " pvstream" : "") + (pvLanes ? " pvlanes" : "") + (prefetch ? "" : " noprefetch") + (bf16Dot ? " bf16dot" : ""));
+                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (allHeads ? " allheads" : "") + (pvStream ? " pvstream" : "") + (pvLanes ? " pvlanes" : "") + (prefetch ? "" : " noprefetch") + (bf16Dot ? " bf16dot" : "") + (amx ? " amx" : ""));
 }
 
 int tileRows(const Schedule &s, const KernelDesc &d) {
@@ -77,6 +96,25 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
       notes.push_back("pvlanes -> off (the nodot pvblock tile without headsinner only)");
       s.pvLanes = false;
     } else set(s.colBlock, divisorAtMost(std::gcd<int64_t>(s.tileKv, cols), s.colBlock), "qk columns");
+  }
+  if (s.amx) {
+    const int64_t dv = mla ? d.rank : d.valueDim;
+    const char *why = d.dtype != dsl::DType::BF16 ? "the kernel is not bf16"
+                      : isa != Isa::Avx512        ? "AVX-512 only"
+                      : d.additive                ? "additive scores have no Q.K^T"
+                      : d.lowRank != KernelDesc::LowRank::None ? "not with low_rank"
+                      : s.dotQK || s.pvStream || s.headsInner || s.allHeads
+                          ? "the prefill tile only (nodot pvblock, no headsinner or allheads)"
+                      : rows % 32 || s.tileKv % 32 || d.headDim % 32 || dv % 32
+                          ? "tile rows, kv tile, head_dim and value_dim must be multiples of 32"
+                          : nullptr;
+    if (why) {
+      notes.push_back(fmt::format("amx -> off ({})", why));
+      s.amx = false;
+    } else if (s.bf16Dot) {
+      notes.push_back("bf16dot -> off (amx does both products)");
+      s.bf16Dot = false;
+    }
   }
   if (s.bf16Dot) {
     const char *why = d.dtype != dsl::DType::BF16 ? "the kernel is not bf16"
@@ -244,6 +282,8 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w == "nopvlanes") s.pvLanes = false, ok = true;
     else if (w == "bf16dot") s.bf16Dot = true, ok = true;
     else if (w == "nobf16dot") s.bf16Dot = false, ok = true;
+    else if (w == "amx") s.amx = true, ok = true;
+    else if (w == "noamx") s.amx = false, ok = true;
     else if (w.rfind("split", 0) == 0) ok = num(w.substr(5), s.maxSplits);
     else if (w.rfind("kv", 0) == 0) ok = num(w.substr(2), s.tileKv);
     else if (w.rfind("qk", 0) == 0) ok = pair(w.substr(2), s.rowBlock, s.colBlock);
@@ -251,7 +291,7 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w.rfind("q", 0) == 0) ok = num(w.substr(1), s.qPerTile);
     else if (w.rfind("v", 0) == 0) ok = num(w.substr(1), s.vector);
     if (!ok) {
-      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter allheads groupheads pvstream pvblock pvlanes nopvlanes bf16dot nobf16dot)", w);
+      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter allheads groupheads pvstream pvblock pvlanes nopvlanes bf16dot nobf16dot amx noamx)", w);
       return false;
     }
   }

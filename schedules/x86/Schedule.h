@@ -20,6 +20,10 @@ const char *isaName(Isa isa);
 Isa hostIsa();
 /// Whether this CPU has (and its OS enabled) AVX-512 with bf16 dot products.
 bool hostHasBf16Dot();
+/// Whether this CPU has AMX tiles with bf16 products and the OS lets this
+/// process use them (Linux: granted on request, arch_prctl XCOMP_PERM; asked
+/// once per process).
+bool hostHasAmx();
 /// Lanes of an f32 vector register.
 inline int lanes(Isa isa) { return isa == Isa::Avx512 ? 16 : 8; }
 
@@ -75,6 +79,13 @@ struct Schedule {
   /// carries the same pipeline without it and picks at run time, the JIT
   /// (`attnc bench`, the tests) drops it on a CPU without.
   bool bf16Dot = false;
+  /// bf16 prefill on AMX tiles: Q.K^T and P.V as tile products (tdpbf16ps,
+  /// 16 x 16 f32 results, 2 x 2 tiles per block) in two extern stages, the
+  /// softmax, mask and score_mod in the Halide pipeline between them (rows in
+  /// vector lanes). Needs tiles of 32-multiples (rows, kv, head_dim,
+  /// value_dim). A library carries the same prefill without it and picks at
+  /// run time; the JIT drops it on a CPU without AMX. Implies no bf16dot.
+  bool amx = false;
 
   bool operator==(const Schedule &) const = default;
   std::string str() const;  // "q8 kv128 v16 qk32x8 pv8x32 split64 fastexp" (+ " dot")

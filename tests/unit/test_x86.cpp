@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <numeric>
 
 #include "lowering/reference/KernelArgs.h"
 #include "TestUtil.h"
@@ -139,6 +140,35 @@ TEST_CASE("x86 matrix: P.V with rows in vector lanes (pvlanes)", "[x86][matrix]"
       }
     }
   }
+}
+
+TEST_CASE("x86 matrix: bf16 prefill on AMX tiles (amx)", "[x86][matrix][amx]") {
+  // Every example whose dims allow the tile products, both layouts, with
+  // 32-multiple tiles. Without AMX here the JIT runs the library's twin (f32
+  // products): checked too, and said.
+  if (!x86::hostHasAmx()) WARN("this CPU has no AMX (or the OS refused it): the amx tests check the f32 twin only");
+  int tested = 0;
+  for (const std::string &ex : x86Examples()) {
+    Compiled c = compileText(readFile(sourcePath("examples/" + ex + ".attn")));
+    for (const std::string &name : c.comp->kernelNames()) {
+      KernelPlan dPlan = planOf(c, name);
+      KernelDesc d = dPlan.desc;
+      d.dtype = dsl::DType::BF16;
+      x86::Schedule s = x86::defaultSchedule(d, x86::hostIsa(), false);
+      const int group = static_cast<int>(d.tileGroup());
+      s.qPerTile = 32 / std::gcd(32, group) * (group < 32 ? 2 : 1);
+      s.tileKv = 64;
+      s.amx = true;
+      x86::legalize(s, d, x86::hostIsa());
+      if (!s.amx) continue;  // (dims not multiples of 32, additive scores, low rank: legalize says why)
+      ++tested;
+      for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD}) {
+        INFO(ex << " " << s.str());
+        CHECK(checkX86(c, name, dsl::DType::BF16, l, s, kShapes) == "");
+      }
+    }
+  }
+  CHECK(tested >= (std::getenv("ATTNC_X86_ONLY") ? 1 : 5));
 }
 
 }  // namespace attnc::test

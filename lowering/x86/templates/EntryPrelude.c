@@ -109,6 +109,25 @@ __attribute__((unused)) static int cpu_has_bf16_dot(void) {
 #endif
 }
 
+/* Whether this CPU runs the amx prefill: AMX tiles with bf16 products
+ * (CPUID.(7,0):EDX bits 22 and 24), the OS saving their state (XCR0 bits
+ * 17-18), and Linux's permission for this process (asked here; granted once,
+ * for every thread). Else the library calls its prefill without AMX. */
+#include <sys/syscall.h>
+__attribute__((unused)) static int cpu_has_amx(void) {
+#ifdef ATTNC_CPU_FORCE_NO_AMX
+  return 0;
+#else
+  unsigned a, b, c, d, lo, hi;
+  if (!cpu_has_bf16_dot()) return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 22)) || !(d & (1u << 24))) return 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & (3u << 17)) != (3u << 17)) return 0;
+  return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+#endif
+}
+
 static void to_halide(const attnc_tensor *t, struct halide_type_t type, halide_buffer_t *b, halide_dimension_t *dims) {
   int i, n = t->ndim;
   for (i = 0; i < n; ++i) {

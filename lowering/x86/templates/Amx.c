@@ -1,0 +1,194 @@
+/* The two tile products of the x86 kernel's `amx` prefill (docs/x86.md, "AMX"),
+ * Halide extern stages called once per (q tile, kv tile). Compiled into every
+ * library whose prefill uses them (and into the JIT's shared object), with
+ * -mamx-tile -mamx-bf16; the library calls that prefill only where the CPU has
+ * AMX and the OS granted it (its twin without AMX otherwise).
+ *
+ *   attnc_amx_qk:  out(r, j) = sum_d k(d, j) q(d % 2, r, d / 2)    (S^T = K Q^T)
+ *   attnc_amx_pv:  out(r, x) = sum_j vt(j, x) p(j % 2, r, j / 2)   (O^T = V^T P^T)
+ *
+ * K is read where the caller keeps it and V^T where the pipeline made it
+ * (once per call), at the kv tile the walk's step names: no copy per tile.
+ *
+ * Both are C^T = A B^T with A row-major bf16 (K rows; V transposed) and B in
+ * the pair-interleaved layout tdpbf16ps wants (q and P as the pipeline stores
+ * them for vdpbf16ps), f32 results rows-fastest, the pipeline's tile layout.
+ * Blocks of 2 x 2 result tiles (32 x 32) over 32-wide steps of the sum; every
+ * extent is a multiple of 32 (the schedule's legality rule). The outer
+ * dimensions (kv step, q tile, kv head, batch) are one element each. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef ATTNC_HALIDE_BUFFER_DECLARED
+#define ATTNC_HALIDE_BUFFER_DECLARED
+struct halide_type_t { uint8_t code, bits; uint16_t lanes; };
+typedef struct { int32_t min, extent, stride; uint32_t flags; } halide_dimension_t;
+typedef struct halide_buffer_t {
+  uint64_t device;
+  const void *device_interface;
+  uint8_t *host;
+  uint64_t flags;
+  struct halide_type_t type;
+  int32_t dimensions;
+  halide_dimension_t *dim;
+  void *padding;
+} halide_buffer_t;
+#endif
+
+/* Palette 1, the 8 tiles 16 rows x 64 bytes (16 f32, or 32 bf16, or 16 bf16
+ * pairs). Loaded per call: the thread may have run other AMX code between. */
+static void attnc_amx_config(void) {
+  struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+  } cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.palette = 1;
+  for (int i = 0; i < 8; ++i) {
+    cfg.colsb[i] = 64;
+    cfg.rows[i] = 16;
+  }
+  _tile_loadconfig(&cfg);
+}
+
+static int attnc_amx_is_query(const halide_buffer_t *b) { return b->host == 0 && b->device == 0; }
+
+/* Element offset of coordinates c[] in b (coordinates absolute, as Halide's). */
+static int64_t attnc_amx_offset(const halide_buffer_t *b, const int32_t *c) {
+  int64_t o = 0;
+  for (int i = 0; i < b->dimensions; ++i) o += (int64_t)(c[i] - b->dim[i].min) * b->dim[i].stride;
+  return o;
+}
+
+/* C^T (rows n of A, 32 per block) x (rows m of B's pairs, 32 per block):
+ * c[n][m] = sum_k a[n][k] b[k / 2][m][k % 2], k < K. Strides in bytes. */
+static void attnc_amx_gemm(const uint8_t *a, long as, const uint8_t *b, long bs, uint8_t *c, long cs, int N, int M,
+                           int K) {
+  for (int n0 = 0; n0 < N; n0 += 32)
+    for (int m0 = 0; m0 < M; m0 += 32) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int k0 = 0; k0 < K; k0 += 32) {
+        const uint8_t *a0 = a + (long)n0 * as + (long)k0 * 2, *b0 = b + (long)(k0 / 2) * bs + (long)m0 * 4;
+        _tile_loadd(4, a0, as);
+        _tile_loadd(5, a0 + 16 * as, as);
+        _tile_loadd(6, b0, bs);
+        _tile_loadd(7, b0 + 64, bs);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      uint8_t *c0 = c + (long)n0 * cs + (long)m0 * 4;
+      _tile_stored(0, c0, cs);
+      _tile_stored(1, c0 + 64, cs);
+      _tile_stored(2, c0 + 16 * cs, cs);
+      _tile_stored(3, c0 + 16 * cs + 64, cs);
+    }
+}
+
+/* The kv tile a step of the walk visits: tile(kt, qt, hk, b), one element. */
+static int32_t attnc_amx_tile(const halide_buffer_t *tile) { return *(const int32_t *)tile->host; }
+
+static void attnc_amx_set(halide_dimension_t *d, int32_t min, int32_t extent) {
+  d->min = min;
+  d->extent = extent;
+}
+
+/* q(pair, r, d / 2, qt, hk, b) and the keys k as given (d, s, h, b), or
+ * (d, h, s, b) when seq_dim is 2, kv tile `tile` -> out(r, j, kt, qt, hk, b).
+ * Keys past seq_kv (the last tile's tail; masked by the pipeline) read as the
+ * last key, through a copy. */
+int attnc_amx_qk(halide_buffer_t *q, halide_buffer_t *k, halide_buffer_t *tile, int32_t D, int32_t seq_dim,
+                 int32_t seq_kv, halide_buffer_t *out) {
+  const int h_dim = seq_dim == 1 ? 2 : 1;
+  if (attnc_amx_is_query(q) || attnc_amx_is_query(k) || attnc_amx_is_query(tile)) {
+    if (attnc_amx_is_query(q)) {
+      attnc_amx_set(&q->dim[0], 0, 2);
+      q->dim[1] = out->dim[0];
+      attnc_amx_set(&q->dim[2], 0, D / 2);
+      for (int i = 3; i < 6; ++i) attnc_amx_set(&q->dim[i], out->dim[i].min, out->dim[i].extent);
+    }
+    if (attnc_amx_is_query(k)) {
+      attnc_amx_set(&k->dim[0], 0, D);
+      attnc_amx_set(&k->dim[seq_dim], 0, seq_kv);
+      attnc_amx_set(&k->dim[h_dim], out->dim[4].min, out->dim[4].extent);
+      attnc_amx_set(&k->dim[3], out->dim[5].min, out->dim[5].extent);
+    }
+    if (attnc_amx_is_query(tile))
+      for (int i = 0; i < 4; ++i) attnc_amx_set(&tile->dim[i], out->dim[i + 2].min, out->dim[i + 2].extent);
+    return 0;
+  }
+  if (attnc_amx_is_query(out)) return 0;
+  const int R = out->dim[0].extent, J = out->dim[1].extent;
+  if (R % 32 || J % 32 || J > 512 || D % 32 || D > 512 || out->dim[0].stride != 1 || q->dim[0].stride != 1 ||
+      q->dim[1].stride != 2 || k->dim[0].stride != 1)
+    return -1;
+  const int64_t kv0 = (int64_t)attnc_amx_tile(tile) * J + out->dim[1].min;
+  int32_t cq[6] = {0, out->dim[0].min, 0, out->dim[3].min, out->dim[4].min, out->dim[5].min};
+  int32_t ck[4] = {0, 0, 0, out->dim[5].min};
+  ck[h_dim] = out->dim[4].min;
+  long ks = 2L * k->dim[seq_dim].stride;
+  const uint8_t *kp;
+  uint16_t tail[512 * 32];  /* at most 32 rows past the end are copied: see below */
+  int rows = (int)(seq_kv - kv0 < J ? seq_kv - kv0 : J);
+  if (rows <= 0) return -1;
+  ck[seq_dim] = (int32_t)kv0;
+  kp = k->host + 2 * attnc_amx_offset(k, ck);
+  attnc_amx_config();
+  const uint8_t *qp = q->host + 2 * attnc_amx_offset(q, cq);
+  const long qs = 2L * q->dim[2].stride, os = 4L * out->dim[1].stride;
+  /* Whole 32-row blocks inside seq_kv straight from k; the last, ragged one
+   * through a copy whose missing rows repeat the last key. */
+  const int whole = rows / 32 * 32;
+  if (whole > 0) attnc_amx_gemm(kp, ks, qp, qs, out->host, os, whole, R, D);
+  for (int n0 = whole; n0 < J; n0 += 32) {
+    for (int i = 0; i < 32; ++i) {
+      int row = n0 + i < rows ? n0 + i : rows - 1;
+      memcpy(tail + i * D, kp + (long)row * ks, 2 * (size_t)D);
+    }
+    attnc_amx_gemm((const uint8_t *)tail, 2L * D, qp, qs, out->host + (long)n0 * os, os, 32, R, D);
+  }
+  return 0;
+}
+
+/* vt(j, x, hk, b): V transposed for the whole call (kv rounded up to whole
+ * tiles, kv_tiles * TK of them), p(pair, r, j / 2, kt, qt, hk, b), kv tile
+ * `tile` -> out(r, x, kt, qt, hk, b). */
+int attnc_amx_pv(halide_buffer_t *vt, halide_buffer_t *p, halide_buffer_t *tile, int32_t TK, int32_t kv_padded,
+                 halide_buffer_t *out) {
+  if (attnc_amx_is_query(vt) || attnc_amx_is_query(p) || attnc_amx_is_query(tile)) {
+    if (attnc_amx_is_query(vt)) {
+      attnc_amx_set(&vt->dim[0], 0, kv_padded);
+      attnc_amx_set(&vt->dim[1], out->dim[1].min, out->dim[1].extent);
+      for (int i = 2; i < 4; ++i) attnc_amx_set(&vt->dim[i], out->dim[i + 2].min, out->dim[i + 2].extent);
+    }
+    if (attnc_amx_is_query(p)) {
+      attnc_amx_set(&p->dim[0], 0, 2);
+      attnc_amx_set(&p->dim[1], out->dim[0].min, out->dim[0].extent);
+      attnc_amx_set(&p->dim[2], 0, TK / 2);
+      for (int i = 3; i < 7; ++i) attnc_amx_set(&p->dim[i], out->dim[i - 1].min, out->dim[i - 1].extent);
+    }
+    if (attnc_amx_is_query(tile))
+      for (int i = 0; i < 4; ++i) attnc_amx_set(&tile->dim[i], out->dim[i + 2].min, out->dim[i + 2].extent);
+    return 0;
+  }
+  if (attnc_amx_is_query(out)) return 0;
+  const int R = out->dim[0].extent, X = out->dim[1].extent;
+  if (R % 32 || X % 32 || TK % 32 || out->dim[0].stride != 1 || vt->dim[0].stride != 1 || p->dim[0].stride != 1 ||
+      p->dim[1].stride != 2)
+    return -1;
+  const int64_t kv0 = (int64_t)attnc_amx_tile(tile) * TK;
+  if (kv0 < 0 || kv0 + TK > kv_padded) return -1;
+  int32_t cv[4] = {(int32_t)kv0, out->dim[1].min, out->dim[4].min, out->dim[5].min};
+  int32_t cp[7] = {0, out->dim[0].min, 0, out->dim[2].min, out->dim[3].min, out->dim[4].min, out->dim[5].min};
+  attnc_amx_config();
+  attnc_amx_gemm(vt->host + 2 * attnc_amx_offset(vt, cv), 2L * vt->dim[1].stride,
+                 p->host + 2 * attnc_amx_offset(p, cp), 2L * p->dim[2].stride, out->host, 4L * out->dim[1].stride, X, R,
+                 TK);
+  return 0;
+}
