@@ -217,9 +217,12 @@ private:
   /// `sparse block B top T`: defines the planning Funcs.
   void defineTopBlocks();
   Func state{"state"};                             // online-softmax state per kv split
-  // amx: V transposed once per call, (kv, value column, kv head, batch), kv
-  // rounded up to whole tiles (clamped reads past seq_kv).
-  Func vtAll{"v_transposed"};
+  // amx: K and V^T once per call, each kv head's tiles contiguous (streams
+  // the tile loads read in order): kPack(d, kv, kv head, batch) over whole
+  // tiles, vtAll(kv in tile, value column, tile, kv head, batch); rows past
+  // seq_kv repeat the last (clamped; masked).
+  Func kPack{"k_packed"}, vtAll{"v_transposed"};
+  Var tv{"t"};
   /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
   struct Chain {
     Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
@@ -637,7 +640,10 @@ bool Builder::defineAlgorithm(std::string &error) {
     return keep;
   };
 
-  if (amx) vtAll(j, dv, hk, b) = kvAt("v", dv, clamp(j, 0, Skv - 1), hk, b);
+  if (amx) {
+    kPack(dd, j, hk, b) = kvAt("k", dd, clamp(j, 0, Skv - 1), hk, b);
+    vtAll(j, dv, tv, hk, b) = kvAt("v", dv, clamp(tv * TK + j, 0, Skv - 1), hk, b);
+  }
   chains.resize(2);
   for (int which = 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
     Chain &c = chains[which];
@@ -694,8 +700,8 @@ bool Builder::defineAlgorithm(std::string &error) {
       // stored, Q pair-interleaved; scores rows-fastest, as below.
       c.tileOf = Func("tile_of" + sfx);
       c.tileOf(kt, qt, hk, b) = clamp(tileK, 0, nkt - 1);
-      c.Smm.define_extern("attnc_amx_qk", {Qb, param("k"), c.tileOf, Expr(D), Expr(bshd() ? 2 : 1), Skv}, Float(32),
-                          {r, j, kt, qt, hk, b}, NameMangling::C);
+      c.Smm.define_extern("attnc_amx_qk", {Qb, kPack, c.tileOf, Expr(D), nkt * TK}, Float(32), {r, j, kt, qt, hk, b},
+                          NameMangling::C);
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else if (bdot) {
       // Pairs of head_dim summed by one instruction: rd.x is the pair lane.
@@ -747,7 +753,7 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Pb = Func("Pb" + sfx);
       c.OtT = Func("OtT" + sfx);
       c.Pb(pr, r, jp, kt, qt, hk, b) = cast(BFloat(16), c.P(r, 2 * jp + pr, kt, qt, hk, b));
-      c.OtT.define_extern("attnc_amx_pv", {vtAll, c.Pb, c.tileOf, Expr(TK), nkt * TK}, Float(32),
+      c.OtT.define_extern("attnc_amx_pv", {vtAll, c.Pb, c.tileOf, Expr(TK), nkt}, Float(32),
                           {r, dv, kt, qt, hk, b}, NameMangling::C);
       c.Ot(dv, r, kt, qt, hk, b) = c.OtT(r, dv, kt, qt, hk, b);
     } else if (bdot) {
@@ -1072,22 +1078,25 @@ void Builder::applySchedule() {
   // extents are stated, so that they vectorize.)
   if (amx) {
     Qb.bound(pr, 0, 2).bound(r, 0, TQ).bound(dd, 0, D / 2);
-    vtAll.bound(dv, 0, Dv);
+    vtAll.bound(dv, 0, Dv).bound(j, 0, TK);
+    kPack.bound(dd, 0, D);
   }
   if (bdotPre || amx) Qb.compute_at(atTask).vectorize(pr);
+  else if (bdot) Qb.compute_at(atTask).reorder_storage(pr, dd, r, qt, hk, b).reorder(pr, dd, r).vectorize(pr).vectorize(dd, vecFor(D / 2, vec));
   if (amx) {
-    // V^T once per call, per (kv head, batch): 16 x 16 blocks, both ways
-    // vectorized (whole V rows in, whole V^T rows out, shuffled in registers).
+    // K and V^T once per call, per (kv head, batch): K rows copied whole; V^T
+    // in 16 x 16 blocks, both ways vectorized (whole V rows in, whole V^T
+    // rows out, shuffled in registers).
     Var hb("hb"), jo("jo"), ji("ji"), xo("xo"), xi("xi");
+    kPack.compute_root().vectorize(dd, vecFor(D, 2 * vec)).fuse(hk, b, hb).parallel(hb);
     vtAll.compute_root()
         .tile(j, dv, jo, xo, ji, xi, 16, 16, TailStrategy::GuardWithIf)
-        .reorder(ji, xi, jo, xo, hk, b)
+        .reorder(ji, xi, jo, xo, tv, hk, b)
         .vectorize(ji)
         .vectorize(xi)
         .fuse(hk, b, hb)
         .parallel(hb);
   }
-  else if (bdot) Qb.compute_at(atTask).reorder_storage(pr, dd, r, qt, hk, b).reorder(pr, dd, r).vectorize(pr).vectorize(dd, vecFor(D / 2, vec));
   if (d.additive) {
     qproj.compute_at(atTask).vectorize(u, vecFor(d.units, vec));
     qproj.update().reorder(u, r, rdq.x).vectorize(u, vecFor(d.units, vec));
@@ -1152,7 +1161,10 @@ void Builder::applySchedule() {
     if (amx) {
       // The tile products on AMX; scores then in the usual register blocks.
       c.Smm.compute_at(atTile).store_in(MemoryType::Stack);
-      blockedTile(Sfn, atTile, r, j, s_.rowBlock, s_.colBlock, rowVec, "s" + sfx);
+      // Plain scaled products (full tiles, no score_mod): S inline in the
+      // row max and in P, one pass over the products fewer.
+      if (sig || which == 1 || !rg_.scoreMod.empty())
+        blockedTile(Sfn, atTile, r, j, s_.rowBlock, s_.colBlock, rowVec, "s" + sfx);
     } else if (s_.dotQK && !d.additive) {
       // Dot products over head_dim in vector lanes (rfactor), one horizontal
       // sum per score: for tiles with fewer rows than a vector.

@@ -15,7 +15,9 @@ mkdir -p "$work"
 cd "$work"
 printf 'attention bd {\n  dtype bf16\n  heads 8\n  kv_heads 2\n  head_dim 64\n  mask causal\n}\n' >bd.attn
 fail() { echo "FAIL: $*" >&2; exit 1; }
-"$attnc" bd.attn -target x86-avx512 -o lib
+# (noamx: on a CPU with AMX the default prefill is the amx one, tests/robustness/amx.sh.)
+sched=(--schedule "noamx bf16dot")
+"$attnc" bd.attn -target x86-avx512 "${sched[@]}" -o lib
 n=$(objdump -d lib/bd.a | grep -c vdpbf16ps || true)
 [ "$n" -gt 0 ] || fail "no vdpbf16ps in the bf16dot pipelines"
 nm lib/bd.a >symbols
@@ -34,13 +36,13 @@ if ! grep -q avx512bw /proc/cpuinfo; then
 fi
 cc -std=c99 -O1 -I lib -o call "$here/call_bf16.c" lib/bd.a -lm -lpthread -ldl
 ./call || fail "the bf16dot prefill (or its twin on this CPU) is off the reference"
-ATTNC_CC='cc -DATTNC_CPU_FORCE_NO_BF16' "$attnc" bd.attn -target x86-avx512 -o twin
+ATTNC_CC='cc -DATTNC_CPU_FORCE_NO_BF16' "$attnc" bd.attn -target x86-avx512 "${sched[@]}" -o twin
 cc -std=c99 -O1 -I twin -o call_twin "$here/call_bf16.c" twin/bd.a -lm -lpthread -ldl
 ./call_twin || fail "the f32-conversion twin is off the reference"
 grep -q avx512_bf16 /proc/cpuinfo && echo "ok: both prefills match (this CPU runs the bf16dot one)" ||
   echo "ok: this CPU lacks avx512_bf16: both calls ran the twin"
 # Without llc-19 a bf16 kernel still compiles, without bf16 dot products, and says so.
-ATTNC_LLVM_BIN=/nonexistent "$attnc" bd.attn -target x86-avx512 -o nollc 2>warn
+ATTNC_LLVM_BIN=/nonexistent "$attnc" bd.attn -target x86-avx512 "${sched[@]}" -o nollc 2>warn
 grep -q "warning: \`/nonexistent/llc\` not found: bf16 kernels compile without bf16 dot products" warn ||
   fail "no warning without llc: $(cat warn)"
 [ "$(objdump -d nollc/bd.a | grep -c vdpbf16ps || true)" = 0 ] || fail "vdpbf16ps without llc"

@@ -7,8 +7,9 @@
  *   attnc_amx_qk:  out(r, j) = sum_d k(d, j) q(d % 2, r, d / 2)    (S^T = K Q^T)
  *   attnc_amx_pv:  out(r, x) = sum_j vt(j, x) p(j % 2, r, j / 2)   (O^T = V^T P^T)
  *
- * K is read where the caller keeps it and V^T where the pipeline made it
- * (once per call), at the kv tile the walk's step names: no copy per tile.
+ * K and V^T are read where the pipeline packed them once per call (each kv
+ * head's tiles contiguous), at the kv tile the walk's step names: no copy
+ * per tile.
  *
  * Both are C^T = A B^T with A row-major bf16 (K rows; V transposed) and B in
  * the pair-interleaved layout tdpbf16ps wants (q and P as the pipeline stores
@@ -99,25 +100,22 @@ static void attnc_amx_set(halide_dimension_t *d, int32_t min, int32_t extent) {
   d->extent = extent;
 }
 
-/* q(pair, r, d / 2, qt, hk, b) and the keys k as given (d, s, h, b), or
- * (d, h, s, b) when seq_dim is 2, kv tile `tile` -> out(r, j, kt, qt, hk, b).
- * Keys past seq_kv (the last tile's tail; masked by the pipeline) read as the
- * last key, through a copy. */
-int attnc_amx_qk(halide_buffer_t *q, halide_buffer_t *k, halide_buffer_t *tile, int32_t D, int32_t seq_dim,
-                 int32_t seq_kv, halide_buffer_t *out) {
-  const int h_dim = seq_dim == 1 ? 2 : 1;
-  if (attnc_amx_is_query(q) || attnc_amx_is_query(k) || attnc_amx_is_query(tile)) {
+/* q(pair, r, d / 2, qt, hk, b), kp(d, kv, hk, b) (the keys of the call,
+ * rounded up to whole tiles: kv_padded rows), kv tile `tile`
+ * -> out(r, j, kt, qt, hk, b). */
+int attnc_amx_qk(halide_buffer_t *q, halide_buffer_t *kp, halide_buffer_t *tile, int32_t D, int32_t kv_padded,
+                 halide_buffer_t *out) {
+  if (attnc_amx_is_query(q) || attnc_amx_is_query(kp) || attnc_amx_is_query(tile)) {
     if (attnc_amx_is_query(q)) {
       attnc_amx_set(&q->dim[0], 0, 2);
       q->dim[1] = out->dim[0];
       attnc_amx_set(&q->dim[2], 0, D / 2);
       for (int i = 3; i < 6; ++i) attnc_amx_set(&q->dim[i], out->dim[i].min, out->dim[i].extent);
     }
-    if (attnc_amx_is_query(k)) {
-      attnc_amx_set(&k->dim[0], 0, D);
-      attnc_amx_set(&k->dim[seq_dim], 0, seq_kv);
-      attnc_amx_set(&k->dim[h_dim], out->dim[4].min, out->dim[4].extent);
-      attnc_amx_set(&k->dim[3], out->dim[5].min, out->dim[5].extent);
+    if (attnc_amx_is_query(kp)) {
+      attnc_amx_set(&kp->dim[0], 0, D);
+      attnc_amx_set(&kp->dim[1], 0, kv_padded);
+      for (int i = 2; i < 4; ++i) attnc_amx_set(&kp->dim[i], out->dim[i + 2].min, out->dim[i + 2].extent);
     }
     if (attnc_amx_is_query(tile))
       for (int i = 0; i < 4; ++i) attnc_amx_set(&tile->dim[i], out->dim[i + 2].min, out->dim[i + 2].extent);
@@ -125,47 +123,30 @@ int attnc_amx_qk(halide_buffer_t *q, halide_buffer_t *k, halide_buffer_t *tile, 
   }
   if (attnc_amx_is_query(out)) return 0;
   const int R = out->dim[0].extent, J = out->dim[1].extent;
-  if (R % 32 || J % 32 || J > 512 || D % 32 || D > 512 || out->dim[0].stride != 1 || q->dim[0].stride != 1 ||
-      q->dim[1].stride != 2 || k->dim[0].stride != 1)
+  if (R % 32 || J % 32 || D % 32 || out->dim[0].stride != 1 || q->dim[0].stride != 1 || q->dim[1].stride != 2 ||
+      kp->dim[0].stride != 1)
     return -1;
   const int64_t kv0 = (int64_t)attnc_amx_tile(tile) * J + out->dim[1].min;
+  if (kv0 < 0 || kv0 + J > kv_padded) return -1;
   int32_t cq[6] = {0, out->dim[0].min, 0, out->dim[3].min, out->dim[4].min, out->dim[5].min};
-  int32_t ck[4] = {0, 0, 0, out->dim[5].min};
-  ck[h_dim] = out->dim[4].min;
-  long ks = 2L * k->dim[seq_dim].stride;
-  const uint8_t *kp;
-  uint16_t tail[512 * 32];  /* at most 32 rows past the end are copied: see below */
-  int rows = (int)(seq_kv - kv0 < J ? seq_kv - kv0 : J);
-  if (rows <= 0) return -1;
-  ck[seq_dim] = (int32_t)kv0;
-  kp = k->host + 2 * attnc_amx_offset(k, ck);
+  int32_t ck[4] = {0, (int32_t)kv0, out->dim[4].min, out->dim[5].min};
   attnc_amx_config();
-  const uint8_t *qp = q->host + 2 * attnc_amx_offset(q, cq);
-  const long qs = 2L * q->dim[2].stride, os = 4L * out->dim[1].stride;
-  /* Whole 32-row blocks inside seq_kv straight from k; the last, ragged one
-   * through a copy whose missing rows repeat the last key. */
-  const int whole = rows / 32 * 32;
-  if (whole > 0) attnc_amx_gemm(kp, ks, qp, qs, out->host, os, whole, R, D);
-  for (int n0 = whole; n0 < J; n0 += 32) {
-    for (int i = 0; i < 32; ++i) {
-      int row = n0 + i < rows ? n0 + i : rows - 1;
-      memcpy(tail + i * D, kp + (long)row * ks, 2 * (size_t)D);
-    }
-    attnc_amx_gemm((const uint8_t *)tail, 2L * D, qp, qs, out->host + (long)n0 * os, os, 32, R, D);
-  }
+  attnc_amx_gemm(kp->host + 2 * attnc_amx_offset(kp, ck), 2L * kp->dim[1].stride, q->host + 2 * attnc_amx_offset(q, cq),
+                 2L * q->dim[2].stride, out->host, 4L * out->dim[1].stride, J, R, D);
   return 0;
 }
 
-/* vt(j, x, hk, b): V transposed for the whole call (kv rounded up to whole
- * tiles, kv_tiles * TK of them), p(pair, r, j / 2, kt, qt, hk, b), kv tile
- * `tile` -> out(r, x, kt, qt, hk, b). */
-int attnc_amx_pv(halide_buffer_t *vt, halide_buffer_t *p, halide_buffer_t *tile, int32_t TK, int32_t kv_padded,
+/* vt(j, x, t, hk, b): V transposed once per call, tile by tile (kv j of
+ * tile t; `tiles` of them), p(pair, r, j / 2, kt, qt, hk, b), kv tile `tile`
+ * -> out(r, x, kt, qt, hk, b). */
+int attnc_amx_pv(halide_buffer_t *vt, halide_buffer_t *p, halide_buffer_t *tile, int32_t TK, int32_t tiles,
                  halide_buffer_t *out) {
   if (attnc_amx_is_query(vt) || attnc_amx_is_query(p) || attnc_amx_is_query(tile)) {
     if (attnc_amx_is_query(vt)) {
-      attnc_amx_set(&vt->dim[0], 0, kv_padded);
+      attnc_amx_set(&vt->dim[0], 0, TK);
       attnc_amx_set(&vt->dim[1], out->dim[1].min, out->dim[1].extent);
-      for (int i = 2; i < 4; ++i) attnc_amx_set(&vt->dim[i], out->dim[i + 2].min, out->dim[i + 2].extent);
+      attnc_amx_set(&vt->dim[2], 0, tiles);
+      for (int i = 3; i < 5; ++i) attnc_amx_set(&vt->dim[i], out->dim[i + 1].min, out->dim[i + 1].extent);
     }
     if (attnc_amx_is_query(p)) {
       attnc_amx_set(&p->dim[0], 0, 2);
@@ -182,9 +163,9 @@ int attnc_amx_pv(halide_buffer_t *vt, halide_buffer_t *p, halide_buffer_t *tile,
   if (R % 32 || X % 32 || TK % 32 || out->dim[0].stride != 1 || vt->dim[0].stride != 1 || p->dim[0].stride != 1 ||
       p->dim[1].stride != 2)
     return -1;
-  const int64_t kv0 = (int64_t)attnc_amx_tile(tile) * TK;
-  if (kv0 < 0 || kv0 + TK > kv_padded) return -1;
-  int32_t cv[4] = {(int32_t)kv0, out->dim[1].min, out->dim[4].min, out->dim[5].min};
+  const int32_t t = attnc_amx_tile(tile);
+  if (t < 0 || t >= tiles) return -1;
+  int32_t cv[5] = {0, out->dim[1].min, t, out->dim[4].min, out->dim[5].min};
   int32_t cp[7] = {0, out->dim[0].min, 0, out->dim[2].min, out->dim[3].min, out->dim[4].min, out->dim[5].min};
   attnc_amx_config();
   attnc_amx_gemm(vt->host + 2 * attnc_amx_offset(vt, cv), 2L * vt->dim[1].stride,
