@@ -114,6 +114,7 @@ __attribute__((unused)) static int cpu_has_bf16_dot(void) {
  * 17-18), and Linux's permission for this process (asked here; granted once,
  * for every thread). Else the library calls its prefill without AMX. */
 #include <sys/syscall.h>
+extern long syscall(long number, ...); /* (unistd.h declares it only with _DEFAULT_SOURCE) */
 __attribute__((unused)) static int cpu_has_amx(void) {
 #ifdef ATTNC_CPU_FORCE_NO_AMX
   return 0;
