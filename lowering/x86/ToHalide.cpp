@@ -198,6 +198,7 @@ private:
   RDom rjK, rjV;
   Func Qp{"Qp"};                                   // q tile in f32 (scaled for dot scores)
   Func Qb{"Qb"};                                   // bf16dot: q tile as stored, (pair, row, head_dim / 2)
+  Func Qrow{"Qrow"};                               // amx: the q tile's rows as stored, (head_dim, row)
   Var pr{"pr"}, jp{"jp"};                          // bf16dot: the pair lane, kv pairs
   Func qproj{"qproj"};                             // additive: q projections
   RDom rdq;
@@ -231,6 +232,11 @@ private:
     Func Pb, Vp, Oacc, OtT;
     // amx: the kv tile of each step (the tile products read K and V^T there).
     Func tileOf;
+    // amx, full tiles of plain softmax scores (no score_mod): the whole tile
+    // in one extern stage, O^T with the tile's row max and sum as two more
+    // columns (value_dim and value_dim + 1).
+    Func OtX;
+    bool fused = false;
     RDom rk, rd, rdk, ru, rjm, rjl, rjo;
     // Block sparsity: the tiles of this class, compacted per task (count(i):
     // tiles of the class before tile i; list(n): the n-th such tile).
@@ -545,7 +551,13 @@ bool Builder::defineAlgorithm(std::string &error) {
   // bf16dot: Q as stored (the scale multiplies the scores), a pair of
   // head_dim next to each other per row: one 32-lane load feeds vdpbf16ps
   // (and with amx, a 16-row strip of them is one B tile of tdpbf16ps).
-  if (bdot || amx) Qb(pr, r, dd, qt, hk, b) = qAt(2 * dd + pr, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
+  if (amx) {
+    // (Whole rows first, then interleaved: 16 rows x a pair per vector.)
+    Qrow(dd, r, qt, hk, b) = qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
+    Qb(pr, r, dd, qt, hk, b) = Qrow(2 * dd + pr, r, qt, hk, b);
+  } else if (bdot) {
+    Qb(pr, r, dd, qt, hk, b) = qAt(2 * dd + pr, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
+  }
 
   if (d.additive) {
     ImageParam &wq = param("add_wq");
@@ -700,9 +712,23 @@ bool Builder::defineAlgorithm(std::string &error) {
       // stored, Q pair-interleaved; scores rows-fastest, as below.
       c.tileOf = Func("tile_of" + sfx);
       c.tileOf(kt, qt, hk, b) = clamp(tileK, 0, nkt - 1);
-      c.Smm.define_extern("attnc_amx_qk", {Qb, kPack, c.tileOf, Expr(D), nkt * TK}, Float(32), {r, j, kt, qt, hk, b},
-                          NameMangling::C);
-      score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
+      c.fused = which == 0 && !sig && rg_.scoreMod.empty();
+      if (c.fused) {
+        // Both products and the softmax between them in registers
+        // (attnc_amx_tile): S is never stored as f32 nor read again.
+        c.OtX = Func("OtX" + sfx);
+        c.OtX.define_extern("attnc_amx_tile",
+                            {Qb, kPack, vtAll, c.tileOf, Expr(D), Expr(Dv), nkt * TK, Expr(TK), nkt,
+                             Expr(static_cast<float>(d.scale))},
+                            Float(32), {r, dv, kt, qt, hk, b}, NameMangling::C);
+        c.Mt(r, kt, qt, hk, b) = c.OtX(r, Dv, kt, qt, hk, b);
+        c.Lt(r, kt, qt, hk, b) = c.OtX(r, Dv + 1, kt, qt, hk, b);
+        c.Ot(dv, r, kt, qt, hk, b) = c.OtX(r, dv, kt, qt, hk, b);
+      } else {
+        c.Smm.define_extern("attnc_amx_qk", {Qb, kPack, c.tileOf, Expr(D), nkt * TK}, Float(32),
+                            {r, j, kt, qt, hk, b}, NameMangling::C);
+        score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
+      }
     } else if (bdot) {
       // Pairs of head_dim summed by one instruction: rd.x is the pair lane.
       RDom rd(0, 2, 0, D / 2, "rd" + sfx);
@@ -720,7 +746,9 @@ bool Builder::defineAlgorithm(std::string &error) {
     }
     Expr qp = qpos(r, qt), h = headOf(r, hk);
     if (!rg_.scoreMod.empty()) score = evalProgram(rg_.scoreMod, score, b, h, qp, kvj);
-    if (sig) {
+    if (c.fused) {
+      // (Mt, Lt and Ot come from the tile stage above.)
+    } else if (sig) {
       Expr x = score;
       if (!rg_.bias.empty()) x = x + evalProgram(rg_.bias, Expr(), b, h, qp, kvj);
       // sigmoid(x) = 1 / (1 + exp(-x)); exp(-x) saturates for very negative x.
@@ -747,7 +775,8 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Lt(r, kt, qt, hk, b) = 0.0f;
       c.Lt(r, kt, qt, hk, b) += c.P(r, rl, kt, qt, hk, b);
     }
-    if (amx) {
+    if (c.fused) {
+    } else if (amx) {
       // O^T = V^T P^T on AMX tiles: P rounded to bf16 and pair-interleaved
       // as for vdpbf16ps, this tile of V^T cut from the call's transpose.
       c.Pb = Func("Pb" + sfx);
@@ -801,7 +830,10 @@ bool Builder::defineAlgorithm(std::string &error) {
     }
 
     // The update over this split's tiles of this class.
-    c.rk = RDom(0, tps, "rk" + sfx);
+    // (amx: the value columns are the reduction's inner dimension, below.)
+    const bool colsR = amx && !sig;
+    c.rk = colsR ? RDom(0, Dv, 0, tps, "rk" + sfx) : RDom(0, tps, "rk" + sfx);
+    Expr step = colsR ? Expr(c.rk.y) : Expr(c.rk.x);
     Expr ktv;
     if (SB > 0) {
       // Block sparsity: steps through the task's list, split s taking steps
@@ -809,10 +841,10 @@ bool Builder::defineAlgorithm(std::string &error) {
       // block mask drops is tested again). The step is affine in the loop
       // variables (the list's length only bounds it), so bounds inference
       // keeps each Func of the chain to one tile.
-      ktv = sp + ns * c.rk;
+      ktv = sp + ns * step;
       c.rk.where(ktv < c.count(nkt, qt, hk, b));
     } else {
-      ktv = sp * tps + c.rk;
+      ktv = sp * tps + step;
       c.rk.where(ktv < nkt);
       c.rk.where(cls(ktv, qt, hk, b) == (which == 0 ? 2 : 1));
     }
@@ -820,15 +852,27 @@ bool Builder::defineAlgorithm(std::string &error) {
     if (sig) {
       state(dv, r, qt, sp, hk, b) = state(dv, r, qt, sp, hk, b) + ot;
     } else {
-      Expr mo = state(dv, r, qt, sp, hk, b)[0], lo = state(dv, r, qt, sp, hk, b)[1],
-           ao = state(dv, r, qt, sp, hk, b)[2];
+      // amx: the value columns as a reduction (in order), a row's m and l
+      // (the same in every column) read at the last column, which the update
+      // writes last: every column's rescaling is then the same expression of
+      // the same loads, computed once per row (the columns are unrolled; see
+      // applySchedule), not once per column. (Halide asks a recursive
+      // reference to keep its pure variables in place: hence the RDom.)
+      Expr col = dv, mcol = dv;
+      if (colsR) {
+        col = c.rk.x;
+        mcol = Expr(Dv - 1);
+        ot = c.Ot(col, r, ktv, qt, hk, b);
+      }
+      Expr mo = state(mcol, r, qt, sp, hk, b)[0], lo = state(mcol, r, qt, sp, hk, b)[1],
+           ao = state(col, r, qt, sp, hk, b)[2];
       Expr mt = c.Mt(r, ktv, qt, hk, b), lt = c.Lt(r, ktv, qt, hk, b);
       Expr gt = mt > mo;
       // Halide compiles without NaNs in mind (LLVM's nnan): -inf - -inf must
       // not make one here, where both states are still empty.
       Expr e = expF(select(mt == mo, 0.0f, -abs(mt - mo)), fast);
       Expr alpha = select(gt, e, 1.0f), beta = select(gt, 1.0f, select(mt == kNegInf, 0.0f, e));
-      state(dv, r, qt, sp, hk, b) = Tuple(max(mo, mt), lo * alpha + lt * beta, ao * alpha + ot * beta);
+      state(col, r, qt, sp, hk, b) = Tuple(max(mo, mt), lo * alpha + lt * beta, ao * alpha + ot * beta);
     }
   }
 
@@ -1081,7 +1125,11 @@ void Builder::applySchedule() {
     vtAll.bound(dv, 0, Dv).bound(j, 0, TK);
     kPack.bound(dd, 0, D);
   }
-  if (bdotPre || amx) Qb.compute_at(atTask).vectorize(pr);
+  if (amx) {
+    Var rqo("rqo"), rqi("rqi");
+    Qrow.compute_at(atTask).bound(dd, 0, D).vectorize(dd, vecFor(D, 2 * vec));
+    Qb.compute_at(atTask).reorder(pr, r, dd).split(r, rqo, rqi, 16).reorder(pr, rqi, dd, rqo).vectorize(pr).vectorize(rqi);
+  } else if (bdotPre) Qb.compute_at(atTask).vectorize(pr);
   else if (bdot) Qb.compute_at(atTask).reorder_storage(pr, dd, r, qt, hk, b).reorder(pr, dd, r).vectorize(pr).vectorize(dd, vecFor(D / 2, vec));
   if (amx) {
     // K and V^T once per call, per (kv head, batch): K rows copied whole; V^T
@@ -1109,13 +1157,20 @@ void Builder::applySchedule() {
   for (int which = 0; which < 2; ++which) {
     Chain &c = chains[which];
     Stage st = state.update(which);
-    RVar rk(c.rk.x);
+    const bool colsR = s_.amx && !sig;
+    RVar rk(colsR ? c.rk.y : c.rk.x);
     // Stage-specific loop names, so that LoopLevels find the right stage.
     std::string sfx = which == 0 ? "_full" : "_part";
     Var dvo("dvo" + sfx), ro("ro" + sfx), spS("s" + sfx);
     Var hkS("hk" + sfx);
     st.rename(sp, spS);
-    if (rowsLanes) {
+    if (colsR) {
+      // Per vector of rows, every value column in order, unrolled (the
+      // rescaling exp once per row: see defineAlgorithm).
+      Var rvo("rvo" + sfx), rvi("rvi" + sfx);
+      RVar rdv(c.rk.x);
+      st.split(r, rvo, rvi, vecFor(TQ, vec)).reorder(rvi, rdv, rvo, rk, spS).vectorize(rvi).unroll(rdv);
+    } else if (rowsLanes) {
       st.reorder(r, dv, rk, spS).vectorize(r, vecFor(TQ, vec));
     } else {
       st.split(dv, dvo, dvi, s_.dvBlock).split(r, ro, ri, s_.pvRows);
@@ -1136,8 +1191,8 @@ void Builder::applySchedule() {
     // (In dot mode K and V are converted in registers as they are read: each
     // element is used by every row of the tile right after its load.)
     if (amx) {
-      // bf16 as stored: this tile's K rows and V^T rows, copied for the tile loads.
-      c.Pb.bound(pr, 0, 2).bound(r, 0, TQ).bound(jp, 0, TK / 2);
+      // (K and V^T were packed once per call: nothing per tile but the tile index.)
+      if (!c.fused) c.Pb.bound(pr, 0, 2).bound(r, 0, TQ).bound(jp, 0, TK / 2);
       c.tileOf.compute_at(atTile);
     } else if (bdotPre) {
       // bf16 as stored: K copied (one pointer for the column broadcasts), V
@@ -1159,12 +1214,12 @@ void Builder::applySchedule() {
     }
     Func Sfn = sig ? c.P : c.S;
     if (amx) {
-      // The tile products on AMX; scores then in the usual register blocks.
-      c.Smm.compute_at(atTile).store_in(MemoryType::Stack);
-      // Plain scaled products (full tiles, no score_mod): S inline in the
-      // row max and in P, one pass over the products fewer.
-      if (sig || which == 1 || !rg_.scoreMod.empty())
+      // The tile products on AMX (the whole tile in one stage when fused);
+      // scores then in the usual register blocks.
+      if (!c.fused) {
+        c.Smm.compute_at(atTile).store_in(MemoryType::Stack);
         blockedTile(Sfn, atTile, r, j, s_.rowBlock, s_.colBlock, rowVec, "s" + sfx);
+      }
     } else if (s_.dotQK && !d.additive) {
       // Dot products over head_dim in vector lanes (rfactor), one horizontal
       // sum per score: for tiles with fewer rows than a vector.
@@ -1208,7 +1263,7 @@ void Builder::applySchedule() {
         registerBlock(c.Smm.update().reorder(r, j, c.rd.x), r, j, rowVec);
       }
     }
-    if (!sig) {
+    if (!sig && !c.fused) {
       int tv = vecFor(TQ, vec);
       c.Mt.compute_at(atTile).vectorize(r, tv);
       c.Mt.update().reorder(r, c.rjm.x).vectorize(r, tv);
@@ -1217,7 +1272,9 @@ void Builder::applySchedule() {
       c.Lt.update().reorder(r, c.rjl.x).vectorize(r, tv);
     }
     // P.V in register blocks: pvRows rows x dvBlock columns (vectors).
-    if (amx) {
+    if (c.fused) {
+      c.OtX.compute_at(atTile).store_in(MemoryType::Stack);
+    } else if (amx) {
       c.Pb.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(r, vecFor(TQ, vec));
       c.OtT.compute_at(atTile).store_in(MemoryType::Stack);
     } else if (bdot && s_.dotQK) {

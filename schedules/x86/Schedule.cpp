@@ -107,6 +107,7 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
                           ? "the prefill tile only (nodot pvblock, no headsinner or allheads)"
                       : rows % 32 || s.tileKv % 32 || d.headDim % 32 || dv % 32
                           ? "tile rows, kv tile, head_dim and value_dim must be multiples of 32"
+                      : int64_t(rows) * s.tileKv > 32768 ? "at most 32768 scores per tile (rows x kv tile)"
                           : nullptr;
     if (why) {
       notes.push_back(fmt::format("amx -> off ({})", why));
