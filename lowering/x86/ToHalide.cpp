@@ -910,9 +910,10 @@ bool Builder::defineAlgorithm(std::string &error) {
     // l == 0: every pair masked (out 0, lse -inf); a NaN score makes l NaN,
     // and out and lse NaN with it (docs/language.md, numerics).
     o = select(isPruned || l == 0.0f, 0.0f, acc / l);
-    if (mla) {
-      // (m and l are the same across the row's columns: read them at latent
-      // column 0, not at the output's columns, which the latent may not have.)
+    if (mla || s_.amx) {
+      // (m and l are the same across the row's columns: read them at column
+      // 0: MLA's latent may not have the output's columns; amx stores fin
+      // rows fastest, where a row's scalar is one load.)
       m = fin(0, row, qv / QT, hv / Gout, b)[0], l = fin(0, row, qv / QT, hv / Gout, b)[1];
     }
     lse = select(isPruned || l == 0.0f, kNegInf, select(is_nan(l), l, m + log(l)));
@@ -1065,8 +1066,16 @@ void Builder::applySchedule() {
     oProj.compute_at(atTask).vectorize(dv, outVec);
     oProj.update().reorder(dv, rox.x, qv, hv).vectorize(dv, outVec);
   }
-  fin.compute_at(atTask).vectorize(dv, dvLoadVec);
-  fin.update().reorder(dv, r, rs).vectorize(dv, dvLoadVec);
+  if (s_.amx) {
+    // Rows fastest, as the state: the merge of the splits reads it in whole
+    // vectors (the output then transposes once).
+    const int rv = vecFor(TQ, vec);
+    fin.reorder_storage(r, dv, qt, hk, b).compute_at(atTask).reorder(r, dv).vectorize(r, rv);
+    fin.update().reorder(r, dv, rs).vectorize(r, rv);
+  } else {
+    fin.compute_at(atTask).vectorize(dv, dvLoadVec);
+    fin.update().reorder(dv, r, rs).vectorize(dv, dvLoadVec);
+  }
   cls.compute_at(atTask);
   if (anyF.defined()) {
     anyF.compute_at(cls, kt);
