@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bf16 prefill on AMX tiles (docs/x86.md, "AMX"): a library built with the
-# amx schedule has the tile products (tdpbf16ps) in its two extern stages
+# amx schedule has the tile products (tdpbf16ps) in its extern stages
 # only, carries the prefill without AMX (NAME_prefill_noamx), and both match a
 # float64 reference: the amx prefill where this CPU has AMX and the OS grants
 # it, the twin forced with ATTNC_CPU_FORCE_NO_AMX. On a CPU without AMX both
@@ -19,11 +19,12 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 nm lib/bd.a >symbols
 grep -q "attnc_bd_prefill_noamx\$" symbols || fail "no prefill twin without AMX in the library"
 grep -q "attnc_amx_qk\$" symbols && grep -q "attnc_amx_pv\$" symbols || fail "no AMX tile products in the library"
-# AMX instructions in the two tile-product functions and nowhere else.
+# AMX instructions in the tile-product functions (the two products, the fused
+# tile) and nowhere else.
 objdump -d lib/bd.a | awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /\t(tdpbf16ps|tileloadd|tilestored|ldtilecfg) / { print fn }' |
   sort -u >amx_functions
 [ -s amx_functions ] || fail "no AMX instruction in the library"
-outside=$(grep -v -E '^<attnc_amx_(gemm|qk|pv|config)' amx_functions || true)
+outside=$(grep -v -E '^<attnc_amx_(gemm|qk|pv|tile|config)' amx_functions || true)
 [ -z "$outside" ] || fail "AMX instructions outside the tile products: $outside"
 echo "ok: AMX in $(tr '\n' ' ' <amx_functions)only"
 if ! grep -q avx512bw /proc/cpuinfo; then
