@@ -14,6 +14,7 @@ rewrites only the `## CUDA` section of docs/performance.md in place: the
 ptxas figures of tests/cuda/nvcc_check.sh and, from `scripts/gpu-check run`,
 the card's correctness summary and the benchmark table against PyTorch."""
 import json
+import re
 import os
 import platform
 import subprocess
@@ -77,6 +78,8 @@ DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "performance.md")
 PEERS_HEAD = "## x86 against PyTorch\n"
 PEERS_NONE = ("Not measured yet: `scripts/bench-peers.sh` (it installs PyTorch from PyPI into a venv) runs attnc, "
               "PyTorch's SDPA and FlexAttention side by side and writes this section.\n")
+PEERS_INTRO = ("One subsection per CPU that `scripts/bench-peers.sh` ran on (it rewrites its own CPU's and keeps the "
+               "others): the bars of issue 11 hold on Intel and AMD alike.\n")
 
 
 
@@ -167,10 +170,21 @@ def peers_section(argv):
     head, _, rest = text.partition(PEERS_HEAD)
     if not _:  # no section yet: before ## CUDA
         head, _, cuda = text.partition("## CUDA\n")
-        rest = "## CUDA\n" + cuda if _ else ""
+        body, rest = "", ("## CUDA\n" + cuda if _ else "")
     else:
-        rest = rest[rest.index("\n## "):] if "\n## " in rest else ""
-    open(doc, "w").write(head.rstrip() + "\n\n" + PEERS_HEAD + "\n" + "\n".join(w).rstrip() + "\n" +
+        body, rest = (rest[:rest.index("\n## ")], rest[rest.index("\n## "):]) if "\n## " in rest else (rest, "")
+    # One subsection per CPU (the bars hold on Intel and AMD alike): this run replaces its own CPU's
+    # subsection and keeps the others. A section from before the subsections is one, named by its "on `CPU`".
+    subs = {}
+    if "\n### " in "\n" + body:
+        for part in ("\n" + body).split("\n### ")[1:]:
+            name, _, txt = part.partition("\n")
+            subs[name.strip()] = txt.strip()
+    elif re.search(r" on `([^`]+)`", body):  # (a body that names no CPU is replaced)
+        subs[re.search(r" on `([^`]+)`", body).group(1)] = body.strip()
+    subs[cpu()] = "\n".join(w).strip()
+    sec = [PEERS_INTRO] + [f"### {name}\n\n{txt}\n" for name, txt in subs.items()]
+    open(doc, "w").write(head.rstrip() + "\n\n" + PEERS_HEAD + "\n" + "\n".join(sec).rstrip() + "\n" +
                          ("\n" + rest.strip() + "\n" if rest.strip() else ""))
 
 

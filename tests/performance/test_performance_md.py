@@ -82,6 +82,20 @@ with tempfile.TemporaryDirectory() as d:
     check("26.8 GB/s (0.77 of read)" in row and ">= 0.8 of read: **not met**" in row, f"decode read roof: {row}")
     subprocess.check_call([sys.executable, script, "--peers-section", runs, doc])
     check(open(doc).read() == text, "rewriting the section again changes nothing")
+    # One subsection per CPU: another CPU's table is kept, this CPU's replaced; a section written before
+    # the subsections becomes the subsection of the CPU its first line names.
+    with open(doc, "w") as f:
+        f.write("# Performance\n\n## x86 against PyTorch\n\nMeasured today on `Other CPU 9000`, 2 threads.\n\n"
+                "| old | table |\n\n## CUDA\n\ncard figures\n")
+    subprocess.check_call([sys.executable, script, "--peers-section", runs, doc])
+    multi = open(doc).read()
+    check("### Other CPU 9000\n\nMeasured today on `Other CPU 9000`, 2 threads.\n\n| old | table |\n" in multi,
+          "an older section becomes its CPU's subsection")
+    check(multi.count("\n### ") == 2 and multi.count("| A |") == 1, "this CPU's subsection added once")
+    subprocess.check_call([sys.executable, script, "--peers-section", runs, doc])
+    check(open(doc).read() == multi, "rerunning on this CPU replaces its own subsection only")
+    with open(doc, "w") as f:
+        f.write(text)
 
     # The x86 mode rewrites the rest and keeps the two sections.
     x86 = os.path.join(d, "x86")

@@ -1,4 +1,4 @@
-/* The two tile products of the x86 kernel's `amx` prefill (docs/x86.md, "AMX"),
+/* The tile products of the x86 kernel's `amx` prefill (docs/x86.md, "AMX"),
  * Halide extern stages called once per (q tile, kv tile). Compiled into every
  * library whose prefill uses them (and into the JIT's shared object), with
  * -mamx-tile -mamx-bf16; the library calls that prefill only where the CPU has
@@ -6,6 +6,8 @@
  *
  *   attnc_amx_qk:  out(r, j) = sum_d k(d, j) q(d % 2, r, d / 2)    (S^T = K Q^T)
  *   attnc_amx_pv:  out(r, x) = sum_j vt(j, x) p(j % 2, r, j / 2)   (O^T = V^T P^T)
+ *   attnc_amx_tile: both products of a full tile of plain softmax scores with
+ *                   the softmax between them in registers (its comment below)
  *
  * K and V^T are read where the pipeline packed them once per call (each kv
  * head's tiles contiguous), at the kv tile the walk's step names: no copy
