@@ -399,9 +399,10 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     // The kv cache read per token: K and V rows, or the latent of low_rank kv.
     const double eb = double(dsl::dtypeBytes(desc.dtype));
     j["kv_bytes_per_token"] = desc.lowRank == KernelDesc::LowRank::Kv
-                                  ? double(desc.rank) * eb
+                                  ? double(desc.rank + desc.ropeDim) * eb
                                   : double(desc.kvHeads) * double(desc.headDim + desc.valueDim) * eb;
     j["rank"] = desc.rank;
+    j["rope"] = desc.ropeDim;
     j["low_rank"] = desc.lowRank == KernelDesc::LowRank::Kv ? "kv" : desc.lowRank == KernelDesc::LowRank::Seq ? "seq" : "";
     if (denseS > 0) {
       j["dense_s"] = denseS;

@@ -79,6 +79,8 @@ struct TransformDecl {
   SourceRange range;              // the whole transform
   std::vector<ExprPtr> heads;     // prune
   ExprPtr block, top, rank;       // sparse / low_rank
+  ExprPtr rope;                   // low_rank kv ... rope P (the decoupled RoPE part of each key)
+  SourceRange ropeRange;          // `rope P`
 };
 
 struct Item {

@@ -348,6 +348,12 @@ TransformDecl Parser::parseTransform() {
     advance();
     expectWord("rank");
     t.rank = parseExpr();
+    if (atWord("rope")) {
+      const uint32_t ropeBegin = tok_.range.begin;
+      advance();
+      t.rope = parseExpr();
+      t.ropeRange = {ropeBegin, prevEnd_};
+    }
   } else {
     diags_.error(DiagKind::unknown_transform, tok_.range, w, didYouMean(w, kTransformWords));
     throw ItemError{};

@@ -721,6 +721,20 @@ void SpecChecker::checkTransforms(Spec &spec) {
     case TransformKind::LowRankSeq:
       out.rank = positiveInt(t.rank.get(), "rank");
       ok = ok && out.rank > 0;
+      if (t.rope && t.kind == TransformKind::LowRankSeq) {
+        diags_.error(DiagKind::rope_needs_low_rank_kv, t.ropeRange);
+        ok = false;
+      } else if (t.rope) {
+        // The key's last `rope` dims come from the latent row as they are;
+        // its first head_dim - rope from k_up: at least one of each.
+        out.rope = positiveInt(t.rope.get(), "rope");
+        if (out.rope > 0 && spec.headDim > 0 && out.rope >= spec.headDim) {
+          diags_.error(DiagKind::value_out_of_range, t.rope->range, "rope",
+                       fmt::format("less than `head_dim` ({})", spec.headDim), out.rope);
+          out.rope = 0;
+        }
+        ok = ok && out.rope > 0;
+      }
       if (t.kind == TransformKind::LowRankSeq && sparse) {
         Diagnostic *d = diags_.error(DiagKind::conflicting_transforms, t.range, transformName(t.kind),
                                      transformName(sparse->kind));

@@ -28,6 +28,7 @@ struct Transform {
   int64_t block = 0;           // Sparse*
   int64_t top = 0;             // SparseTop
   int64_t rank = 0;            // LowRank*
+  int64_t rope = 0;            // LowRankKv: the decoupled RoPE part of each key (0: none)
   SourceRange range;
 };
 

@@ -269,16 +269,24 @@ std::string headPlanSource(const KernelDesc &d) {
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.lowRank == KernelDesc::LowRank::Kv)
+  if (d.lowRank == KernelDesc::LowRank::Kv && d.additive)
     return "attention `" + d.name +
-           "` uses a `low_rank kv` transform, which the cuda backend does not support yet (the reference backend runs "
-           "it)";
+           "` uses `low_rank kv` with additive scores, which the cuda backend does not support yet (the absorbed form "
+           "runs dot-product scores in the latent space; the reference backend runs it)";
+  if (d.lowRank == KernelDesc::LowRank::Kv && d.sparseTop)
+    return "attention `" + d.name +
+           "` uses `low_rank kv` with `sparse ... top`, which the cuda backend does not support yet (the top-T plan "
+           "ranks blocks by the keys' means, which the absorbed form never builds; the reference backend runs it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
-  if (d.headDim > 512 || d.valueDim > 512)
-    return fmt::format("attention `{}`: head_dim {} / value_dim {}: the cuda target supports up to 512", d.name,
-                       d.headDim, d.valueDim);
+  const bool mlaKv = d.lowRank == KernelDesc::LowRank::Kv;
+  if (tileHeadDim(d) > (mlaKv ? 1024 : 512) || tileValueDim(d) > 512)
+    return mlaKv ? fmt::format("attention `{}`: low_rank kv rank {} rope {}: the cuda target supports a latent of up "
+                               "to 512 and rank + rope up to 1024",
+                               d.name, d.rank, d.ropeDim)
+               : fmt::format("attention `{}`: head_dim {} / value_dim {}: the cuda target supports up to 512", d.name,
+                             d.headDim, d.valueDim);
   return "";
 }
 
@@ -331,9 +339,25 @@ using namespace attnc_dev;
   o << fmt::format("constexpr int kHeads = {}, kKvHeads = {}, kGroup = {};  // query heads per kv head{}\n", d.heads,
                    d.kvHeads, d.tileGroup(), d.headTable.empty() ? "" : " (the most any kv head computes)");
   o << headPlanSource(d);
-  o << fmt::format("constexpr int kHeadDim = {}, kValueDim = {};\n", d.headDim, d.valueDim);
+  const bool mla = d.lowRank == KernelDesc::LowRank::Kv;
+  if (mla)
+    o << fmt::format("constexpr int kHeadDim = {}, kValueDim = {};  // the latent row (rank{}) and the rank: the "
+                     "attention runs in the latent space (low_rank kv, absorbed)\n",
+                     d.rank + d.ropeDim, d.rank, d.ropeDim > 0 ? fmt::format(" + rope {}", d.ropeDim) : "");
+  else
+    o << fmt::format("constexpr int kHeadDim = {}, kValueDim = {};\n", d.headDim, d.valueDim);
+  o << fmt::format("constexpr int kQDim = {}, kOutDim = {}, kHeadsPerKv = {};  // q's dims through k_up (head_dim{}), "
+                   "out's value_dim, the spec's query heads per kv head\n",
+                   d.headDim - d.ropeDim, d.valueDim, d.heads / d.kvHeads,
+                   d.ropeDim > 0 ? " - rope: its last rope dims meet the latent row's as they are" : "");
   o << fmt::format("constexpr int kDPad = {}, kDvPad = {};  // padded to whole mma steps (zero-filled)\n", dPad, dvPad);
   o << fmt::format("constexpr int kDChunks = {}, kDvChunks = {};\n", dPad * eb / 16, dvPad * eb / 16);
+  o << fmt::format("constexpr int kQParts = {};  // {}\nconstexpr int kQChunks = kDChunks * kQParts, kQRow = kQParts == 2 ? 2 * "
+                   "kDPad : kHeadDim;  // (a query row's chunks in the tile, elements in memory)\n",
+                   qParts(d),
+                   qParts(d) == 2 ? "low_rank kv on tensor cores: the latent query as hi + lo in the kernel's type "
+                                    "(two mma per K fragment), near-f32 scores"
+                                  : "q as given");
   o << fmt::format("constexpr float kScale = {};  // scale{}\n", floatLit(d.scale),
                    d.additive ? " (additive scores are not scaled)" : " = 1/sqrt(head_dim) unless the spec sets it");
   o << "constexpr float kLog2e = 1.44269504f, kLn2 = 0.693147181f, kScaleLog2 = kScale * kLog2e;\n";
@@ -351,11 +375,15 @@ using namespace attnc_dev;
   o << fmt::format("constexpr bool kSparseTop = {};\nconstexpr int kTopT = {};\n", d.sparseTop ? "true" : "false",
                    d.sparseTop ? d.sparseTopT : 0);
   const bool lin = d.lowRank == KernelDesc::LowRank::Seq;
-  o << fmt::format("constexpr bool kLinformer = {};  // {}\nconstexpr int kRank = {};\n", lin ? "true" : "false",
+  o << fmt::format("constexpr bool kLinformer = {};  // {}\n", lin ? "true" : "false",
                    lin ? "low_rank seq: linformer_proj_kernel writes E.K and F.V to the workspace, the attention "
                          "runs over their R rows"
-                       : "no sequence projection",
-                   lin ? d.rank : 0);
+                       : "no sequence projection");
+  o << fmt::format("constexpr bool kMla = {};  // {}\nconstexpr int kRank = {};\n", mla ? "true" : "false",
+                   mla ? "low_rank kv, absorbed: mla_q_kernel projects q through k_up into the workspace, the "
+                         "attention runs over the latent rows (its k and v), mla_out_kernel applies v_up"
+                       : "no latent kv",
+                   lin || mla ? d.rank : 0);
 
   // Params.
   o << R"(
@@ -379,6 +407,11 @@ struct Params {
   int64_t e_s[2], f_s[2];
   void *lin_k, *lin_v;
   int seq_kv_in;  // the call's seq_kv (the `seq_kv` of the spec's expressions); seq_kv counts the keys attended
+  // low_rank kv (MLA): k_up [kv_heads, R, head_dim], v_up [kv_heads, R, value_dim]; the latent queries and
+  // outputs [batch][seq_q][heads][R] in the workspace (the attention's q and out)
+  const void *k_up, *v_up;
+  int64_t ku_s[3], vu_s[3];
+  void *mla_q, *mla_o;
 )";
   if (!d.inputs.empty()) {
     o << fmt::format("  const void *in[{0}];  // the spec's inputs:", d.inputs.size());
@@ -464,13 +497,24 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
        "    return fail(ATTNC_E_SHAPE, \"seq_q * heads and seq_kv must stay under 2^31 and batch under 65536, got "
        "seq_q %lld, seq_kv %lld, batch %lld\", (long long)seq_q, (long long)seq_kv, (long long)batch);\n";
   h << "  Params p;\n  memset(&p, 0, sizeof p);\n";
-  h << "  p.q = q->data;\n  p.k = k->data;\n  p.v = v->data;\n  p.out = out->data;\n";
+  if (mla)  // (the attention's k and v are the latent rows, one per token for every kv head)
+    h << "  p.q = q->data;\n  p.k = latent->data;\n  p.v = latent->data;\n  p.out = out->data;\n";
+  else
+    h << "  p.q = q->data;\n  p.k = k->data;\n  p.v = v->data;\n  p.out = out->data;\n";
   auto strides = [&](const char *t, const char *pre) {
     return bshd ? fmt::format("  p.{1}_sb = {0}->stride[0];\n  p.{1}_ss = {0}->stride[1];\n  p.{1}_sh = {0}->stride[2];\n", t, pre)
                 : fmt::format("  p.{1}_sb = {0}->stride[0];\n  p.{1}_sh = {0}->stride[1];\n  p.{1}_ss = {0}->stride[2];\n", t, pre);
   };
-  h << strides("q", "q") << strides("k", "k") << strides("v", "v") << strides("out", "o");
-  h << fmt::format("  p.q_aligned = aligned16(q, {0});\n  p.k_aligned = aligned16(k, {0});\n  p.v_aligned = aligned16(v, {0});\n", eb);
+  if (mla) {
+    h << strides("q", "q") << strides("out", "o");
+    h << "  p.k_sb = p.v_sb = latent->stride[0];\n  p.k_ss = p.v_ss = latent->stride[1];\n  p.k_sh = p.v_sh = 0;\n";
+    h << fmt::format("  p.q_aligned = aligned16(q, {0});\n  p.k_aligned = p.v_aligned = aligned16(latent, {0});\n", eb);
+    h << "  p.k_up = k_up->data;\n  p.v_up = v_up->data;\n  for (int i = 0; i < 3; ++i) p.ku_s[i] = "
+         "k_up->stride[i], p.vu_s[i] = v_up->stride[i];\n";
+  } else {
+    h << strides("q", "q") << strides("k", "k") << strides("v", "v") << strides("out", "o");
+    h << fmt::format("  p.q_aligned = aligned16(q, {0});\n  p.k_aligned = aligned16(k, {0});\n  p.v_aligned = aligned16(v, {0});\n", eb);
+  }
   if (d.outputLse)
     h << "  p.lse = (float *)lse->data;\n  p.lse_sb = lse->stride[0];\n  p.lse_sh = lse->stride[1];\n  p.lse_ss = "
          "lse->stride[2];\n";
@@ -534,6 +578,9 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
                    (d.sparseTop ? ",\n * and the top-T plan (block means, estimates, the kept blocks)" : "") +
                    ": every\n * call needs workspace (a _cuda_ws workspace smaller than that is ATTNC_E_ARGUMENT).\n"
              : std::string())
+     << (mla ? " * low_rank kv (MLA) keeps the latent queries and outputs there ([batch][seq_q][heads][rank] each):\n"
+               " * every call needs workspace (a _cuda_ws workspace smaller than that is ATTNC_E_ARGUMENT).\n"
+             : "")
      << " * Include without any CUDA header; compile " << N << ".cu with nvcc (docs/cuda.md). */\n";
   hd << "#ifndef " << guard << "\n#define " << guard << "\n\n#include <stddef.h>\n#include \"attnc_runtime.h\"\n\n";
   hd << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";

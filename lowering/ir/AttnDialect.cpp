@@ -334,6 +334,8 @@ LogicalResult SparseBlockOp::verify() {
 LogicalResult LowRankOp::verify() {
   if (getKind() != "kv" && getKind() != "seq") return emitOpError("kind must be kv or seq");
   if (getRank() < 1) return emitOpError("rank must be positive");
+  if (static_cast<int64_t>(getRope()) < 0) return emitOpError("rope must not be negative");
+  if (getRope() > 0 && getKind() != "kv") return emitOpError("rope applies to kv only");
   return success();
 }
 

@@ -196,12 +196,15 @@ def Attn_SparseBlockOp : Attn_Op<"sparse_block", [HasParent<"KernelOp">]> {
 def Attn_LowRankOp : Attn_Op<"low_rank", [HasParent<"KernelOp">]> {
   let summary = "low-rank k/v: latent attention (`kv`) or Linformer (`seq`)";
   let description = [{
-    `kv`: k and v are `latent . k_up` and `latent . v_up`. `seq`: keys and
-    values are projected along the sequence by `e_proj` and `f_proj`.
-    Example: `attn.low_rank "kv" rank 512`
+    `kv`: k and v are `latent . k_up` and `latent . v_up`; with `rope P` the
+    latent row has P more elements, the keys' last P dims as they are (the
+    decoupled RoPE part shared by every head, DeepSeek-V2's layout) and
+    k_up covers the first head_dim - P. `seq`: keys and values are projected
+    along the sequence by `e_proj` and `f_proj`.
+    Example: `attn.low_rank "kv" rank 512 rope 64`
   }];
-  let arguments = (ins StrAttr:$kind, I64Attr:$rank);
-  let assemblyFormat = "$kind `rank` $rank attr-dict";
+  let arguments = (ins StrAttr:$kind, I64Attr:$rank, DefaultValuedAttr<I64Attr, "0">:$rope);
+  let assemblyFormat = "$kind `rank` $rank (`rope` $rope^)? attr-dict";
   let hasVerifier = 1;
 }
 

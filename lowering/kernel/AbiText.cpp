@@ -66,6 +66,8 @@ std::string fixedExtent(const DimSym &s, const KernelDesc &d) {
   case DimSym::ValueDim: return std::to_string(d.valueDim);
   case DimSym::Units: return std::to_string(d.units);
   case DimSym::Rank: return std::to_string(d.rank);
+  case DimSym::LatentDim: return std::to_string(d.rank + d.ropeDim);
+  case DimSym::NopeDim: return std::to_string(d.headDim - d.ropeDim);
   case DimSym::Fixed: return std::to_string(s.size);
   default: return "";
   }
@@ -89,7 +91,8 @@ std::string checkStatements(const KernelDesc &d) {
   };
   std::map<DimSym::Kind, std::string> firstSeen;
   for (const ArgDesc &a : sig) {
-    bool unitInner = a.name == "q" || a.name == "k" || a.name == "v" || a.name == "out" || a.name == "lse";
+    bool unitInner = a.name == "q" || a.name == "k" || a.name == "v" || a.name == "out" || a.name == "lse" ||
+                     a.name == "latent";  // (the kv cache of low_rank kv: rows as k's and v's)
     o << fmt::format("  if ((rc = check_tensor({0}, \"{0}\", {1}, {2}, {3})) != ATTNC_OK) return rc;\n", a.name,
                      cDtypeEnum(a.dtype), a.dims.size(), unitInner ? 1 : 0);
     for (size_t i = 0; i < a.dims.size(); ++i) {

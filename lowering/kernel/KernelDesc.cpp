@@ -6,7 +6,7 @@ namespace attnc {
 
 const char *dimSymName(DimSym::Kind k) {
   static const char *s[] = {"batch", "heads",  "kv_heads", "seq_q",    "seq_kv",    "head_dim",
-                            "value_dim", "units", "rank", "q_blocks", "kv_blocks", ""};
+                            "value_dim", "units", "rank", "rank + rope", "head_dim - rope", "q_blocks", "kv_blocks", ""};
   return s[k];
 }
 
@@ -25,8 +25,9 @@ std::vector<ArgDesc> KernelDesc::signature() const {
   std::vector<ArgDesc> args;
   args.push_back({"q", dtype, qkv(D::Heads, D::SeqQ, D::HeadDim)});
   if (lowRank == LowRank::Kv) {
-    args.push_back({"latent", dtype, {d(D::Batch), d(D::SeqKv), d(D::Rank)}});
-    args.push_back({"k_up", dtype, {d(D::KvHeads), d(D::Rank), d(D::HeadDim)}});
+    // (With rope P the latent row is rank + P long and k_up makes the first head_dim - P dims of a key.)
+    args.push_back({"latent", dtype, {d(D::Batch), d(D::SeqKv), d(ropeDim > 0 ? D::LatentDim : D::Rank)}});
+    args.push_back({"k_up", dtype, {d(D::KvHeads), d(D::Rank), d(ropeDim > 0 ? D::NopeDim : D::HeadDim)}});
     args.push_back({"v_up", dtype, {d(D::KvHeads), d(D::Rank), d(D::ValueDim)}});
   } else {
     args.push_back({"k", dtype, qkv(D::KvHeads, D::SeqKv, D::HeadDim)});
@@ -102,6 +103,8 @@ bool bindShapes(const KernelDesc &desc, const std::vector<std::vector<int64_t>> 
         case DimSym::ValueDim: want = desc.valueDim; break;
         case DimSym::Units: want = desc.units; break;
         case DimSym::Rank: want = desc.rank; break;
+        case DimSym::LatentDim: want = desc.rank + desc.ropeDim; break;
+        case DimSym::NopeDim: want = desc.headDim - desc.ropeDim; break;
         case DimSym::Fixed: want = d.size; what = "fixed size"; break;
         case DimSym::QBlocks:
           if (pass == 0) continue;

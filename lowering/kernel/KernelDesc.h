@@ -13,7 +13,9 @@ namespace attnc {
 
 /// A symbolic or fixed extent of an ABI tensor.
 struct DimSym {
-  enum Kind { Batch, Heads, KvHeads, SeqQ, SeqKv, HeadDim, ValueDim, Units, Rank, QBlocks, KvBlocks, Fixed };
+  // LatentDim: rank + rope (a latent row of low_rank kv ... rope P); NopeDim:
+  // head_dim - rope (what k_up makes of a key).
+  enum Kind { Batch, Heads, KvHeads, SeqQ, SeqKv, HeadDim, ValueDim, Units, Rank, LatentDim, NopeDim, QBlocks, KvBlocks, Fixed };
   Kind kind = Fixed;
   int64_t size = 0;  // for Fixed
 };
@@ -54,6 +56,9 @@ struct KernelDesc {
   int64_t sparseTopT = 0;
   enum class LowRank { None, Kv, Seq } lowRank = LowRank::None;
   int64_t rank = 0;
+  /// low_rank kv ... rope P: the keys' last P dims are the latent row's last
+  /// P elements (shared by every head), k_up makes the first head_dim - P.
+  int64_t ropeDim = 0;
   bool hasScoreMod = false, hasMask = false, hasBias = false;
 
   /// Whether the spec has a `compress` transform (pruning, sparsity, low rank).

@@ -107,6 +107,8 @@ inline int64_t extentOf(const DimSym &s, const KernelDesc &d, int64_t batch, int
   case DimSym::ValueDim: return d.valueDim;
   case DimSym::Units: return d.units;
   case DimSym::Rank: return d.rank;
+  case DimSym::LatentDim: return d.rank + d.ropeDim;
+  case DimSym::NopeDim: return d.headDim - d.ropeDim;
   case DimSym::QBlocks: return (seqQ + d.sparseBlock - 1) / d.sparseBlock;
   case DimSym::KvBlocks: return (seqKv + d.sparseBlock - 1) / d.sparseBlock;
   case DimSym::Fixed: return s.size;

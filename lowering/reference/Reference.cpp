@@ -256,14 +256,18 @@ void materializeKV(const Call &c, int64_t b, int64_t hk, std::vector<double> &K,
   K.assign(Skv * D, 0);
   V.assign(Skv * Dv, 0);
   if (d.lowRank == KernelDesc::LowRank::Kv) {  // K = latent . k_up, V = latent . v_up
+    // With rope P: a latent row is R + P long, K's first D - P dims are
+    // latent[:R] . k_up and its last P the row's last P elements as they are.
     const HostTensor &lat = *c.arg("latent"), &ku = *c.arg("k_up"), &vu = *c.arg("v_up");
-    const int64_t R = d.rank;
-    for (int64_t j = 0; j < Skv; ++j)
+    const int64_t R = d.rank, P = d.ropeDim, L = R + P, Dn = D - P;
+    for (int64_t j = 0; j < Skv; ++j) {
       for (int64_t r = 0; r < R; ++r) {
-        double l = lat.data[(b * Skv + j) * R + r];
-        for (int64_t x = 0; x < D; ++x) K[j * D + x] += l * ku.data[(hk * R + r) * D + x];
+        double l = lat.data[(b * Skv + j) * L + r];
+        for (int64_t x = 0; x < Dn; ++x) K[j * D + x] += l * ku.data[(hk * R + r) * Dn + x];
         for (int64_t x = 0; x < Dv; ++x) V[j * Dv + x] += l * vu.data[(hk * R + r) * Dv + x];
       }
+      for (int64_t x = 0; x < P; ++x) K[j * D + Dn + x] = lat.data[(b * Skv + j) * L + R + x];
+    }
   } else {
     const HostTensor &k = *c.arg("k"), &v = *c.arg("v");
     for (int64_t j = 0; j < Skv; ++j) {

@@ -183,6 +183,7 @@ KernelDesc describeKernel(attn::KernelOp k) {
     } else if (auto l = dyn_cast<attn::LowRankOp>(op)) {
       d.lowRank = l.getKind() == "kv" ? KernelDesc::LowRank::Kv : KernelDesc::LowRank::Seq;
       d.rank = l.getRank();
+      d.ropeDim = l.getRope();
     }
   }
   return d;

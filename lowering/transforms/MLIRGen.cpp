@@ -95,7 +95,7 @@ void Generator::genKernel(const dsl::Spec &spec) {
     case dsl::TransformKind::Prune: b_.create<attn::PruneOp>(l, t.heads); break;
     case dsl::TransformKind::SparseInput: b_.create<attn::SparseBlockOp>(l, t.block, "input", 0); break;
     case dsl::TransformKind::SparseTop: b_.create<attn::SparseBlockOp>(l, t.block, "top", t.top); break;
-    case dsl::TransformKind::LowRankKv: b_.create<attn::LowRankOp>(l, "kv", t.rank); break;
+    case dsl::TransformKind::LowRankKv: b_.create<attn::LowRankOp>(l, "kv", t.rank, t.rope); break;
     case dsl::TransformKind::LowRankSeq: b_.create<attn::LowRankOp>(l, "seq", t.rank); break;
     }
   }

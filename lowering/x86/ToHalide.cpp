@@ -457,7 +457,8 @@ bool Builder::defineAlgorithm(std::string &error) {
   }
   mla = d.lowRank == KernelDesc::LowRank::Kv;
   // The dims the tiles run over: the latent's with MLA.
-  D = static_cast<int>(mla ? d.rank : d.headDim), Dv = static_cast<int>(mla ? d.rank : d.valueDim);
+  // (With rope P the keys' latent dims are the row's R + P, the values' its first R.)
+  D = static_cast<int>(mla ? d.rank + d.ropeDim : d.headDim), Dv = static_cast<int>(mla ? d.rank : d.valueDim);
   SB = static_cast<int>(d.sparseBlock);
   const bool fast = s_.fastExp;
   const Type T = halideType(d.dtype);
@@ -538,13 +539,18 @@ bool Builder::defineAlgorithm(std::string &error) {
   // Q, converted to f32 (and pre-scaled for dot scores), one tile per task.
   Expr qval = cast<float>(qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b));
   if (mla) {
-    // Absorbed: q_lat[r] = sum over head_dim x of q[x] k_up[kv head][r][x].
-    rqx = RDom(0, static_cast<int>(d.headDim), "rqx");
+    // Absorbed: q_lat[r] = sum over head_dim x of q[x] k_up[kv head][r][x];
+    // with rope P, over the first head_dim - P dims of q, and q's last P dims
+    // follow as they are (they meet the latent row's last P elements).
+    const int R = static_cast<int>(d.rank), P = static_cast<int>(d.ropeDim), Dn = static_cast<int>(d.headDim) - P;
+    rqx = RDom(0, Dn, "rqx");
     Expr h = headOf(r, hk);
     qLat(dd, r, qt, hk, b) = 0.0f;
     qLat(dd, r, qt, hk, b) += cast<float>(qAt(rqx, clamp(qpos(r, qt), 0, Sq - 1), h, b)) *
                               cast<float>(param("k_up")(rqx, dd, h / Greal));
-    qval = qLat(dd, r, qt, hk, b);
+    qval = P == 0 ? qLat(dd, r, qt, hk, b)
+                  : select(dd < R, qLat(min(dd, R - 1), r, qt, hk, b),
+                           cast<float>(qAt(clamp(Dn + dd - R, Dn, Dn + P - 1), clamp(qpos(r, qt), 0, Sq - 1), h, b)));
   }
   Qp(r, dd, qt, hk, b) = d.additive ? qval : qval * static_cast<float>(d.scale);
   const bool bdot = s_.bf16Dot, amx = s_.amx;
@@ -921,7 +927,7 @@ bool Builder::defineAlgorithm(std::string &error) {
   if (mla) {
     // Absorbed: out[x] = sum over the latent dims r of o_lat[r] v_up[kv head][r][x].
     oLat(dv, qv, hv, b) = o;
-    rox = RDom(0, D, "rox");
+    rox = RDom(0, Dv, "rox");  // (the R latent dims; a rope part has no value)
     oProj(dv, qv, hv, b) = 0.0f;
     oProj(dv, qv, hv, b) += oLat(rox, qv, hv, b) * cast<float>(param("v_up")(dv, rox, hv / Greal));
     o = oProj(dv, qv, hv, b);
@@ -1060,9 +1066,11 @@ void Builder::applySchedule() {
   LoopLevel atTask(out_, task);
   if (mla) {
     // Absorbed low rank: q through k_up once per task, v_up once per output row.
-    qLat.compute_at(atTask).vectorize(dd, vecFor(D, vec));
-    qLat.update().reorder(dd, rqx.x, r).vectorize(dd, vecFor(D, vec));
-    oLat.compute_at(atTask).vectorize(dv, vecFor(D, vec));
+    // (q_lat spans the R latent dims; with rope the P more of Qp come from q.)
+    const int R = static_cast<int>(d.rank);
+    qLat.compute_at(atTask).vectorize(dd, vecFor(R, vec));
+    qLat.update().reorder(dd, rqx.x, r).vectorize(dd, vecFor(R, vec));
+    oLat.compute_at(atTask).vectorize(dv, vecFor(Dv, vec));
     oProj.compute_at(atTask).vectorize(dv, outVec);
     oProj.update().reorder(dv, rox.x, qv, hv).vectorize(dv, outVec);
   }

@@ -55,15 +55,26 @@ int64_t tileBytes(int64_t rows, int64_t chunks) {
 }
 }  // namespace
 
-int64_t paddedHeadDim(const KernelDesc &d) { return tensorCores(d) ? roundUp(d.headDim, 16) : roundUp(d.headDim, 4); }
-int64_t paddedValueDim(const KernelDesc &d) {
-  return tensorCores(d) ? roundUp(d.valueDim, 16) : roundUp(d.valueDim, 8);
+static bool mlaKv(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv; }
+
+int64_t tileHeadDim(const KernelDesc &d) {
+  return d.lowRank == KernelDesc::LowRank::Kv ? d.rank + d.ropeDim : d.headDim;
 }
+int64_t tileValueDim(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv ? d.rank : d.valueDim; }
+
+int64_t paddedHeadDim(const KernelDesc &d) {
+  return tensorCores(d) ? roundUp(tileHeadDim(d), 16) : roundUp(tileHeadDim(d), 4);
+}
+int64_t paddedValueDim(const KernelDesc &d) {
+  return tensorCores(d) ? roundUp(tileValueDim(d), 16) : roundUp(tileValueDim(d), 8);
+}
+
+int qParts(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv && tensorCores(d) ? 2 : 1; }
 
 int64_t smemBytes(const KernelDesc &d, const Schedule &s) {
   const int64_t eb = elemBytes(d), dChunks = paddedHeadDim(d) * eb / 16, dvChunks = paddedValueDim(d) * eb / 16;
   const int64_t bm = s.blockM(), bn = s.tileKv(), warps = s.warpsM * s.warpsN * s.warpsD;
-  int64_t q = tileBytes(bm, dChunks), k = tileBytes(bn, dChunks), v = tileBytes(bn, dvChunks);
+  int64_t q = tileBytes(bm, dChunks * qParts(d)), k = tileBytes(bn, dChunks), v = tileBytes(bn, dvChunks);
   int64_t loop = q + s.stages * (k + v);
   if (!tensorCores(d)) loop += warps * s.mTiles * 16 * s.blockN * 4;  // P of each warp, f32
   if (d.additive) {
@@ -77,7 +88,7 @@ int64_t smemBytes(const KernelDesc &d, const Schedule &s) {
 
 Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
   Schedule s;
-  const int64_t D = std::max(d.headDim, d.valueDim);
+  const int64_t D = std::max(tileHeadDim(d), tileValueDim(d)), Dv = tileValueDim(d);
   if (decode) {
     s.warpsM = 1;
     s.warpsN = D <= 128 ? 4 : 2;
@@ -102,12 +113,12 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
     s.mTiles = 1;
     s.blockN = 32;
   }
-  if (d.valueDim > 256) s.warpsD = 2;  // a warp holds at most 16 rows x 256 columns of O
+  if (Dv > 256) s.warpsD = 2;  // a warp holds at most 16 rows x 256 columns of O
   if (d.dtype == dsl::DType::F32) {  // the SIMT path: no registers to spare for two m-tiles
     s.mTiles = 1;
     s.blockN = std::min(s.blockN, decode ? 16 : 32);
-    if (d.valueDim > 128) {  // 16 rows x 256 f32 columns would fill a warp's registers
-      s.warpsD = d.valueDim > 256 ? 4 : 2;
+    if (Dv > 128) {  // 16 rows x 256 f32 columns would fill a warp's registers
+      s.warpsD = Dv > 256 ? 4 : 2;
       if (!decode) s.warpsM = 2;  // 4 warps in all: 255 registers each would not fit 8
     }
   }
@@ -136,8 +147,11 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
   s.blockN = std::clamp((s.blockN + 15) / 16 * 16, 16, 256);
   s.stages = std::clamp(s.stages, 1, 2);
   s.maxSplits = std::clamp(s.maxSplits, 1, 1024);
-  if (d.headDim > 512 || d.valueDim > 512) {
-    why = fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 512", d.headDim, d.valueDim);
+  if (tileHeadDim(d) > (mlaKv(d) ? 1024 : 512) || tileValueDim(d) > 512) {
+    why = mlaKv(d)
+              ? fmt::format("low_rank kv rank {} rope {}: the cuda target supports a latent of up to 512 and "
+                            "rank + rope up to 1024", d.rank, d.ropeDim)
+              : fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 512", d.headDim, d.valueDim);
     return false;
   }
   const int64_t limit = smemLimit(arch);
@@ -150,7 +164,7 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
     else if (s.warpsD > 1) s.warpsD /= 2;
     else {
       why = fmt::format("no tile of `{}` fits the {} bytes of shared memory of {} (head_dim {}, value_dim {})",
-                        d.name, limit, archName(arch), d.headDim, d.valueDim);
+                        d.name, limit, archName(arch), tileHeadDim(d), tileValueDim(d));
       return false;
     }
   }

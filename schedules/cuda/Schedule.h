@@ -45,10 +45,20 @@ struct Schedule {
   std::string str() const;  // "wm4 wn1 wd1 mt1 n64 s2 split64"
 };
 
-/// Element counts the kernel pads head_dim and value_dim to (16 for the
+/// The dims the attention's tiles run over: head_dim and value_dim, or for
+/// `low_rank kv` (MLA, absorbed) the latent's rank for both.
+int64_t tileHeadDim(const KernelDesc &d);
+int64_t tileValueDim(const KernelDesc &d);
+
+/// Element counts the kernel pads the tiles' head_dim and value_dim to (16 for the
 /// tensor-core dtypes; f32 rows only to whole 16-byte chunks and 8 columns).
 int64_t paddedHeadDim(const KernelDesc &d);
 int64_t paddedValueDim(const KernelDesc &d);
+
+/// Parts of the query tile: 2 for `low_rank kv` on tensor cores (the latent
+/// query as hi + lo in f16/bf16, two products per K fragment: near-f32
+/// scores), else 1.
+int qParts(const KernelDesc &d);
 
 /// Dynamic shared memory of the kernel for this schedule, in bytes. The
 /// generated kernel static_asserts the same figure.

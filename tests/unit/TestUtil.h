@@ -283,7 +283,8 @@ inline void scaleProjections(KernelArgs &a) {
 }
 
 /// MLA kernels (`low_rank kv`, each named `ml`): GQA, value_dim != head_dim,
-/// ranks below and above the dims, masks, sigmoid, pruning, block sparsity.
+/// ranks below and above the dims, masks, sigmoid, pruning, block sparsity,
+/// a decoupled RoPE part (`rope P`).
 inline std::vector<std::string> mlaCases() {
   auto spec = [](const std::string &body) { return "attention ml {\n" + body + "}\n"; };
   return {
@@ -297,6 +298,11 @@ inline std::vector<std::string> mlaCases() {
            "  compress {\n    prune heads [1]\n    low_rank kv rank 16\n  }\n"),
       spec("  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask causal\n"
            "  compress {\n    sparse block 16 input\n    low_rank kv rank 32\n  }\n"),
+      // DeepSeek-V2's decoupled RoPE part (small): the keys' last dims straight from the latent row.
+      spec("  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 48\n  value_dim 32\n  output lse\n  mask causal\n"
+           "  compress {\n    low_rank kv rank 32 rope 16\n  }\n"),
+      spec("  dtype f32\n  heads 4\n  kv_heads 2\n  head_dim 24\n  output lse\n  mask window(40)\n"
+           "  compress {\n    prune heads [2]\n    low_rank kv rank 20 rope 8\n  }\n"),
   };
 }
 

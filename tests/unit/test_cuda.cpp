@@ -73,7 +73,7 @@ Compiled compileExample(const std::string &name) {
   return compileText(readFile(sourcePath("examples/" + name + ".attn")));
 }
 
-/// Every example the backend accepts, as the target table says (compress specs are refused, docs/cuda.md).
+/// Every example the backend accepts, as the target table says (docs/cuda.md).
 std::vector<std::string> cudaExamples() {
   std::vector<std::string> out;
   for (const auto &e : std::filesystem::directory_iterator(sourcePath("examples"))) {
@@ -601,6 +601,86 @@ TEST_CASE("cuda Linformer: projections in the workspace, the query counts them",
       pt.data = bigs.back().data();
       pt.stride[0] *= 2, pt.stride[1] *= 2;
     }
+    t.clear();
+    for (const attnc_tensor &a : view.tensors) t.push_back(&a);
+    REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+    CHECK(compareWithReference(plan.desc, view, out, lse, smax, 70) == "");
+  }
+  // No keys at all: every row masked (docs/integration.md, "Empty calls").
+  KernelArgs none = makeArgs(plan.desc, 1, 5, 0, 5);
+  t.clear();
+  for (const attnc_tensor &a : none.tensors) t.push_back(&a);
+  REQUIRE(k->run(t) == ATTNC_OK);
+  for (double x : none.output(0).data) CHECK(x == 0.0);
+  for (double x : none.output(1).data) CHECK(x == -std::numeric_limits<double>::infinity());
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda emulated: MLA kernels attend in the latent space, on every path", "[cuda][mla]") {
+  for (const std::string &spec : mlaCases())
+    REQUIRE(planOf(compileText(spec), "ml").desc.lowRank == KernelDesc::LowRank::Kv);
+  checkCudaSpecs(mlaCases(), "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}},
+                 [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); });
+}
+
+TEST_CASE("cuda MLA: latent queries and outputs in the workspace, the query counts them", "[cuda][mla]") {
+  Compiled c = compileText(mlaCases()[1]);  // GQA, value_dim != head_dim, a window
+  KernelPlan plan = planOf(c, "ml");
+  plan.desc.dtype = dsl::DType::BF16;
+  std::string err;
+  auto k = buildCuda(plan, kVariants[0], err);
+  INFO(err);
+  REQUIRE(k);
+  auto ref = ReferenceKernel::create(plan);
+  const size_t need = k->workspaceSize(1, 70, 150);
+  CHECK(need >= 2 * size_t(70) * 8 * 40 * 2);  // latent q and out of 70 rows x 8 heads x rank 40, bf16
+  KernelArgs args = makeArgs(plan.desc, 1, 70, 150, 5);
+  scaleProjections(args);
+  HostTensor out, lse, smax;
+  REQUIRE(ref->run(args.inputs(), out, &lse, err, 0, &smax));
+  std::vector<const attnc_tensor *> t;
+  for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+  std::vector<unsigned char> ws(need);
+  REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+  CHECK(compareWithReference(plan.desc, args, out, lse, smax, 70) == "");
+  KernelArgs again = makeArgs(plan.desc, 1, 70, 150, 5);
+  t.clear();
+  for (const attnc_tensor &a : again.tensors) t.push_back(&a);
+  CHECK(k->runWs(t, ws.data(), need / 4) == ATTNC_E_ARGUMENT);
+  CHECK(std::string(k->lastError()).find("low_rank kv") != std::string::npos);
+  // latent, k_up and v_up as strided views (every element at twice its
+  // offset, NaN between), in the caller's workspace: the same result.
+  {
+    KernelArgs view = makeArgs(plan.desc, 1, 70, 150, 5);
+    scaleProjections(view);
+    std::vector<std::vector<uint16_t>> bigs;
+    for (size_t i = 0; i < view.sig.size(); ++i) {
+      const std::string &n = view.sig[i].name;
+      if (n != "latent" && n != "k_up" && n != "v_up") continue;
+      attnc_tensor &pt = view.tensors[i];
+      int64_t numel = 1;
+      for (int d = 0; d < pt.ndim; ++d) numel *= pt.shape[d];
+      // Every stride doubled, but latent's last (its rows are unit stride, as
+      // k's and v's): the elements moved to their offsets under the new strides.
+      int64_t ns[4];
+      for (int d = 0; d < pt.ndim; ++d) ns[d] = n == "latent" && d == pt.ndim - 1 ? 1 : pt.stride[d] * 2;
+      bigs.emplace_back(size_t(numel) * 2, uint16_t(0x7fc0));
+      for (int64_t e = 0; e < numel; ++e) {
+        int64_t rest = e, from = 0, to = 0;
+        for (int d = pt.ndim - 1; d >= 0; --d) {
+          const int64_t i = rest % pt.shape[d];
+          rest /= pt.shape[d];
+          from += i * pt.stride[d], to += i * ns[d];
+        }
+        bigs.back()[to] = static_cast<const uint16_t *>(pt.data)[from];
+      }
+      pt.data = bigs.back().data();
+      for (int d = 0; d < pt.ndim; ++d) pt.stride[d] = ns[d];
+    }
+    REQUIRE(bigs.size() == 3);
     t.clear();
     for (const attnc_tensor &a : view.tensors) t.push_back(&a);
     REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);

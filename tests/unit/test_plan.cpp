@@ -58,21 +58,32 @@ TEST_CASE("the target table: names, and which backend takes which spec", "[plan]
     auto c = test::compileText(test::readFile(e.path().string()));
     for (const std::string &name : c.comp->kernelNames()) {
       KernelPlan p = test::planOf(c, name);
-      // Every example compiles for x86; CUDA refuses low_rank kv so far.
-      const bool cudaRefuses = p.desc.lowRank == KernelDesc::LowRank::Kv;
+      // Every example compiles for every target.
       INFO(name);
-      CHECK(driver::findTarget("mlir")->unsupported(p).empty());
-      for (const char *t : {"x86", "x86-avx2", "x86-avx512", "cuda"}) {
+      for (const char *t : {"mlir", "x86", "x86-avx2", "x86-avx512", "cuda"}) {
         std::string why = driver::findTarget(t)->unsupported(p);
-        const bool refuses = std::string(t) == "cuda" && cudaRefuses;
-        CHECK(why.empty() == !refuses);
-        if (refuses) CHECK(why.find("a `low_rank kv` transform") != std::string::npos);
+        INFO(t << ": " << why);
+        CHECK(why.empty());
+        refused += !why.empty();
       }
-      refused += cudaRefuses;
     }
   }
   CHECK(examples >= 15);
-  CHECK(refused >= 1);
+  CHECK(refused == 0);
+  // What the kernels do not run yet, said by name (the reference runs them):
+  // low_rank kv with additive scores or with top-T sparsity.
+  for (const char *body : {"  score additive(units 8)\n  compress {\n    low_rank kv rank 16\n  }\n",
+                           "  compress {\n    sparse block 16 top 2\n    low_rank kv rank 16\n  }\n"}) {
+    auto c = test::compileText(std::string("attention a {\n  dtype f32\n  heads 2\n  head_dim 16\n") + body + "}\n");
+    KernelPlan p = test::planOf(c, "a");
+    CHECK(driver::findTarget("mlir")->unsupported(p).empty());
+    for (const char *t : {"x86", "cuda"}) {
+      std::string why = driver::findTarget(t)->unsupported(p);
+      INFO(t << ": " << why);
+      CHECK(why.find("low_rank kv") != std::string::npos);
+      CHECK(why.find("does not support yet") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("target options are checked before anything is built", "[plan][targets]") {

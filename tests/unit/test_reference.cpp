@@ -209,6 +209,24 @@ TEST_CASE("low-rank kv makes k from latent . k_up and v from latent . v_up", "[r
   CHECK(run(r, {&q, &lat, &kup, &vup}).data[0] == Approx(10 * p0 + 20 * (1 - p0)));
 }
 
+TEST_CASE("low-rank kv with rope: the key's last dims are the latent row's last elements", "[reference]") {
+  // rank 1, rope 1, head_dim 2: a latent row (c, r) makes the key (c . k_up, r) and the value c . v_up.
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 2; value_dim 1; scale 1.0\n"
+               " compress { low_rank kv rank 1 rope 1 } }");
+  HostTensor q = tensor({1, 1, 1, 2}, {1, 2}), lat = tensor({1, 2, 2}, {1, 0.5, 2, -1});
+  HostTensor kup = tensor({1, 1, 1}, {3}), vup = tensor({1, 1, 1}, {10});
+  // keys (3, 0.5) and (6, -1): scores 1 x 3 + 2 x 0.5 = 4 and 6 - 2 = 4; values 10 and 20
+  CHECK(run(r, {&q, &lat, &kup, &vup}).data[0] == Approx(15));
+  HostTensor q2 = tensor({1, 1, 1, 2}, {0, 1});  // scores 0.5 and -1
+  double p0 = std::exp(0.5) / (std::exp(0.5) + std::exp(-1));
+  CHECK(run(r, {&q2, &lat, &kup, &vup}).data[0] == Approx(10 * p0 + 20 * (1 - p0)));
+  // The shapes: latent [batch, seq_kv, rank + rope], k_up [kv_heads, rank, head_dim - rope].
+  HostTensor badLat = tensor({1, 2, 1}, {1, 2}), out;
+  std::string err;
+  CHECK_FALSE(r.k->run({&q, &badLat, &kup, &vup}, out, nullptr, err));
+  CHECK(err.find("rank + rope") != std::string::npos);
+}
+
 TEST_CASE("low-rank seq (Linformer)", "[reference]") {
   Ref r = make("attention a { dtype f32; heads 1; head_dim 1; scale 1.0\n compress { low_rank seq rank 1 } }");
   HostTensor q = tensor({1, 1, 1, 1}, {1}), k = tensor({1, 1, 2, 1}, {1, 2}), v = tensor({1, 1, 2, 1}, {3, 4});

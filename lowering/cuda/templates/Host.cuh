@@ -69,11 +69,19 @@ static size_t linformer_bytes(int64_t batch) {
                           align16((size_t)(batch * kKvHeads) * kRank * kValueDim * sizeof(E))
                     : 0;
 }
+/* MLA: the latent queries ([batch][seq_q][heads][kQRow]: hi and lo parts on
+ * tensor cores), then the latent outputs ([..][R]), in the kernel's type. */
+static size_t mla_q_bytes(int64_t batch, int64_t seq_q) {
+  return kMla ? align16((size_t)(batch * seq_q * kHeads) * kQRow * sizeof(E)) : 0;
+}
+static size_t mla_o_bytes(int64_t batch, int64_t seq_q) {
+  return kMla ? align16((size_t)(batch * seq_q * kHeads) * kRank * sizeof(E)) : 0;
+}
 /* The part of the workspace every call needs, whatever the splits: block
- * sparsity's lists and plan, or Linformer's projections (`keys`: the keys
- * attended). */
+ * sparsity's lists and plan, Linformer's projections (`keys`: the keys
+ * attended), MLA's latent queries and outputs. */
 template <class T> static size_t aux_bytes(int64_t batch, int64_t seq_q, int64_t keys) {
-  return sparse_layout<T>(batch, seq_q, keys).total + linformer_bytes(batch);
+  return sparse_layout<T>(batch, seq_q, keys).total + linformer_bytes(batch) + mla_q_bytes(batch, seq_q) + mla_o_bytes(batch, seq_q);
 }
 /* The whole workspace: the split-KV partials, then the auxiliary part. */
 static size_t total_bytes(int64_t batch, int64_t seq_q, int nsplit, size_t aux) {
@@ -113,6 +121,9 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     if (aux > 0 && (workspace == NULL || workspace_bytes < aux))
       return fail(ATTNC_E_ARGUMENT, "%s needs workspace: %zu bytes at least, got %zu (ask the workspace size query)",
                   kLinformer ? "low_rank seq (its projected keys and values)"
+                  : kMla       ? (kSparseBlock > 0 ? "low_rank kv (its latent queries and outputs) with block sparsity "
+                                                     "(its tile lists)"
+                                                   : "low_rank kv (its latent queries and outputs)")
                   : kSparseTop ? "block sparsity (its tile lists and top-T plan)" : "block sparsity (its tile lists)",
                   aux, workspace == NULL ? (size_t)0 : workspace_bytes);
     while (p.nsplit > 1 && need(p.nsplit) > workspace_bytes) --p.nsplit;
@@ -140,6 +151,19 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
       p.v_ss = kValueDim, p.v_sh = (int64_t)kRank * kValueDim, p.v_sb = (int64_t)kKvHeads * kRank * kValueDim;
       p.k_aligned = (kHeadDim * sizeof(E)) % 16 == 0;
       p.v_aligned = (kValueDim * sizeof(E)) % 16 == 0;
+    }
+    if (kMla) {
+      // After block sparsity's part: the latent queries and outputs, which the attention reads as its q and
+      // writes as its out ([batch][seq_q][heads][R]).
+      unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0) +
+                            sparse_layout<T>(p.batch, p.seq_q, p.seq_kv).total;
+      p.mla_q = base;
+      p.mla_o = base + mla_q_bytes(p.batch, p.seq_q);
+      p.q = p.mla_q;
+      p.out = p.mla_o;
+      p.q_ss = (int64_t)kHeads * kQRow, p.q_sh = kQRow, p.q_sb = (int64_t)p.seq_q * kHeads * kQRow;
+      p.o_ss = (int64_t)kHeads * kRank, p.o_sh = kRank, p.o_sb = (int64_t)p.seq_q * kHeads * kRank;
+      p.q_aligned = (kQRow * sizeof(E)) % 16 == 0;
     }
     if (aux > 0 && kSparseBlock > 0) {
       unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0);
@@ -174,6 +198,12 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     e = launch(&linformer_proj_kernel<0>, dim3(rows, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, pin);
     if (!e) e = launch(&linformer_proj_kernel<1>, dim3(rows, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, pin);
   }
+  // MLA: the call's q and out, which the attention's Params replaced by the latent ones.
+  Params pmla = p;
+  pmla.q = p0.q, pmla.q_sb = p0.q_sb, pmla.q_sh = p0.q_sh, pmla.q_ss = p0.q_ss;
+  pmla.out = p0.out, pmla.o_sb = p0.o_sb, pmla.o_sh = p0.o_sh, pmla.o_ss = p0.o_ss;
+  const dim3 mla_grid((unsigned)((p.seq_q + 7) / 8), (unsigned)kHeads, grid.z);
+  if (!e && kMla) e = launch(&mla_q_kernel, mla_grid, dim3(128), 0, stream, pmla);
   if (!e && kSparseTop && p.seq_kv > 0) {
     // The plan: block means of q and k, then per (q block, head, batch) the
     // estimates, candidates, ranks and kept blocks.
@@ -190,6 +220,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     e = launch(&prune_fill_kernel, dim3((unsigned)(p.batch * kPruned * p.seq_q)), dim3(128), 0, stream, p);
   if (!e && p.nsplit > 1)
     e = launch(&combine_kernel, dim3((unsigned)(p.batch * kHeads * p.seq_q)), dim3(128), 0, stream, p);
+  if (!e && kMla) e = launch(&mla_out_kernel, mla_grid, dim3(128), 0, stream, pmla);
   if (scratch) {
     int f = scratch_free(scratch, stream);
     if (!e) e = f;

@@ -33,7 +33,7 @@ template <int WM, int WN, int WD, int MT, int BNW, int STAGES> struct Tiles {
   static constexpr int kBN = WN * BNW;      // kv rows per tile
   static constexpr int kNT = BNW / 8;       // 8-column n-tiles of S per warp
   static constexpr int kDvT = kDvPad / 8 / WD;  // 8-column n-tiles of O per warp (warps along dv: WD)
-  using QS = SmemTile<kBM, kDChunks>;
+  using QS = SmemTile<kBM, kQChunks>;  // (MLA on tensor cores: hi chunks, then lo chunks)
   using KS = SmemTile<kBN, kDChunks>;
   using VS = SmemTile<kBN, kDvChunks>;
   // Shared memory: Q, K[kStages], V[kStages], (f32) P of each warp,
@@ -131,6 +131,77 @@ template <int WHICH> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) linformer_proj_k
       }
       ATTNC_UNROLL for (int i = 0; i < 8; ++i)
         if (r0 + i < kRank) dst[static_cast<int64_t>(r0 + i) * kDim + x] = st(static_cast<float>(acc[i]));
+    }
+  }
+}
+
+/* MLA (`low_rank kv rank R`, absorbed), before the attention: the latent
+ * queries of rows 8 x blockIdx.x .. +7 of head blockIdx.y of batch blockIdx.z,
+ * q_lat[r] = sum over head_dim x of q[x] k_up[kv head][r][x] (f32 sums, as
+ * the x86 kernel), then with rope P q's last P dims as they are (the latent
+ * row's last P elements are the keys' rope part), stored as the attention's
+ * q: [batch][seq_q][heads][kQRow]
+ * in the workspace, on tensor cores as hi (kDPad elements) then lo in the
+ * kernel's type (f32 scores to about 2^-17, where one f16/bf16 rounding of
+ * the latent query would break the numerics contract's lse), else in f32. Pruned heads are skipped (the
+ * attention never reads them). `p` holds the call's q. */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) mla_q_kernel(const Params p) {
+  if constexpr (kMla) {  // (never launched otherwise)
+    const dim3 bid = block_idx();
+    const int s0 = static_cast<int>(bid.x) * 8, h = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
+    if (head_pruned(h)) return;
+    const int ns = p.seq_q - s0 < 8 ? p.seq_q - s0 : 8;
+    const E *q = static_cast<const E *>(p.q) + b * p.q_sb + h * p.q_sh;
+    const E *ku = static_cast<const E *>(p.k_up) + (h / kHeadsPerKv) * p.ku_s[0];
+    E *dst = static_cast<E *>(p.mla_q) + ((static_cast<int64_t>(b) * p.seq_q + s0) * kHeads + h) * kQRow;
+    for (int r = static_cast<int>(tid()); r < (kQParts == 2 ? kDPad : kHeadDim); r += 128) {
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      if (r < kRank) {
+        for (int x = 0; x < kQDim; ++x) {
+          const float w = ld(ku[r * p.ku_s[1] + x * p.ku_s[2]]);
+          ATTNC_UNROLL for (int i = 0; i < 8; ++i)
+            if (i < ns) acc[i] += ld(q[static_cast<int64_t>(s0 + i) * p.q_ss + x]) * w;
+        }
+      } else if (r < kHeadDim) {  // rope: q's last dims as they are
+        ATTNC_UNROLL for (int i = 0; i < 8; ++i)
+          if (i < ns) acc[i] = ld(q[static_cast<int64_t>(s0 + i) * p.q_ss + kQDim + (r - kRank)]);
+      }
+      ATTNC_UNROLL for (int i = 0; i < 8; ++i) {
+        if (i >= ns) continue;
+        E *row = dst + static_cast<int64_t>(i) * kHeads * kQRow;
+        row[r] = st(acc[i]);
+        // (On tensor cores the part rounding lost, in the kernel's type: hi + lo
+        // holds the f32 value to about twice the type's mantissa.)
+        if constexpr (kQParts == 2) row[kDPad + r] = st(acc[i] - ld(row[r]));
+      }
+    }
+  }
+}
+
+/* MLA, after the attention (and its combine): the output rows 8 x blockIdx.x
+ * .. +7 of head blockIdx.y of batch blockIdx.z, out[x] = sum over the latent
+ * dims r of o_lat[r] v_up[kv head][r][x] (f32 sums), from the attention's
+ * latent output [batch][seq_q][heads][R] in the workspace. A pruned head's
+ * out is 0 (whatever v_up holds). `p` holds the call's out. */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) mla_out_kernel(const Params p) {
+  if constexpr (kMla) {  // (never launched otherwise)
+    const dim3 bid = block_idx();
+    const int s0 = static_cast<int>(bid.x) * 8, h = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
+    const int ns = p.seq_q - s0 < 8 ? p.seq_q - s0 : 8;
+    const bool pruned = head_pruned(h);
+    const E *ol = static_cast<const E *>(p.mla_o) + ((static_cast<int64_t>(b) * p.seq_q + s0) * kHeads + h) * kRank;
+    const E *vu = static_cast<const E *>(p.v_up) + (h / kHeadsPerKv) * p.vu_s[0];
+    E *out = static_cast<E *>(p.out) + b * p.o_sb + h * p.o_sh;
+    for (int x = static_cast<int>(tid()); x < kOutDim; x += 128) {
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      if (!pruned)
+        for (int r = 0; r < kRank; ++r) {
+          const float w = ld(vu[r * p.vu_s[1] + x * p.vu_s[2]]);
+          ATTNC_UNROLL for (int i = 0; i < 8; ++i)
+            if (i < ns) acc[i] += ld(ol[static_cast<int64_t>(i) * kHeads * kRank + r]) * w;
+        }
+      ATTNC_UNROLL for (int i = 0; i < 8; ++i)
+        if (i < ns) out[static_cast<int64_t>(s0 + i) * p.o_ss + x] = st(acc[i]);
     }
   }
 }
@@ -339,7 +410,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
 
   int it = t_begin, cls = kEmpty;
   while (it < t_end && (cls = classify(it)) == kEmpty) ++it;
-  load_tile<typename T::QS, T::kBM, kDChunks, kHeadDim, T::kThreads>(sQ, q_row, p.q_aligned);
+  load_tile<typename T::QS, T::kBM, kQChunks, kQRow, T::kThreads>(sQ, q_row, p.q_aligned);
   if (it < t_end) load_kv(tile_of(it), 0);
   cp_async_commit();
 
@@ -418,6 +489,20 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
           ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
             mma16816<kDType>(s[mt][2 * n2], a[mt], bk);
             mma16816<kDType>(s[mt][2 * n2 + 1], a[mt], bk + 2);
+          }
+        }
+        if constexpr (kQParts == 2) {
+          // MLA: the latent query's low part against the same K fragments.
+          ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt)
+            ldsm_x4(a[mt], sQ + T::QS::chunk(wm * MT * 16 + mt * 16 + (lane & 15), kDChunks + ks * 2 + (lane >> 4)) * 16);
+          ATTNC_UNROLL for (int n2 = 0; n2 < T::kNT / 2; ++n2) {
+            uint32_t bk[4];
+            ldsm_x4(bk, sK + T::KS::chunk(wn * BNW + n2 * 16 + (lane & 7) + ((lane >> 4) << 3),
+                                          ks * 2 + ((lane >> 3) & 1)) * 16);
+            ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+              mma16816<kDType>(s[mt][2 * n2], a[mt], bk);
+              mma16816<kDType>(s[mt][2 * n2 + 1], a[mt], bk + 2);
+            }
           }
         }
       }
