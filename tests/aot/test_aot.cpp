@@ -434,6 +434,30 @@ std::vector<T> strideTwice(KernelArgs &a, size_t i, T pad) {
   return big;
 }
 
+/// Tensor i as a view whose rows are padded to twice their length (every
+/// stride doubled but the last, which stays 1), the padding `pad`.
+template <typename T>
+std::vector<T> padRows(KernelArgs &a, size_t i, T pad) {
+  attnc_tensor &t = a.tensors[i];
+  int64_t n = 1;
+  for (int d = 0; d < t.ndim; ++d) n *= t.shape[d];
+  int64_t ns[8];
+  for (int d = 0; d < t.ndim; ++d) ns[d] = d == t.ndim - 1 ? 1 : t.stride[d] * 2;
+  std::vector<T> big(size_t(n) * 2, pad);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t rest = e, from = 0, to = 0;
+    for (int d = t.ndim - 1; d >= 0; --d) {
+      const int64_t x = rest % t.shape[d];
+      rest /= t.shape[d];
+      from += x * t.stride[d], to += x * ns[d];
+    }
+    big[to] = static_cast<const T *>(t.data)[from];
+  }
+  t.data = big.data();
+  for (int d = 0; d < t.ndim; ++d) t.stride[d] = ns[d];
+  return big;
+}
+
 }  // namespace
 
 TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][lowrank]") {
@@ -465,7 +489,7 @@ TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][l
     CHECK(compareTensors(b.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
   }
   {
-    Spec s = load("mla_latent");  // bf16, latent [batch, seq_kv, 512], k_up [1, 512, 128], v_up [1, 512, 128]
+    Spec s = load("mla_latent");  // bf16, latent [batch, seq_kv, 512 + 64], k_up [1, 512, 128], v_up [1, 512, 128]
     KernelArgs a = makeArgs(s.desc, 1, 9, 30, 4);
     scaleProjections(a);
     std::vector<unsigned char> before = a.mem[a.mem.size() - 2];
@@ -476,11 +500,16 @@ TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][l
     a.tensors[1].dtype = ATTNC_F32;  // latent
     CHECK(call(mla_latent, a) == ATTNC_E_DTYPE);
     CHECK(std::string(mla_latent_last_error()).find("latent") != std::string::npos);
+    a.tensors[1].dtype = ATTNC_BF16;
+    a.tensors[1].stride[2] = 2, a.tensors[1].stride[1] *= 2, a.tensors[1].stride[0] *= 2;  // (rows unit stride: the ABI)
+    CHECK(call(mla_latent, a) == ATTNC_E_LAYOUT);
+    CHECK(std::string(mla_latent_last_error()).find("latent") != std::string::npos);
     CHECK(a.mem[a.mem.size() - 2] == before);
     KernelArgs b = makeArgs(s.desc, 1, 9, 30, 4);
     scaleProjections(b);
-    // latent, k_up and v_up as strided views whose padding is NaN (bf16 0x7fc0).
-    auto l = strideTwice<uint16_t>(b, 1, 0x7fc0);
+    // latent (rows padded: its rows are unit stride, as k's and v's), k_up
+    // and v_up as strided views whose padding is NaN (bf16 0x7fc0).
+    auto l = padRows<uint16_t>(b, 1, 0x7fc0);
     auto k = strideTwice<uint16_t>(b, 2, 0x7fc0);
     auto v = strideTwice<uint16_t>(b, 3, 0x7fc0);
     REQUIRE(call(mla_latent, b) == ATTNC_OK);
