@@ -336,6 +336,8 @@ LogicalResult LowRankOp::verify() {
   if (getRank() < 1) return emitOpError("rank must be positive");
   if (static_cast<int64_t>(getRope()) < 0) return emitOpError("rope must not be negative");
   if (getRope() > 0 && getKind() != "kv") return emitOpError("rope applies to kv only");
+  if (auto kernel = (*this)->getParentOfType<KernelOp>(); kernel && getRope() > 0 && getRope() >= kernel.getHeadDim())
+    return emitOpError("rope must be less than head_dim");
   return success();
 }
 

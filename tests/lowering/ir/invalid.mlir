@@ -97,3 +97,23 @@ attn.kernel @rows_alone attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i6
 } mask {
 } bias {
 }
+
+// -----
+
+attn.kernel @rope_seq attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 2 : i64, kv_heads = 2 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+  // expected-error @+1 {{rope applies to kv only}}
+  attn.low_rank "seq" rank 32 rope 16
+} score_mod {
+} mask {
+} bias {
+}
+
+// -----
+
+attn.kernel @rope_wide attributes {dtype = #attn.dtype<f32>, head_dim = 64 : i64, heads = 2 : i64, kv_heads = 2 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 64 : i64} {
+  // expected-error @+1 {{rope must be less than head_dim}}
+  attn.low_rank "kv" rank 32 rope 64
+} score_mod {
+} mask {
+} bias {
+}

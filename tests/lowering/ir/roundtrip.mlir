@@ -24,6 +24,17 @@ attn.kernel @kernel attributes {dtype = #attn.dtype<bf16>, head_dim = 64 : i64, 
 
 // -----
 
+// CHECK-LABEL: attn.kernel @mla_rope
+// CHECK: attn.low_rank "kv" rank 512 rope 64
+attn.kernel @mla_rope attributes {dtype = #attn.dtype<bf16>, head_dim = 192 : i64, heads = 16 : i64, kv_heads = 1 : i64, layout = #attn.layout<bhsd>, normalize = #attn.normalize<softmax>, output_lse = false, scale = 1.250000e-01 : f64, score = #attn.score<dot>, units = 0 : i64, value_dim = 128 : i64} {
+  attn.low_rank "kv" rank 512 rope 64
+} score_mod {
+} mask {
+} bias {
+}
+
+// -----
+
 // CHECK-LABEL: attn.kernel @others
 // CHECK-SAME: mask_analysis = #attn.mask<runtime, possible = {[max(), min()]}, certain = {}>
 // CHECK-SAME: normalize = #attn.normalize<sigmoid>
