@@ -94,14 +94,6 @@ Expr tanhF(const Expr &x, bool fast) {
 
 /// The one rule of what this backend takes (the driver's target table asks it through unsupported()).
 std::string unsupportedReason(const KernelDesc &d) {
-  if (d.lowRank == KernelDesc::LowRank::Kv && d.sparseTop)
-    return "attention `" + d.name +
-           "` uses `low_rank kv` with `sparse ... top`, which the x86 backend does not support yet (the top-T "
-           "estimates are defined on the materialized keys; the reference backend runs it)";
-  if (d.lowRank == KernelDesc::LowRank::Kv && d.additive)
-    return "attention `" + d.name +
-           "` uses `low_rank kv` with additive scores, which the x86 backend does not support yet (the absorbed form "
-           "needs a dot product; the reference backend runs it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   return "";
@@ -154,6 +146,11 @@ private:
   /// stored in the kernel's type).
   Expr kvAt(const char *t, Expr d, Expr s, Expr h, Expr b) {
     if (mla) return param("latent")(d, s, b);  // (absorbed: keys and values are the latent rows)
+    if (mlaMat) {
+      // (Only top-T's means read keys outside the tiles: K in f64, exactly.)
+      if (std::string(t) != "k") throw std::runtime_error("mlamat: values are read in tiles only");
+      return kExact(d, s, h, b);
+    }
     if (linformer) {
       // Stored in the kernel's type, as keys and values are (docs/language.md).
       Expr e = std::string(t) == "k" ? projK(d, s, h, b) : projV(d, s, h, b);
@@ -192,6 +189,13 @@ private:
   // dims, scores and the P.V sum run over the latent rows (shared by every
   // head: one tile of all heads), v_up is applied once to each output row.
   bool mla = false;
+  // low_rank kv, materialized (`mlamat`): each task's K and V tiles are
+  // built from their latent rows (Kf, Vf as sums over the R latent dims; with
+  // rope, the K tile's last dims copied from the row), then the attention is
+  // the dense one. kExact: K in f64 as the reference builds it (top-T's means).
+  bool mlaMat = false;
+  Func kExact{"k_exact"};
+  RDom rkx;
   Func qLat{"q_latent"}, oLat{"o_latent"}, oProj{"o_proj"};
   RDom rqx, rox;
   Func projK{"linformer_k"}, projV{"linformer_v"};
@@ -227,6 +231,8 @@ private:
   /// One chain of Funcs per tile class (0: full tiles, 1: partial tiles).
   struct Chain {
     Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
+    Func Kn;  // mlamat with rope: the tile's K dims through k_up
+    RDom rl;  // mlamat: the latent dims
     // bf16dot: P in bf16 as (pair, row, kv / 2), V as (pair, value column,
     // kv / 2), the P.V accumulator block and O_t transposed (rows in lanes).
     Func Pb, Vp, Oacc, OtT;
@@ -455,7 +461,8 @@ bool Builder::defineAlgorithm(std::string &error) {
       }
     }
   }
-  mla = d.lowRank == KernelDesc::LowRank::Kv;
+  mla = d.lowRank == KernelDesc::LowRank::Kv && !s_.mlaMaterialized;
+  mlaMat = d.lowRank == KernelDesc::LowRank::Kv && s_.mlaMaterialized;
   // The dims the tiles run over: the latent's with MLA.
   // (With rope P the keys' latent dims are the row's R + P, the values' its first R.)
   D = static_cast<int>(mla ? d.rank + d.ropeDim : d.headDim), Dv = static_cast<int>(mla ? d.rank : d.valueDim);
@@ -481,11 +488,11 @@ bool Builder::defineAlgorithm(std::string &error) {
   for (int i = 0; i < 4; ++i) q.dim(i).set_min(0);
   q.dim(0).set_extent(static_cast<int>(d.headDim));
   q.dim(hDim).set_extent(static_cast<int>(d.heads));
-  if (mla) {
+  if (mla || mlaMat) {
     ImageParam &lat = param("latent");
     seqKv_ = lat.dim(1).extent();
     for (int i = 0; i < 3; ++i) lat.dim(i).set_min(0);
-    lat.dim(0).set_extent(D);
+    lat.dim(0).set_extent(static_cast<int>(d.rank + d.ropeDim));
   } else {
     ImageParam &k = param("k"), &v = param("v");
     seqKv_ = k.dim(sDim).extent();
@@ -698,8 +705,26 @@ bool Builder::defineAlgorithm(std::string &error) {
       tileK = c.list(clamp(kt, 0, nkt - 1), qt, hk, b);
     }
     Expr kvj = tileK * TK + j, kvc = clamp(kvj, 0, Skv - 1);
-    c.Kf(dd, j, kt, qt, hk, b) = bdot || amx ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
-    c.Vf(dv, j, kt, qt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
+    if (mlaMat) {
+      // K = latent . k_up and V = latent . v_up, the tile's rows only (f32
+      // sums over the R latent dims); with rope the K tile's last P dims are
+      // the latent row's last P elements.
+      ImageParam &lat = param("latent"), &kup = param("k_up"), &vup = param("v_up");
+      const int R = static_cast<int>(d.rank), P = static_cast<int>(d.ropeDim), Dn = static_cast<int>(d.headDim) - P;
+      c.rl = RDom(0, R, "rl" + sfx);
+      Func &kSum = P > 0 ? c.Kn : c.Kf;
+      if (P > 0) c.Kn = Func("Kn" + sfx);
+      kSum(dd, j, kt, qt, hk, b) = 0.0f;
+      kSum(dd, j, kt, qt, hk, b) += cast<float>(lat(c.rl, kvc, b)) * cast<float>(kup(dd, c.rl, hk));
+      if (P > 0)
+        c.Kf(dd, j, kt, qt, hk, b) = select(dd < Dn, c.Kn(min(dd, Dn - 1), j, kt, qt, hk, b),
+                                            cast<float>(lat(R + clamp(dd - Dn, 0, P - 1), kvc, b)));
+      c.Vf(dv, j, kt, qt, hk, b) = 0.0f;
+      c.Vf(dv, j, kt, qt, hk, b) += cast<float>(lat(c.rl, kvc, b)) * cast<float>(vup(dv, c.rl, hk));
+    } else {
+      c.Kf(dd, j, kt, qt, hk, b) = bdot || amx ? kvAt("k", dd, kvc, hk, b) : cast<float>(kvAt("k", dd, kvc, hk, b));
+      c.Vf(dv, j, kt, qt, hk, b) = cast<float>(kvAt("v", dv, kvc, hk, b));
+    }
     Expr score;
     if (d.additive) {
       ImageParam &wk = param("add_wk"), &av = param("add_v");
@@ -975,6 +1000,20 @@ void Builder::defineTopBlocks() {
     Expr s = kbv * SB + rs;
     rs.where(s < Skv);
     Expr n = cast<double>(min(Skv - kbv * SB, SB));
+    if (mlaMat) {
+      // The keys as the reference builds them, in f64 and in its order:
+      // 0 + sum over r ascending of latent[r] k_up[r][x]; with rope the last
+      // P dims the latent row's last P elements.
+      ImageParam &lat = param("latent"), &kup = param("k_up");
+      const int R = static_cast<int>(d.rank), P = static_cast<int>(d.ropeDim), Dn = static_cast<int>(d.headDim) - P;
+      Var ks("ks");
+      rkx = RDom(0, R, "top_rkx");
+      kExact(xv, ks, hv2, b) = P > 0 ? select(xv < Dn, cast<double>(0), cast<double>(lat(R + clamp(xv - Dn, 0, P - 1), ks, b)))
+                                     : cast<double>(0);
+      kExact(xv, ks, hv2, b) = strict_float(
+          kExact(xv, ks, hv2, b) +
+          select(xv < Dn, cast<double>(lat(rkx, ks, b)) * cast<double>(kup(min(xv, Dn - 1), rkx, hv2)), cast<double>(0)));
+    }
     meanK(xv, kbv, hv2, b) = cast<double>(0);
     meanK(xv, kbv, hv2, b) =
         strict_float(meanK(xv, kbv, hv2, b) + cast<double>(kvAt("k", xv, clamp(s, 0, Skv - 1), hv2, b)) / n);
@@ -1115,6 +1154,7 @@ void Builder::applySchedule() {
     meanQ.update().reorder(xv, qbv).fuse(hv2, b, hb).parallel(hb);
     meanK.compute_root().fuse(hv2, b, hb).parallel(hb);
     meanK.update().reorder(xv, kbv).fuse(hv2, b, hb).parallel(hb);
+    if (mlaMat) kExact.compute_at(meanK, kbv);  // (a block's key rows at a time: never all of K)
     topKeep.compute_root().reorder(kbv, qbv, hv2, b).fuse(hv2, b, hb).parallel(hb);
     est.compute_at(topKeep, qbv);
     cand.compute_at(topKeep, qbv);
@@ -1196,7 +1236,7 @@ void Builder::applySchedule() {
       st.vectorize(dvi, dvVec).unroll(ri);
     }
     st.parallel(spS);
-    if (s_.prefetch && !mla) {
+    if (s_.prefetch && d.lowRank != KernelDesc::LowRank::Kv) {
       // Fetch the next kv tile's K and V while this one computes.
       st.prefetch(param("k"), rk, rk, 1);
       st.prefetch(param("v"), rk, rk, 1);
@@ -1216,6 +1256,19 @@ void Builder::applySchedule() {
       // interleaved by pairs of kv rows, P rounded and interleaved the same way.
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, vecFor(D, 2 * vec));
       c.Vp.compute_at(atTile).store_in(MemoryType::Stack).vectorize(pr).vectorize(dv, dvLoadVec);
+    } else if (mlaMat) {
+      // The tile's K and V rows from its latent rows: per kv row, the sum
+      // over the latent dims with the row's head_dim (value_dim) vectors
+      // unrolled as accumulators.
+      const int P = static_cast<int>(d.ropeDim), Dn = static_cast<int>(d.headDim) - P;
+      Func &kSum = P > 0 ? c.Kn : c.Kf;
+      const int kVec = vecFor(P > 0 ? Dn : D, vec), vVec = vecFor(Dv, vec);
+      Var xo("xo"), xi("xi");
+      kSum.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, kVec);
+      kSum.update().split(dd, xo, xi, kVec).reorder(xi, xo, c.rl.x, j).vectorize(xi).unroll(xo);
+      if (P > 0) c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
+      c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, vVec);
+      c.Vf.update().split(dv, xo, xi, vVec).reorder(xi, xo, c.rl.x, j).vectorize(xi).unroll(xo);
     } else if (!(s_.dotQK && !d.additive) && !bdot) {
       c.Kf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dd, dVec);
       c.Vf.compute_at(atTile).store_in(MemoryType::Stack).vectorize(dv, dvLoadVec);

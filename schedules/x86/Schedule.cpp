@@ -45,7 +45,14 @@ Isa hostIsa() {
 
 std::string Schedule::str() const {
   return fmt::format("q{} kv{} v{} qk{}x{} pv{}x{} split{} {}{}", qPerTile, tileKv, vector, rowBlock, colBlock, pvRows,
-                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (allHeads ? " allheads" : "") + (pvStream ? " pvstream" : "") + (pvLanes ? " pvlanes" : "") + (prefetch ? "" : " noprefetch") + (bf16Dot ? " bf16dot" : "") + (amx ? " amx" : ""));
+                     dvBlock, maxSplits, fastExp ? "fastexp" : "exactexp", std::string(dotQK ? " dot" : "") + (headsInner ? " headsinner" : "") + (allHeads ? " allheads" : "") + (pvStream ? " pvstream" : "") + (pvLanes ? " pvlanes" : "") + (prefetch ? "" : " noprefetch") + (bf16Dot ? " bf16dot" : "") + (amx ? " amx" : "") + (mlaMaterialized ? " mlamat" : ""));
+}
+
+bool mlaMaterializedCheaper(const KernelDesc &d, int rows) {
+  const double R = double(d.rank), P = double(d.ropeDim), D = double(d.headDim), Dv = double(d.valueDim);
+  const double materialized = 2 * (D + Dv) + 2 * R * (D - P + Dv) / std::max(rows, 1);
+  const double absorbed = 2 * (R + P) + 2 * R;
+  return materialized < absorbed;
 }
 
 int tileRows(const Schedule &s, const KernelDesc &d) {
@@ -65,14 +72,33 @@ int divisorAtMost(int64_t n, int want) {
 
 std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
   std::vector<std::string> notes;
-  // The value columns the tiles carry: the latent's with absorbed low rank
-  // (its output projection then splits value_dim too).
-  const bool mla = d.lowRank == KernelDesc::LowRank::Kv;
-  const int64_t cols = mla ? std::gcd(d.rank, d.valueDim) : d.valueDim;
   auto set = [&](int &knob, int v, const char *what) {
     if (knob != v) notes.push_back(fmt::format("{} {} -> {}", what, knob, v));
     knob = v;
   };
+  const bool lowRankKv = d.lowRank == KernelDesc::LowRank::Kv;
+  if (s.mlaMaterialized && !lowRankKv) {
+    notes.push_back("mlamat -> off (no low_rank kv)");
+    s.mlaMaterialized = false;
+  }
+  if (lowRankKv && !s.mlaMaterialized && (d.additive || d.sparseTop)) {
+    // (Both are defined on the keys themselves: additive projects each key,
+    // top-T ranks blocks by the keys' means.)
+    notes.push_back(d.additive ? "mlaabs -> mlamat (additive scores project the keys themselves)"
+                               : "mlaabs -> mlamat (top-T ranks blocks by the keys' means)");
+    s.mlaMaterialized = true;
+  }
+  if (s.mlaMaterialized) {
+    // The materialized tile is the prefill one (K and V tiles of the task,
+    // no K in registers, no bf16 products: the tiles are f32 sums).
+    const char *what = s.dotQK ? "dot" : s.pvStream ? "pvstream" : s.allHeads ? "allheads" : s.bf16Dot ? "bf16dot" : s.amx ? "amx" : nullptr;
+    if (what) notes.push_back(fmt::format("{} -> off (mlamat builds K and V tiles in f32)", what));
+    s.dotQK = s.pvStream = s.allHeads = s.bf16Dot = s.amx = false;
+  }
+  // The value columns the tiles carry: the latent's with absorbed low rank
+  // (its output projection then splits value_dim too).
+  const bool mla = lowRankKv && !s.mlaMaterialized;
+  const int64_t cols = mla ? std::gcd(d.rank, d.valueDim) : d.valueDim;
   set(s.vector, std::clamp(s.vector, 1, lanes(isa)), "vector");
   if (s.allHeads && d.sparseBlock > 0) {
     notes.push_back("allheads -> off (block sparsity lists tiles per kv head)");
@@ -230,6 +256,14 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
   }
   s.dvBlock = 2 * s.vector;
   s.maxSplits = decode ? 256 : 16;
+  if (d.lowRank == KernelDesc::LowRank::Kv) {
+    // The cheaper form for this tile (mlaMaterializedCheaper), or the
+    // materialized one where the absorbed cannot run (additive, top-T).
+    Schedule m = s;
+    m.mlaMaterialized = true;
+    legalize(m, d, isa);
+    if (d.additive || d.sparseTop || mlaMaterializedCheaper(d, tileRows(m, d))) s = m;
+  }
   legalize(s, d, isa);
   return s;
 }
@@ -307,6 +341,8 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w == "nobf16dot") s.bf16Dot = false, ok = true;
     else if (w == "amx") s.amx = true, ok = true;
     else if (w == "noamx") s.amx = false, ok = true;
+    else if (w == "mlamat") s.mlaMaterialized = true, ok = true;
+    else if (w == "mlaabs") s.mlaMaterialized = false, ok = true;
     else if (w.rfind("split", 0) == 0) ok = num(w.substr(5), s.maxSplits);
     else if (w.rfind("kv", 0) == 0) ok = num(w.substr(2), s.tileKv);
     else if (w.rfind("qk", 0) == 0) ok = pair(w.substr(2), s.rowBlock, s.colBlock);
@@ -314,7 +350,7 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     else if (w.rfind("q", 0) == 0) ok = num(w.substr(1), s.qPerTile);
     else if (w.rfind("v", 0) == 0) ok = num(w.substr(1), s.vector);
     if (!ok) {
-      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter allheads groupheads pvstream pvblock pvlanes nopvlanes bf16dot nobf16dot amx noamx)", w);
+      error = fmt::format("bad schedule knob `{}` (knobs: qN kvN vN qkRxC pvRxC splitN fastexp exactexp dot nodot prefetch noprefetch headsinner headsouter allheads groupheads pvstream pvblock pvlanes nopvlanes bf16dot nobf16dot amx noamx mlamat mlaabs)", w);
       return false;
     }
   }

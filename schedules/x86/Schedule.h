@@ -86,10 +86,25 @@ struct Schedule {
   /// value_dim). A library carries the same prefill without it and picks at
   /// run time; the JIT drops it on a CPU without AMX. Implies no bf16dot.
   bool amx = false;
+  /// low_rank kv (MLA): the materialized form: each K and V tile is built
+  /// from its latent rows (latent . k_up, latent . v_up, f32 sums, on the
+  /// task's stack) and the attention runs as a dense one over head_dim and
+  /// value_dim. Off: the absorbed form (q through k_up, the attention over
+  /// the latent rows, v_up once per output row). The default is the cheaper
+  /// by `mlaMaterializedCheaper`; additive scores and top-T need it.
+  bool mlaMaterialized = false;
 
   bool operator==(const Schedule &) const = default;
   std::string str() const;  // "q8 kv128 v16 qk32x8 pv8x32 split64 fastexp" (+ " dot")
 };
+
+/// low_rank kv: whether the materialized form does fewer multiply-adds per
+/// (pair, head) than the absorbed one, for tiles of `rows` packed rows:
+/// materialized 2 (head_dim + value_dim) + 2 R (head_dim - rope + value_dim)
+/// / rows (each tile's K and V rows built once for its rows), absorbed
+/// 2 (R + rope) + 2 R (the q and output projections, per row, are left out:
+/// amortized over seq_kv).
+bool mlaMaterializedCheaper(const KernelDesc &d, int rows);
 
 /// Rows of a query tile for this kernel.
 int tileRows(const Schedule &s, const KernelDesc &d);

@@ -48,9 +48,10 @@ std::string checkX86(const Compiled &c, const std::string &name, dsl::DType dtyp
 }
 
 /// Every spec of `specs` (kernel `name`) x a dtype (rotating over the three)
-/// x both layouts x prefill and decode, default schedules, against the reference.
+/// x both layouts x prefill and decode, default schedules (with `knobs` on
+/// top, legalized), against the reference.
 void checkX86Specs(const std::vector<std::string> &specs, const std::string &name, const std::vector<Shape> &shapes,
-                   const std::function<void(KernelArgs &)> &prepare = {}) {
+                   const std::function<void(KernelArgs &)> &prepare = {}, const std::string &knobs = "") {
   const dsl::DType dtypes[] = {dsl::DType::F32, dsl::DType::BF16, dsl::DType::F16};
   size_t i = 0;
   for (const std::string &spec : specs) {
@@ -62,8 +63,12 @@ void checkX86Specs(const std::vector<std::string> &specs, const std::string &nam
         KernelDesc d = plan.desc;
         d.dtype = t;
         d.layout = l;
-        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill"));
-        CHECK(checkX86(c, name, t, l, x86::defaultSchedule(d, x86::hostIsa(), decode), shapes, 2, prepare) == "");
+        INFO(spec << dsl::dtypeName(t) << (decode ? " decode" : " prefill") << " " << knobs);
+        x86::Schedule s = x86::defaultSchedule(d, x86::hostIsa(), decode);
+        std::string err;
+        REQUIRE(x86::parseSchedule(knobs, s, err));
+        x86::legalize(s, d, x86::hostIsa());
+        CHECK(checkX86(c, name, t, l, s, shapes, 2, prepare) == "");
       }
   }
 }
@@ -400,6 +405,39 @@ namespace attnc::test {
 TEST_CASE("x86: MLA (low_rank kv, absorbed) matches the reference on every path", "[x86][mla]") {
   for (const std::string &spec : mlaCases()) REQUIRE(planOf(compileText(spec), "ml").desc.lowRank == KernelDesc::LowRank::Kv);
   checkX86Specs(mlaCases(), "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}});
+}
+
+TEST_CASE("x86: MLA materialized (mlamat) matches the reference on every path", "[x86][mla]") {
+  // K and V tiles built from the latent rows, both forms of every MLA case.
+  checkX86Specs(mlaCases(), "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}}, {}, "mlamat");
+  // What only the materialized form runs: additive scores and top-T, the
+  // default schedule picks it (legalize would too).
+  const std::vector<std::string> only = {
+      "attention ml {\n  dtype f32\n  heads 4\n  kv_heads 2\n  head_dim 16\n  score additive(units 8)\n"
+      "  output lse\n  mask causal\n  compress {\n    low_rank kv rank 24\n  }\n}\n",
+      "attention ml {\n  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 48\n  value_dim 32\n  output lse\n"
+      "  mask causal\n  compress {\n    sparse block 16 top 2\n    low_rank kv rank 32 rope 16\n  }\n}\n",
+  };
+  for (const std::string &spec : only)
+    for (bool decode : {false, true})
+      CHECK(x86::defaultSchedule(planOf(compileText(spec), "ml").desc, x86::hostIsa(), decode).mlaMaterialized);
+  checkX86Specs(only, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}});
+}
+
+TEST_CASE("x86 MLA: the cost model picks the form by the work per pair", "[x86][mla][schedule]") {
+  auto desc = [](int64_t heads, int64_t D, int64_t Dv, int64_t R, int64_t P) {
+    KernelDesc d;
+    d.heads = heads, d.kvHeads = 1, d.headDim = D, d.valueDim = Dv, d.rank = R, d.ropeDim = P;
+    d.lowRank = KernelDesc::LowRank::Kv;
+    return d;
+  };
+  // DeepSeek's 512 + 64 over head_dim 192: absorbed (2176 per pair) beats
+  // materialized at 64 rows (640 + 2 x 512 x 256 / 64 = 4736) and at 128 (2688).
+  CHECK_FALSE(x86::mlaMaterializedCheaper(desc(16, 192, 128, 512, 64), 64));
+  CHECK_FALSE(x86::mlaMaterializedCheaper(desc(16, 192, 128, 512, 64), 128));
+  // A latent much wider than the heads: materialized (256 + 2 x 512 x 128 / 128 = 1280 < 2048).
+  CHECK(x86::mlaMaterializedCheaper(desc(16, 64, 64, 512, 0), 128));
+  CHECK_FALSE(x86::mlaMaterializedCheaper(desc(16, 64, 64, 512, 0), 16));
 }
 
 }  // namespace attnc::test
