@@ -273,10 +273,6 @@ std::string unsupported(const KernelPlan &plan) {
     return "attention `" + d.name +
            "` uses `low_rank kv` with additive scores, which the cuda backend does not support yet (the absorbed form "
            "runs dot-product scores in the latent space; the reference backend runs it)";
-  if (d.lowRank == KernelDesc::LowRank::Kv && d.sparseTop)
-    return "attention `" + d.name +
-           "` uses `low_rank kv` with `sparse ... top`, which the cuda backend does not support yet (the top-T plan "
-           "ranks blocks by the keys' means, which the absorbed form never builds; the reference backend runs it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
@@ -346,6 +342,7 @@ using namespace attnc_dev;
                      d.rank + d.ropeDim, d.rank, d.ropeDim > 0 ? fmt::format(" + rope {}", d.ropeDim) : "");
   else
     o << fmt::format("constexpr int kHeadDim = {}, kValueDim = {};\n", d.headDim, d.valueDim);
+  o << fmt::format("constexpr int kKeyDim = {};  // the keys' head_dim (top-T's block means)\n", d.headDim);
   o << fmt::format("constexpr int kQDim = {}, kOutDim = {}, kHeadsPerKv = {};  // q's dims through k_up (head_dim{}), "
                    "out's value_dim, the spec's query heads per kv head\n",
                    d.headDim - d.ropeDim, d.valueDim, d.heads / d.kvHeads,

@@ -626,6 +626,21 @@ TEST_CASE("cuda emulated: MLA kernels attend in the latent space, on every path"
                  [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); });
 }
 
+TEST_CASE("cuda emulated: top-T over latent keys selects the reference's blocks", "[cuda][mla][sparse]") {
+  // The plan's key means come from the keys built in f64 in the reference's
+  // order (top_mean_kernel<1>), the attention stays absorbed; with a rope
+  // part and GQA, all three dtypes (checkCudaSpecs rotates them).
+  const std::vector<std::string> specs = {
+      "attention ml {\n  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 48\n  value_dim 32\n  output lse\n"
+      "  mask causal\n  compress {\n    sparse block 16 top 2\n    low_rank kv rank 32 rope 16\n  }\n}\n",
+      "attention ml {\n  dtype f32\n  heads 4\n  kv_heads 2\n  head_dim 32\n  output lse\n"
+      "  compress {\n    sparse block 8 top 3\n    low_rank kv rank 24\n  }\n}\n",
+      "attention ml {\n  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask window(20)\n"
+      "  compress {\n    sparse block 16 top 1\n    low_rank kv rank 40\n  }\n}\n",
+  };
+  checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
+}
+
 TEST_CASE("cuda MLA: latent queries and outputs in the workspace, the query counts them", "[cuda][mla]") {
   Compiled c = compileText(mlaCases()[1]);  // GQA, value_dim != head_dim, a window
   KernelPlan plan = planOf(c, "ml");

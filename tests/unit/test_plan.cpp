@@ -71,9 +71,8 @@ TEST_CASE("the target table: names, and which backend takes which spec", "[plan]
   CHECK(examples >= 15);
   CHECK(refused == 0);
   // What CUDA does not run yet, said by name (the reference and x86, in the
-  // materialized form, run them): low_rank kv with additive scores or top-T.
-  for (const char *body : {"  score additive(units 8)\n  compress {\n    low_rank kv rank 16\n  }\n",
-                           "  compress {\n    sparse block 16 top 2\n    low_rank kv rank 16\n  }\n"}) {
+  // materialized form, run it): low_rank kv with additive scores.
+  for (const char *body : {"  score additive(units 8)\n  compress {\n    low_rank kv rank 16\n  }\n"}) {
     auto c = test::compileText(std::string("attention a {\n  dtype f32\n  heads 2\n  head_dim 16\n") + body + "}\n");
     KernelPlan p = test::planOf(c, "a");
     CHECK(driver::findTarget("mlir")->unsupported(p).empty());

@@ -51,8 +51,8 @@ template <class T> static SparseLayout sparse_layout(int64_t batch, int64_t seq_
   if (kSparseTop) {
     const int64_t nqb = (seq_q + kSB - 1) / kSB, nkb = (seq_kv + kSB - 1) / kSB;
     const size_t blocks = (size_t)(batch * kHeads * nqb) * (size_t)nkb;
-    l.mean_q = take((size_t)(batch * kHeads * nqb) * kHeadDim * sizeof(double));
-    l.mean_k = take((size_t)(batch * kKvHeads * nkb) * kHeadDim * sizeof(double));
+    l.mean_q = take((size_t)(batch * kHeads * nqb) * kKeyDim * sizeof(double));
+    l.mean_k = take((size_t)(batch * kKvHeads * nkb) * kKeyDim * sizeof(double));
     l.est = take(blocks * sizeof(double));
     l.cand = take(blocks);
     l.keep = take(blocks);
@@ -208,9 +208,10 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
     // The plan: block means of q and k, then per (q block, head, batch) the
     // estimates, candidates, ranks and kept blocks.
     const unsigned nqb = (unsigned)((p.seq_q + kSB - 1) / kSB), nkb = (unsigned)((p.seq_kv + kSB - 1) / kSB);
-    e = launch(&top_mean_kernel<0>, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, p);
-    if (!e) e = launch(&top_mean_kernel<1>, dim3(nkb, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, p);
-    if (!e) e = launch(&top_select_kernel, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, p);
+    // (The call's q: with MLA the attention's q is the latent one.)
+    e = launch(&top_mean_kernel<0>, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, pmla);
+    if (!e) e = launch(&top_mean_kernel<1>, dim3(nkb, (unsigned)kKvHeads, grid.z), dim3(128), 0, stream, pmla);
+    if (!e) e = launch(&top_select_kernel, dim3(nqb, (unsigned)kHeads, grid.z), dim3(128), 0, stream, pmla);
   }
   if (!e && kSparseBlock > 0)
     e = launch(&block_list_kernel<T>, dim3(grid.x, (unsigned)kGridKv, grid.z), dim3(128), 0, stream, p);

@@ -229,12 +229,31 @@ template <int WHICH> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) top_mean_kernel(
     const E *base = WHICH ? static_cast<const E *>(p.k) + b * p.k_sb + h * p.k_sh
                           : static_cast<const E *>(p.q) + b * p.q_sb + h * p.q_sh;
     const int64_t ss = WHICH ? p.k_ss : p.q_ss;
-    double *dst = (WHICH ? p.top_mean_k + (static_cast<int64_t>(b) * kKvHeads + h) * nblk * kHeadDim
-                         : p.top_mean_q + (static_cast<int64_t>(b) * kHeads + h) * nblk * kHeadDim) +
-                  static_cast<int64_t>(blk) * kHeadDim;
-    for (int x = static_cast<int>(tid()); x < kHeadDim; x += 128) {
+    double *dst = (WHICH ? p.top_mean_k + (static_cast<int64_t>(b) * kKvHeads + h) * nblk * kKeyDim
+                         : p.top_mean_q + (static_cast<int64_t>(b) * kHeads + h) * nblk * kKeyDim) +
+                  static_cast<int64_t>(blk) * kKeyDim;
+    for (int x = static_cast<int>(tid()); x < kKeyDim; x += 128) {
       double sum = 0.0;
-      for (int r = r0; r < r1; ++r) sum = dadd_rn(sum, ddiv_rn(static_cast<double>(ld(base[r * ss + x])), n));
+      for (int r = r0; r < r1; ++r) {
+        double key;
+        if constexpr (WHICH == 1 && kMla) {
+          // The key as the reference builds it, in f64 and in its order:
+          // 0 + sum over the latent dims ascending of latent x k_up (each
+          // product exact), or with rope the row's element as it is.
+          const E *row = base + r * ss;  // (base: the latent of batch b; kv-head stride 0)
+          if (x < kQDim) {
+            const E *ku = static_cast<const E *>(p.k_up) + h * p.ku_s[0] + x * p.ku_s[2];
+            key = 0.0;
+            for (int l = 0; l < kRank; ++l)
+              key = dadd_rn(key, dmul_rn(static_cast<double>(ld(row[l])), static_cast<double>(ld(ku[l * p.ku_s[1]]))));
+          } else {
+            key = static_cast<double>(ld(row[kRank + (x - kQDim)]));
+          }
+        } else {
+          key = static_cast<double>(ld(base[r * ss + x]));
+        }
+        sum = dadd_rn(sum, ddiv_rn(key, n));
+      }
       dst[x] = sum;
     }
   }
@@ -251,15 +270,15 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) top_select_kernel(const Params p) {
     const int qb = static_cast<int>(bid.x), h = static_cast<int>(bid.y), b = static_cast<int>(bid.z);
     const int nqb = static_cast<int>(grid_dim().x), nkb = (p.seq_kv + kSB - 1) / kSB;
     const int64_t row = (static_cast<int64_t>(b) * kHeads + h) * nqb + qb;
-    const double *mq = p.top_mean_q + row * kHeadDim;
+    const double *mq = p.top_mean_q + row * kKeyDim;
     double *est = p.top_est + row * nkb;
     uint8_t *cand = p.top_cand + row * nkb, *keep = p.top_keep + row * nkb;
     const int hk = h / (kHeads / kKvHeads);  // the kv head (of the model, pruned or not)
     const int q0 = qb * kSB, q1 = (q0 + kSB < p.seq_q ? q0 + kSB : p.seq_q) - 1;
     for (int kb = static_cast<int>(tid()); kb < nkb; kb += 128) {
-      const double *mk = p.top_mean_k + ((static_cast<int64_t>(b) * kKvHeads + hk) * nkb + kb) * kHeadDim;
+      const double *mk = p.top_mean_k + ((static_cast<int64_t>(b) * kKvHeads + hk) * nkb + kb) * kKeyDim;
       double e = 0.0;
-      for (int x = 0; x < kHeadDim; ++x) e = dadd_rn(e, dmul_rn(mq[x], mk[x]));
+      for (int x = 0; x < kKeyDim; ++x) e = dadd_rn(e, dmul_rn(mq[x], mk[x]));
       est[kb] = e != e ? -INFINITY : e;
       const int k0 = kb * kSB, k1 = (k0 + kSB < p.seq_kv ? k0 + kSB : p.seq_kv) - 1;
       const int c = tile_class_static(q0, q1, k0, k1, p.seq_q, p.seq_kv);
