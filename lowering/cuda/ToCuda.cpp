@@ -269,10 +269,6 @@ std::string headPlanSource(const KernelDesc &d) {
 
 std::string unsupported(const KernelPlan &plan) {
   const KernelDesc &d = plan.desc;
-  if (d.lowRank == KernelDesc::LowRank::Kv && d.additive)
-    return "attention `" + d.name +
-           "` uses `low_rank kv` with additive scores, which the cuda backend does not support yet (the absorbed form "
-           "runs dot-product scores in the latent space; the reference backend runs it)";
   if (!d.prunedHeads.empty() && d.headTable.empty())
     return "attention `" + d.name + "` prunes heads but has no head plan: the `plan-heads` pass has not run";
   if (!isFloat(d.dtype)) return fmt::format("attention `{}`: dtype {} is not a float type", d.name, dsl::dtypeName(d.dtype));
@@ -409,6 +405,10 @@ struct Params {
   const void *k_up, *v_up;
   int64_t ku_s[3], vu_s[3];
   void *mla_q, *mla_o;
+  // low_rank kv with additive scores: the call's q (for q . add_wq) and W' = k_up . add_wk [kv_heads][R + rope][units]
+  const void *q_user;
+  int64_t qu_sb, qu_sh, qu_ss;
+  float *mla_wk;
 )";
   if (!d.inputs.empty()) {
     o << fmt::format("  const void *in[{0}];  // the spec's inputs:", d.inputs.size());

@@ -641,6 +641,20 @@ TEST_CASE("cuda emulated: top-T over latent keys selects the reference's blocks"
   checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
 }
 
+TEST_CASE("cuda emulated: additive scores over latent keys", "[cuda][mla]") {
+  // k . add_wk = latent . (k_up . add_wk): mla_wk_kernel folds the key
+  // projection into the latent, the values stay absorbed.
+  const std::vector<std::string> specs = {
+      "attention ml {\n  dtype f32\n  heads 4\n  kv_heads 2\n  head_dim 16\n  score additive(units 8)\n"
+      "  output lse\n  mask causal\n  compress {\n    low_rank kv rank 24\n  }\n}\n",
+      "attention ml {\n  dtype f32\n  heads 2\n  kv_heads 1\n  head_dim 24\n  value_dim 16\n"
+      "  score additive(units 5)\n  output lse\n  compress {\n    low_rank kv rank 16 rope 8\n  }\n}\n",
+      "attention ml {\n  dtype f32\n  heads 3\n  head_dim 16\n  score additive(units 4)\n  output lse\n"
+      "  compress {\n    prune heads [1]\n    low_rank kv rank 8\n  }\n}\n",
+  };
+  checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
+}
+
 TEST_CASE("cuda MLA: latent queries and outputs in the workspace, the query counts them", "[cuda][mla]") {
   Compiled c = compileText(mlaCases()[1]);  // GQA, value_dim != head_dim, a window
   KernelPlan plan = planOf(c, "ml");

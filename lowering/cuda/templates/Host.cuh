@@ -77,11 +77,14 @@ static size_t mla_q_bytes(int64_t batch, int64_t seq_q) {
 static size_t mla_o_bytes(int64_t batch, int64_t seq_q) {
   return kMla ? align16((size_t)(batch * seq_q * kHeads) * kRank * sizeof(E)) : 0;
 }
+/* MLA with additive scores: W' = k_up . add_wk, [kv_heads][R + rope][units] f32. */
+static size_t mla_wk_bytes() { return kMla && kAdditive ? align16((size_t)kKvHeads * kHeadDim * kUnits * sizeof(float)) : 0; }
 /* The part of the workspace every call needs, whatever the splits: block
  * sparsity's lists and plan, Linformer's projections (`keys`: the keys
  * attended), MLA's latent queries and outputs. */
 template <class T> static size_t aux_bytes(int64_t batch, int64_t seq_q, int64_t keys) {
-  return sparse_layout<T>(batch, seq_q, keys).total + linformer_bytes(batch) + mla_q_bytes(batch, seq_q) + mla_o_bytes(batch, seq_q);
+  return sparse_layout<T>(batch, seq_q, keys).total + linformer_bytes(batch) + mla_q_bytes(batch, seq_q) + mla_o_bytes(batch, seq_q) +
+         mla_wk_bytes();
 }
 /* The whole workspace: the split-KV partials, then the auxiliary part. */
 static size_t total_bytes(int64_t batch, int64_t seq_q, int nsplit, size_t aux) {
@@ -159,6 +162,8 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
                             sparse_layout<T>(p.batch, p.seq_q, p.seq_kv).total;
       p.mla_q = base;
       p.mla_o = base + mla_q_bytes(p.batch, p.seq_q);
+      p.mla_wk = kAdditive ? (float *)((unsigned char *)p.mla_o + mla_o_bytes(p.batch, p.seq_q)) : NULL;
+      p.q_user = p0.q, p.qu_sb = p0.q_sb, p.qu_sh = p0.q_sh, p.qu_ss = p0.q_ss;
       p.q = p.mla_q;
       p.out = p.mla_o;
       p.q_ss = (int64_t)kHeads * kQRow, p.q_sh = kQRow, p.q_sb = (int64_t)p.seq_q * kHeads * kQRow;
@@ -204,6 +209,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   pmla.out = p0.out, pmla.o_sb = p0.o_sb, pmla.o_sh = p0.o_sh, pmla.o_ss = p0.o_ss;
   const dim3 mla_grid((unsigned)((p.seq_q + 7) / 8), (unsigned)kHeads, grid.z);
   if (!e && kMla) e = launch(&mla_q_kernel, mla_grid, dim3(128), 0, stream, pmla);
+  if (!e && kMla && kAdditive) e = launch(&mla_wk_kernel, dim3((unsigned)kKvHeads), dim3(128), 0, stream, pmla);
   if (!e && kSparseTop && p.seq_kv > 0) {
     // The plan: block means of q and k, then per (q block, head, batch) the
     // estimates, candidates, ranks and kept blocks.

@@ -178,6 +178,31 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) mla_q_kernel(const Params p) {
   }
 }
 
+/* MLA with additive scores, before the attention: per kv head blockIdx.x,
+ * W'[r][u] = sum over x < head_dim - rope of k_up[r][x] add_wk[x][u] for the
+ * R latent dims (f32 sums), and W'[R + i][u] = add_wk[head_dim - rope + i][u]
+ * for a rope part: a key's projection k . add_wk is then latent . W', which
+ * the attention computes from its latent K tile. [kv_heads][R + rope][units]
+ * f32 in the workspace. */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) mla_wk_kernel(const Params p) {
+  if constexpr (kMla && kAdditive) {  // (never launched otherwise)
+    const int hk = static_cast<int>(block_idx().x);
+    const E *ku = static_cast<const E *>(p.k_up) + hk * p.ku_s[0];
+    const E *wk = static_cast<const E *>(p.add_wk) + hk * p.wk_s[0];
+    float *dst = p.mla_wk + static_cast<int64_t>(hk) * kHeadDim * kUnits;
+    for (int i = static_cast<int>(tid()); i < kHeadDim * kUnits; i += 128) {
+      const int r = i / kUnits, u = i % kUnits;
+      float acc = 0.f;
+      if (r < kRank) {
+        for (int x = 0; x < kQDim; ++x) acc += ld(ku[r * p.ku_s[1] + x * p.ku_s[2]]) * ld(wk[x * p.wk_s[1] + u * p.wk_s[2]]);
+      } else {
+        acc = ld(wk[(kQDim + r - kRank) * p.wk_s[1] + u * p.wk_s[2]]);
+      }
+      dst[i] = acc;
+    }
+  }
+}
+
 /* MLA, after the attention (and its combine): the output rows 8 x blockIdx.x
  * .. +7 of head blockIdx.y of batch blockIdx.z, out[x] = sum over the latent
  * dims r of o_lat[r] v_up[kv head][r][x] (f32 sums), from the attention's
@@ -460,8 +485,19 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
         for (int i = tid(); i < T::kBM * kUnits; i += T::kThreads) {
           const int r = i / kUnits, u = i % kUnits, h = head_of(hk, (p0 + r) % kGroup);
           float acc = 0.f;
-          for (int x = 0; x < kHeadDim; ++x)
-            acc += ld(at<typename T::QS>(sQ, r, x)) * ld(wq[h * p.wq_s[0] + x * p.wq_s[1] + u * p.wq_s[2]]);
+          if constexpr (kMla) {
+            // (MLA: the call's q, head_dim wide; the attention's q tile is the latent one.)
+            const int pr = p0 + r;
+            if (pr < rows) {
+              const E *qrow = static_cast<const E *>(p.q_user) + b * p.qu_sb + h * p.qu_sh +
+                              static_cast<int64_t>(pr / kGroup) * p.qu_ss;
+              for (int x = 0; x < kKeyDim; ++x)
+                acc += ld(qrow[x]) * ld(wq[h * p.wq_s[0] + x * p.wq_s[1] + u * p.wq_s[2]]);
+            }
+          } else {
+            for (int x = 0; x < kHeadDim; ++x)
+              acc += ld(at<typename T::QS>(sQ, r, x)) * ld(wq[h * p.wq_s[0] + x * p.wq_s[1] + u * p.wq_s[2]]);
+          }
           qp[i] = acc;
         }
         const E *wv = static_cast<const E *>(p.add_v);
@@ -471,8 +507,14 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
       for (int i = tid(); i < T::kBN * kUnits; i += T::kThreads) {
         const int r = i / kUnits, u = i % kUnits;
         float acc = 0.f;
-        for (int x = 0; x < kHeadDim; ++x)
-          acc += ld(at<typename T::KS>(sK, r, x)) * ld(wk[hk * p.wk_s[0] + x * p.wk_s[1] + u * p.wk_s[2]]);
+        if constexpr (kMla) {
+          // MLA: the K tile holds latent rows; kp = latent . W' (mla_wk_kernel).
+          const float *w = p.mla_wk + static_cast<int64_t>(hk) * kHeadDim * kUnits + u;
+          for (int x = 0; x < kHeadDim; ++x) acc += ld(at<typename T::KS>(sK, r, x)) * w[x * kUnits];
+        } else {
+          for (int x = 0; x < kHeadDim; ++x)
+            acc += ld(at<typename T::KS>(sK, r, x)) * ld(wk[hk * p.wk_s[0] + x * p.wk_s[1] + u * p.wk_s[2]]);
+        }
         kp[i] = acc;
       }
       block_sync();
