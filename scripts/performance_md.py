@@ -45,14 +45,14 @@ def cuda_section(argv):
     if a.ptxas:
         sec.append("Default schedules, per kernel: registers per thread, bytes spilled (the test fails above 0) and "
                    "dynamic shared memory per block (the build fails above the arch's limit). The helper kernels a "
-                   "spec never launches (block lists, top-T plan, Linformer projections, pruned-head fill: their "
+                   "spec never launches (block lists, top-T plan, Linformer projections, pruned-head fill, MLA projections: their "
                    "bodies compile away to 4 registers) are left out.\n")
         sec.append("| spec | arch | kernel | registers | spills | shared memory |")
         sec.append("|---|---|---|---|---|---|")
         for f in a.ptxas:
             for line in open(f):
                 parts = line.split()
-                helpers = ("blocklist", "topmean", "topselect", "linproj", "prunefill")
+                helpers = ("blocklist", "topmean", "topselect", "linproj", "prunefill", "mlaq", "mlaout", "mlawk")
                 if len(parts) == 6 and parts[2] in helpers and parts[3].isdigit() and int(parts[3]) <= 4:
                     continue
                 if len(parts) == 6 and parts[0] != "spec" and parts[3].isdigit():

@@ -50,6 +50,9 @@ for spec in "$src"/examples/*.attn; do
       else if (entry ~ /top_mean_kernel/) { k = "topmean"; smem = 0 }
       else if (entry ~ /top_select_kernel/) { k = "topselect"; smem = 0 }
       else if (entry ~ /linformer_proj_kernel/) { k = "linproj"; smem = 0 }
+      else if (entry ~ /mla_q_kernel/) { k = "mlaq"; smem = 0 }
+      else if (entry ~ /mla_out_kernel/) { k = "mlaout"; smem = 0 }
+      else if (entry ~ /mla_wk_kernel/) { k = "mlawk"; smem = 0 }
       else if (entry ~ /attention_kernelILi1ELi[2-8]E/) { k = "decode"; smem = dec }
       printf "%-16s %-7s %-10s %5d %8d %10d\n", name, arch, k, regs, spills, smem
       if (spills > 0 || stack > 0) { bad = 1; printf "FAIL: %s %s %s spills %d bytes (stack frame %d)\n", name, arch, k, spills, stack > "/dev/stderr" }
