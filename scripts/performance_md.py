@@ -117,7 +117,7 @@ def peers_section(argv):
              f"{a0['isa']}. Physical roofs of the run (the best of its measures): f32 FMA peak {fma:.0f} GFLOP/s, "
              + (f"bf16 dot (vdpbf16ps) peak {bf16:.0f} GFLOP/s, " if bf16 > 0 else "no avx512_bf16, ")
              + f"streaming read {read:.1f} GB/s; {noisy} of {len(ours)} attnc runs flagged their roofs noisy "
-             "(>10% apart before and after the kernel). GFLOP/s count useful work, 4 x head_dim x kept pairs per "
+             "(>10% apart before and after the kernel). GFLOP/s count useful work, 2 x (head_dim + value_dim) x kept pairs per "
              "head; GB/s are K and V bytes over the time.\n")
     w.append("| case | shape | attnc | PyTorch SDPA | FlexAttention | attnc vs SDPA | bars (issue 11) |")
     w.append("|---|---|---|---|---|---|---|")
@@ -241,7 +241,7 @@ def x86_doc(d, doc):
       + (f"bf16 dot {bf16:.0f} GFLOP/s, " if bf16 > 0 else "")
       + f"read {read:.1f} GB/s. OpenBLAS's sgemm and the unfused attention are baselines, with the core type "
       "OpenBLAS chose. These machines are shared and noisy: `noisy` marks a run whose roofs moved more than 10% "
-      "between before and after its kernel. GFLOP/s count useful work only: 4 x head_dim x (pairs the mask "
+      "between before and after its kernel. GFLOP/s count useful work only: 2 x (head_dim + value_dim) x (pairs the mask "
       "keeps) per head; GB/s, the bytes of q, k, v and out once.\n")
     w("## x86 kernels against the roofs\n")
     w("| case | shape | kernel | of f32 FMA peak | of its compute roof | of read roof | sgemm baseline | |")
@@ -316,10 +316,10 @@ def x86_doc(d, doc):
         mla = mha = None
     if mla and mha:
         heads, rank, rope = mla["heads"], mla.get("rank", 0), mla.get("rope", 0)
-        # attnc bench counts 4 x head_dim per pair and head; absorbed MLA does 2 (rank + rope) for the scores
-        # and 2 rank for the values.
+        # attnc bench counts 2 (head_dim + value_dim) per pair and head; absorbed MLA does 2 (rank + rope)
+        # for the scores and 2 rank for the values.
         work = 2 * (rank + rope) + 2 * rank
-        real = mla["gflops"] * (work / (4 * mla["head_dim"]) if rank else 1)
+        real = mla["gflops"] * (work / (2 * (mla["head_dim"] + mla["value_dim"])) if rank else 1)
         fma = max(mla.get("fma_peak_gflops", 0), 1e-9)
         w("## MLA decode (absorbed) against a dense MHA decode\n")
         w(f"`tests/performance/mla_decode.attn`: {heads} heads sharing one latent row of {rank}"
@@ -332,11 +332,19 @@ def x86_doc(d, doc):
         w(f"| dense MHA | {mha.get('kv_bytes_per_token', 0):.0f} | {mha['time_s']*1e3:.2f} ms | {mha['ratio_read']:.2f} | "
           f"{mha['ratio_fma']:.2f} |")
         ratio_b = mha.get('kv_bytes_per_token', 0) / max(mla.get('kv_bytes_per_token', 1), 1)
+        # The roofline: the work over the best compute roof against the latent's bytes over the read roof.
+        flops = real * 1e9 * mla["time_s"]
+        nbytes = mla.get("kv_bytes_per_token", 0) * mla["batch"] * mla["seq_kv"]
+        peak = max(mla.get("bf16_peak_gflops", 0), fma) * 1e9
+        read = max(mla.get("read_roof_gbs", 0), 1e-9) * 1e9
+        ceiling = (nbytes / read) / (flops / peak) if flops > 0 else 0
         w("")
         w(f"Bytes per token: {ratio_b:.1f}x fewer with the latent; time: MLA at {mla['time_s'] / mha['time_s']:.2f}x "
-          f"the dense decode's. With {heads} heads on one latent, absorbed MLA does {heads} x 2 multiply-adds per "
-          "latent element it reads: on this CPU it is compute-bound, far from the read roof (bar >= 0.6 of it: "
-          f"{'met' if mla['ratio_read'] >= 0.6 else 'not met, see the note of issue 12'}).\n")
+          f"the dense decode's. With {heads} heads on one latent, absorbed MLA does {flops / max(nbytes, 1):.0f} FLOP "
+          f"per byte of latent it reads: {flops / 1e9:.1f} GFLOP take at least {flops / peak * 1e3:.1f} ms at this "
+          f"CPU's best compute roof ({peak / 1e9:.0f} GFLOP/s) where reading the {nbytes / 1e6:.1f} MB takes "
+          f"{nbytes / read * 1e3:.2f} ms, so no kernel can pass {ceiling:.3f} of the read roof here (bar >= 0.6: "
+          f"{'met' if mla['ratio_read'] >= 0.6 else 'not met'}; a GPU's compute-to-bandwidth ratio is what it fits).\n")
     w("## Memory (no N x M buffer anywhere)\n")
     w("Scratch is the peak RSS while the kernel runs (VmHWM, reset once the arguments are in memory) minus the RSS "
       "just before it: tile buffers, split state and thread stacks, never an N x M matrix.\n")
