@@ -202,6 +202,7 @@ private:
   RDom rjK, rjV;
   Func Qp{"Qp"};                                   // q tile in f32 (scaled for dot scores)
   Func Qb{"Qb"};                                   // bf16dot: q tile as stored, (pair, row, head_dim / 2)
+  Func Qlo{"Qlo"}, qLatF{"q_latent_f"};            // bf16dot with absorbed MLA: the latent q's hi (Qb) and lo parts
   Func Qrow{"Qrow"};                               // amx: the q tile's rows as stored, (head_dim, row)
   Var pr{"pr"}, jp{"jp"};                          // bf16dot: the pair lane, kv pairs
   Func qproj{"qproj"};                             // additive: q projections
@@ -232,7 +233,8 @@ private:
   struct Chain {
     Func Kf, Vf, kproj, Smm, S, Mt, P, Lt, Ot;
     Func Kn;  // mlamat with rope: the tile's K dims through k_up
-    RDom rl;  // mlamat: the latent dims
+    RDom rl;    // mlamat: the latent dims
+    RDom rdlo;  // bf16dot with absorbed MLA: the latent q's low part
     // bf16dot: P in bf16 as (pair, row, kv / 2), V as (pair, value column,
     // kv / 2), the P.V accumulator block and O_t transposed (rows in lanes).
     Func Pb, Vp, Oacc, OtT;
@@ -568,6 +570,15 @@ bool Builder::defineAlgorithm(std::string &error) {
     // (Whole rows first, then interleaved: 16 rows x a pair per vector.)
     Qrow(dd, r, qt, hk, b) = qAt(dd, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
     Qb(pr, r, dd, qt, hk, b) = Qrow(2 * dd + pr, r, qt, hk, b);
+  } else if (bdot && mla) {
+    // Absorbed MLA: the latent q (f32 sums) as two bf16 parts, hi + lo, each
+    // multiplied by the latent rows as stored: the scores keep about 2^-17
+    // of the f32 q (one bf16 rounding would put 2^-9 on every score).
+    qLatF(dd, r, qt, hk, b) = qval;
+    const Type bf = halideType(dsl::DType::BF16);
+    Qb(pr, r, dd, qt, hk, b) = cast(bf, qLatF(2 * dd + pr, r, qt, hk, b));
+    Qlo(pr, r, dd, qt, hk, b) =
+        cast(bf, qLatF(2 * dd + pr, r, qt, hk, b) - cast<float>(Qb(pr, r, dd, qt, hk, b)));
   } else if (bdot) {
     Qb(pr, r, dd, qt, hk, b) = qAt(2 * dd + pr, clamp(qpos(r, qt), 0, Sq - 1), headOf(r, hk), b);
   }
@@ -767,6 +778,13 @@ bool Builder::defineAlgorithm(std::string &error) {
       c.Smm(r, j, kt, qt, hk, b) = 0.0f;
       c.Smm(r, j, kt, qt, hk, b) += cast<float>(Qb(rd.x, r, rd.y, qt, hk, b)) *
                                     cast<float>(c.Kf(2 * rd.y + rd.x, j, kt, qt, kvOf(r, hk), b));
+      if (mla) {
+        // (The latent q's low part, against the same K pairs.)
+        RDom rl2(0, 2, 0, D / 2, "rdlo" + sfx);
+        c.rdlo = rl2;
+        c.Smm(r, j, kt, qt, hk, b) += cast<float>(Qlo(rl2.x, r, rl2.y, qt, hk, b)) *
+                                      cast<float>(c.Kf(2 * rl2.y + rl2.x, j, kt, qt, kvOf(r, hk), b));
+      }
       score = c.Smm(r, j, kt, qt, hk, b) * static_cast<float>(d.scale);
     } else {
       RDom rd(0, D, "rd" + sfx);
@@ -1186,6 +1204,11 @@ void Builder::applySchedule() {
     Var rqo("rqo"), rqi("rqi");
     Qrow.compute_at(atTask).bound(dd, 0, D).vectorize(dd, vecFor(D, 2 * vec));
     Qb.compute_at(atTask).reorder(pr, r, dd).split(r, rqo, rqi, 16).reorder(pr, rqi, dd, rqo).vectorize(pr).vectorize(rqi);
+  } else if (bdotPre && mla) {
+    // (The latent q once per task, then its two bf16 parts.)
+    qLatF.compute_at(atTask).vectorize(dd, vecFor(D, vec));
+    Qb.compute_at(atTask).vectorize(pr);
+    Qlo.compute_at(atTask).vectorize(pr);
   } else if (bdotPre) Qb.compute_at(atTask).vectorize(pr);
   else if (bdot) Qb.compute_at(atTask).reorder_storage(pr, dd, r, qt, hk, b).reorder(pr, dd, r).vectorize(pr).vectorize(dd, vecFor(D / 2, vec));
   if (amx) {
@@ -1327,6 +1350,7 @@ void Builder::applySchedule() {
         c.Smm.compute_at(Sfn, sro);
         registerBlock(c.Smm, r, j, rowVec);
         pairBlock(c.Smm.update(), c.rd, r, j, rowVec, "qk" + sfx);
+        if (mla) pairBlock(c.Smm.update(1), c.rdlo, r, j, rowVec, "qklo" + sfx);
       } else if (!d.additive) {
         c.Smm.compute_at(Sfn, sro);
         registerBlock(c.Smm, r, j, rowVec);

@@ -148,10 +148,10 @@ std::vector<std::string> legalize(Schedule &s, const KernelDesc &d, Isa isa) {
                       : isa != Isa::Avx512        ? "AVX-512 only"
                       : d.additive                ? "additive scores have no Q.K^T"
                       : d.lowRank == KernelDesc::LowRank::Seq ? "Linformer's projected keys and values are f32"
-                      : mla                       ? "absorbed low rank projects q in f32"
+                      : mla && (s.dotQK || s.pvStream) ? "absorbed low rank: the prefill tile only (nodot pvblock)"
                       : s.headsInner || (s.allHeads && !s.dotQK) ? "not with headsinner, nor allheads in prefill"
                       : s.dotQK != s.pvStream ? "the prefill tile (nodot pvblock) or the decode tile (dot pvstream) only"
-                      : d.headDim % 2 || s.tileKv % 2 ? "head_dim and the kv tile must be even"
+                      : (mla ? d.rank + d.ropeDim : d.headDim) % 2 || s.tileKv % 2 ? "head_dim (the latent row) and the kv tile must be even"
                                                       : nullptr;
     if (why) {
       notes.push_back(fmt::format("bf16dot -> off ({})", why));
@@ -202,11 +202,17 @@ Schedule defaultSchedule(const KernelDesc &d, Isa isa, bool decode) {
     // without (B4 H32/kv8 seq_kv 8192): the rows' V pairs differ by kv head.
     s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
                 s.dotQK && !s.allHeads && d.lowRank == KernelDesc::LowRank::None;
+    // Absorbed low rank: its prefill-shaped tile on vdpbf16ps (the latent q
+    // as hi + lo bf16 parts), where the latent row has an even length.
+    if (d.lowRank == KernelDesc::LowRank::Kv)
+      s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && !s.allHeads &&
+                  (d.rank + d.ropeDim) % 2 == 0;
   } else {
     // vdpbf16ps where the CPU has it (a library also carries the prefill
     // without it; legalize() turns it off for other dtypes and ISAs).
-    s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive && d.headDim % 2 == 0 &&
-                d.lowRank == KernelDesc::LowRank::None;
+    s.bf16Dot = d.dtype == dsl::DType::BF16 && isa == Isa::Avx512 && !d.additive &&
+                (d.lowRank == KernelDesc::LowRank::Kv ? (d.rank + d.ropeDim) % 2 == 0
+                                                      : d.headDim % 2 == 0 && d.lowRank == KernelDesc::LowRank::None);
     // Register blocks of 2 vectors of rows (Q.K^T keeps 2 x 8 accumulators);
     // a tile of 8 such vectors (4 with bf16dot): every K/V tile, copied once
     // per q tile, serves 128 rows. Measured (f32, seq 2048, 2 threads, Zen 4):
