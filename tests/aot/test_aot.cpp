@@ -434,30 +434,6 @@ std::vector<T> strideTwice(KernelArgs &a, size_t i, T pad) {
   return big;
 }
 
-/// Tensor i as a view whose rows are padded to twice their length (every
-/// stride doubled but the last, which stays 1), the padding `pad`.
-template <typename T>
-std::vector<T> padRows(KernelArgs &a, size_t i, T pad) {
-  attnc_tensor &t = a.tensors[i];
-  int64_t n = 1;
-  for (int d = 0; d < t.ndim; ++d) n *= t.shape[d];
-  int64_t ns[8];
-  for (int d = 0; d < t.ndim; ++d) ns[d] = d == t.ndim - 1 ? 1 : t.stride[d] * 2;
-  std::vector<T> big(size_t(n) * 2, pad);
-  for (int64_t e = 0; e < n; ++e) {
-    int64_t rest = e, from = 0, to = 0;
-    for (int d = t.ndim - 1; d >= 0; --d) {
-      const int64_t x = rest % t.shape[d];
-      rest /= t.shape[d];
-      from += x * t.stride[d], to += x * ns[d];
-    }
-    big[to] = static_cast<const T *>(t.data)[from];
-  }
-  t.data = big.data();
-  for (int d = 0; d < t.ndim; ++d) t.stride[d] = ns[d];
-  return big;
-}
-
 }  // namespace
 
 TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][lowrank]") {
@@ -509,7 +485,7 @@ TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][l
     scaleProjections(b);
     // latent (rows padded: its rows are unit stride, as k's and v's), k_up
     // and v_up as strided views whose padding is NaN (bf16 0x7fc0).
-    auto l = padRows<uint16_t>(b, 1, 0x7fc0);
+    auto l = padView<uint16_t>(b, 1, 0x7fc0, true);
     auto k = strideTwice<uint16_t>(b, 2, 0x7fc0);
     auto v = strideTwice<uint16_t>(b, 3, 0x7fc0);
     REQUIRE(call(mla_latent, b) == ATTNC_OK);

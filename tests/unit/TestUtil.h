@@ -282,6 +282,32 @@ inline void scaleProjections(KernelArgs &a) {
   }
 }
 
+/// Tensor i of `a` as a view into a buffer twice its size whose other
+/// elements are `pad`: every stride doubled, or with `unitRows` every one but
+/// the last (rows padded to twice their length, each row contiguous). The
+/// elements move to their offsets under the new strides; the buffer is
+/// returned (keep it alive while the tensor is used).
+template <typename T>
+std::vector<T> padView(KernelArgs &a, size_t i, T pad, bool unitRows) {
+  attnc_tensor &t = a.tensors[i];
+  int64_t n = 1, ns[8];
+  for (int d = 0; d < t.ndim; ++d) n *= t.shape[d];
+  for (int d = 0; d < t.ndim; ++d) ns[d] = unitRows && d == t.ndim - 1 ? 1 : t.stride[d] * 2;
+  std::vector<T> big(size_t(n) * 2, pad);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t rest = e, from = 0, to = 0;
+    for (int d = t.ndim - 1; d >= 0; --d) {
+      const int64_t x = rest % t.shape[d];
+      rest /= t.shape[d];
+      from += x * t.stride[d], to += x * ns[d];
+    }
+    big[to] = static_cast<const T *>(t.data)[from];
+  }
+  t.data = big.data();
+  for (int d = 0; d < t.ndim; ++d) t.stride[d] = ns[d];
+  return big;
+}
+
 /// MLA kernels (`low_rank kv`, each named `ml`): GQA, value_dim != head_dim,
 /// ranks below and above the dims, masks, sigmoid, pruning, block sparsity,
 /// a decoupled RoPE part (`rope P`).

@@ -2,6 +2,7 @@
 // against the SIMT emulator (runtime/include/attnc_simt.h) and compared with
 // the reference on every example x dtype x layout x shapes x two schedules
 // (issue 4's correctness matrix), plus the host API's argument checks.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -563,56 +564,64 @@ TEST_CASE("cuda emulated: Linformer kernels attend over the projected keys, on e
   checkCudaSpecs(linformerCases(), "lf", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
 }
 
-TEST_CASE("cuda Linformer: projections in the workspace, the query counts them", "[cuda][linformer]") {
-  Compiled c = compileText(linformerCases()[0]);
-  KernelPlan plan = planOf(c, "lf");
+/// A low-rank kernel's part of the workspace (bf16, B=1 Sq=70 Skv=150): the
+/// query counts at least `minNeed` bytes; the caller's workspace of that size
+/// gives the reference's result; `need / divisor` bytes is ATTNC_E_ARGUMENT
+/// naming `what`; the arguments `views` as strided views with NaN padding
+/// (`unitRows`: those whose rows must stay contiguous) give the same result;
+/// no keys at all masks every row.
+void checkLowRankWorkspace(const std::string &spec, const std::string &name, size_t minNeed, size_t divisor,
+                           const char *what, const std::vector<std::string> &views,
+                           const std::vector<std::string> &unitRows) {
+  Compiled c = compileText(spec);
+  KernelPlan plan = planOf(c, name);
   plan.desc.dtype = dsl::DType::BF16;
   std::string err;
   auto k = buildCuda(plan, kVariants[0], err);
+  INFO(err);
   REQUIRE(k);
   auto ref = ReferenceKernel::create(plan);
   const size_t need = k->workspaceSize(1, 70, 150);
-  CHECK(need >= 2 * 2 * 24 * 32);  // E.K and F.V of both kv heads, bf16
+  CHECK(need >= minNeed);
+  auto pointers = [](const KernelArgs &a) {
+    std::vector<const attnc_tensor *> t;
+    for (const attnc_tensor &x : a.tensors) t.push_back(&x);
+    return t;
+  };
   KernelArgs args = makeArgs(plan.desc, 1, 70, 150, 5);
   scaleProjections(args);
   HostTensor out, lse, smax;
   REQUIRE(ref->run(args.inputs(), out, &lse, err, 0, &smax));
-  std::vector<const attnc_tensor *> t;
-  for (const attnc_tensor &a : args.tensors) t.push_back(&a);
   std::vector<unsigned char> ws(need);
-  REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+  REQUIRE(k->runWs(pointers(args), ws.data(), need) == ATTNC_OK);
   CHECK(compareWithReference(plan.desc, args, out, lse, smax, 70) == "");
   KernelArgs again = makeArgs(plan.desc, 1, 70, 150, 5);
-  t.clear();
-  for (const attnc_tensor &a : again.tensors) t.push_back(&a);
-  CHECK(k->runWs(t, ws.data(), need / 2) == ATTNC_E_ARGUMENT);
-  CHECK(std::string(k->lastError()).find("low_rank seq") != std::string::npos);
-  // e_proj and f_proj as strided views (every element at twice its offset,
-  // NaN between), in the caller's workspace: the same result.
+  CHECK(k->runWs(pointers(again), ws.data(), need / divisor) == ATTNC_E_ARGUMENT);
+  CHECK(std::string(k->lastError()).find(what) != std::string::npos);
   {
     KernelArgs view = makeArgs(plan.desc, 1, 70, 150, 5);
     scaleProjections(view);
     std::vector<std::vector<uint16_t>> bigs;
-    for (size_t i : {size_t(3), size_t(4)}) {
-      attnc_tensor &pt = view.tensors[i];
-      const int64_t n = pt.shape[0] * pt.shape[1];
-      bigs.emplace_back(size_t(n) * 2, uint16_t(0x7fc0));
-      for (int64_t e = 0; e < n; ++e) bigs.back()[e * 2] = static_cast<const uint16_t *>(pt.data)[e];
-      pt.data = bigs.back().data();
-      pt.stride[0] *= 2, pt.stride[1] *= 2;
+    for (size_t i = 0; i < view.sig.size(); ++i) {
+      const std::string &n = view.sig[i].name;
+      if (std::find(views.begin(), views.end(), n) == views.end()) continue;
+      const bool rows = std::find(unitRows.begin(), unitRows.end(), n) != unitRows.end();
+      bigs.push_back(padView<uint16_t>(view, i, 0x7fc0, rows));  // (bf16 NaN between)
     }
-    t.clear();
-    for (const attnc_tensor &a : view.tensors) t.push_back(&a);
-    REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
+    REQUIRE(bigs.size() == views.size());
+    REQUIRE(k->runWs(pointers(view), ws.data(), need) == ATTNC_OK);
     CHECK(compareWithReference(plan.desc, view, out, lse, smax, 70) == "");
   }
   // No keys at all: every row masked (docs/integration.md, "Empty calls").
   KernelArgs none = makeArgs(plan.desc, 1, 5, 0, 5);
-  t.clear();
-  for (const attnc_tensor &a : none.tensors) t.push_back(&a);
-  REQUIRE(k->run(t) == ATTNC_OK);
+  REQUIRE(k->run(pointers(none)) == ATTNC_OK);
   for (double x : none.output(0).data) CHECK(x == 0.0);
   for (double x : none.output(1).data) CHECK(x == -std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("cuda Linformer: projections in the workspace, the query counts them", "[cuda][linformer]") {
+  // E.K and F.V of both kv heads, bf16; e_proj and f_proj as strided views.
+  checkLowRankWorkspace(linformerCases()[0], "lf", 2 * 2 * 24 * 32, 2, "low_rank seq", {"e_proj", "f_proj"}, {});
 }
 
 }  // namespace attnc::test
@@ -656,72 +665,11 @@ TEST_CASE("cuda emulated: additive scores over latent keys", "[cuda][mla]") {
 }
 
 TEST_CASE("cuda MLA: latent queries and outputs in the workspace, the query counts them", "[cuda][mla]") {
-  Compiled c = compileText(mlaCases()[1]);  // GQA, value_dim != head_dim, a window
-  KernelPlan plan = planOf(c, "ml");
-  plan.desc.dtype = dsl::DType::BF16;
-  std::string err;
-  auto k = buildCuda(plan, kVariants[0], err);
-  INFO(err);
-  REQUIRE(k);
-  auto ref = ReferenceKernel::create(plan);
-  const size_t need = k->workspaceSize(1, 70, 150);
-  CHECK(need >= 2 * size_t(70) * 8 * 40 * 2);  // latent q and out of 70 rows x 8 heads x rank 40, bf16
-  KernelArgs args = makeArgs(plan.desc, 1, 70, 150, 5);
-  scaleProjections(args);
-  HostTensor out, lse, smax;
-  REQUIRE(ref->run(args.inputs(), out, &lse, err, 0, &smax));
-  std::vector<const attnc_tensor *> t;
-  for (const attnc_tensor &a : args.tensors) t.push_back(&a);
-  std::vector<unsigned char> ws(need);
-  REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
-  CHECK(compareWithReference(plan.desc, args, out, lse, smax, 70) == "");
-  KernelArgs again = makeArgs(plan.desc, 1, 70, 150, 5);
-  t.clear();
-  for (const attnc_tensor &a : again.tensors) t.push_back(&a);
-  CHECK(k->runWs(t, ws.data(), need / 4) == ATTNC_E_ARGUMENT);
-  CHECK(std::string(k->lastError()).find("low_rank kv") != std::string::npos);
-  // latent, k_up and v_up as strided views (every element at twice its
-  // offset, NaN between), in the caller's workspace: the same result.
-  {
-    KernelArgs view = makeArgs(plan.desc, 1, 70, 150, 5);
-    scaleProjections(view);
-    std::vector<std::vector<uint16_t>> bigs;
-    for (size_t i = 0; i < view.sig.size(); ++i) {
-      const std::string &n = view.sig[i].name;
-      if (n != "latent" && n != "k_up" && n != "v_up") continue;
-      attnc_tensor &pt = view.tensors[i];
-      int64_t numel = 1;
-      for (int d = 0; d < pt.ndim; ++d) numel *= pt.shape[d];
-      // Every stride doubled, but latent's last (its rows are unit stride, as
-      // k's and v's): the elements moved to their offsets under the new strides.
-      int64_t ns[4];
-      for (int d = 0; d < pt.ndim; ++d) ns[d] = n == "latent" && d == pt.ndim - 1 ? 1 : pt.stride[d] * 2;
-      bigs.emplace_back(size_t(numel) * 2, uint16_t(0x7fc0));
-      for (int64_t e = 0; e < numel; ++e) {
-        int64_t rest = e, from = 0, to = 0;
-        for (int d = pt.ndim - 1; d >= 0; --d) {
-          const int64_t i = rest % pt.shape[d];
-          rest /= pt.shape[d];
-          from += i * pt.stride[d], to += i * ns[d];
-        }
-        bigs.back()[to] = static_cast<const uint16_t *>(pt.data)[from];
-      }
-      pt.data = bigs.back().data();
-      for (int d = 0; d < pt.ndim; ++d) pt.stride[d] = ns[d];
-    }
-    REQUIRE(bigs.size() == 3);
-    t.clear();
-    for (const attnc_tensor &a : view.tensors) t.push_back(&a);
-    REQUIRE(k->runWs(t, ws.data(), need) == ATTNC_OK);
-    CHECK(compareWithReference(plan.desc, view, out, lse, smax, 70) == "");
-  }
-  // No keys at all: every row masked (docs/integration.md, "Empty calls").
-  KernelArgs none = makeArgs(plan.desc, 1, 5, 0, 5);
-  t.clear();
-  for (const attnc_tensor &a : none.tensors) t.push_back(&a);
-  REQUIRE(k->run(t) == ATTNC_OK);
-  for (double x : none.output(0).data) CHECK(x == 0.0);
-  for (double x : none.output(1).data) CHECK(x == -std::numeric_limits<double>::infinity());
+  // GQA, value_dim != head_dim, a window: latent q and out of 70 rows x 8
+  // heads x rank 40, bf16; latent (rows contiguous, as k's and v's), k_up and
+  // v_up as strided views.
+  checkLowRankWorkspace(mlaCases()[1], "ml", 2 * size_t(70) * 8 * 40 * 2, 4, "low_rank kv",
+                        {"latent", "k_up", "v_up"}, {"latent"});
 }
 
 }  // namespace attnc::test

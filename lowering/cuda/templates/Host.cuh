@@ -72,7 +72,8 @@ static size_t linformer_bytes(int64_t batch) {
 /* MLA: the latent queries ([batch][seq_q][heads][kQRow]: hi and lo parts on
  * tensor cores), then the latent outputs ([..][R]), in the kernel's type. */
 static size_t mla_q_bytes(int64_t batch, int64_t seq_q) {
-  return kMla ? align16((size_t)(batch * seq_q * kHeads) * kQRow * sizeof(E)) : 0;
+  // (Additive scores project the call's q, not a latent one: none.)
+  return kMla && !kAdditive ? align16((size_t)(batch * seq_q * kHeads) * kQRow * sizeof(E)) : 0;
 }
 static size_t mla_o_bytes(int64_t batch, int64_t seq_q) {
   return kMla ? align16((size_t)(batch * seq_q * kHeads) * kRank * sizeof(E)) : 0;
@@ -208,7 +209,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   pmla.q = p0.q, pmla.q_sb = p0.q_sb, pmla.q_sh = p0.q_sh, pmla.q_ss = p0.q_ss;
   pmla.out = p0.out, pmla.o_sb = p0.o_sb, pmla.o_sh = p0.o_sh, pmla.o_ss = p0.o_ss;
   const dim3 mla_grid((unsigned)((p.seq_q + 7) / 8), (unsigned)kHeads, grid.z);
-  if (!e && kMla) e = launch(&mla_q_kernel, mla_grid, dim3(128), 0, stream, pmla);
+  if (!e && kMla && !kAdditive) e = launch(&mla_q_kernel, mla_grid, dim3(128), 0, stream, pmla);
   if (!e && kMla && kAdditive) e = launch(&mla_wk_kernel, dim3((unsigned)kKvHeads), dim3(128), 0, stream, pmla);
   if (!e && kSparseTop && p.seq_kv > 0) {
     // The plan: block means of q and k, then per (q block, head, batch) the

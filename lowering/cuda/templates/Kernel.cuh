@@ -298,7 +298,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) top_select_kernel(const Params p) {
     const double *mq = p.top_mean_q + row * kKeyDim;
     double *est = p.top_est + row * nkb;
     uint8_t *cand = p.top_cand + row * nkb, *keep = p.top_keep + row * nkb;
-    const int hk = h / (kHeads / kKvHeads);  // the kv head (of the model, pruned or not)
+    const int hk = h / kHeadsPerKv;  // the kv head (of the model, pruned or not)
     const int q0 = qb * kSB, q1 = (q0 + kSB < p.seq_q ? q0 + kSB : p.seq_q) - 1;
     for (int kb = static_cast<int>(tid()); kb < nkb; kb += 128) {
       const double *mk = p.top_mean_k + ((static_cast<int64_t>(b) * kKvHeads + hk) * nkb + kb) * kKeyDim;
@@ -411,7 +411,7 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
   const E *qg = static_cast<const E *>(p.q), *kg = static_cast<const E *>(p.k), *vg = static_cast<const E *>(p.v);
   auto q_row = [&](int r) -> const E * {
     const int pr = p0 + r;
-    if (pr >= rows) return nullptr;
+    if (pr >= rows || (kMla && kAdditive)) return nullptr;  // (MLA additive: qp from the call's q, no q tile)
     const int h = head_of(hk, pr % kGroup);
     return qg + b * p.q_sb + h * p.q_sh + static_cast<int64_t>(pr / kGroup) * p.q_ss;
   };
