@@ -87,6 +87,11 @@ Target cudaTarget() {
       std::string err;
       if (!cuda::parseSchedule(text, asked, err)) return "";
       cuda::Schedule got = asked;
+      if (decode) {  // (the decode schedule runs the prefill schedule's MLA form)
+        cuda::Schedule pre = cuda::defaultSchedule(d, co.arch, false);
+        if (cuda::parseSchedule(co.schedule, pre, err) && cuda::legalize(d, co.arch, pre, err))
+          got.mlaMaterialized = pre.mlaMaterialized;
+      }
       if (!cuda::legalize(d, co.arch, got, err) || got.str() == asked.str()) return "";
       return got.str() + "\" (the knobs' ranges and " + cuda::archName(co.arch) + "'s shared memory, docs/cuda.md)";
     });

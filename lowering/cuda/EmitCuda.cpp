@@ -9,7 +9,9 @@ bool sources(const KernelPlan &plan, const EmitOptions &o, CudaSources &out, std
   const KernelDesc &d = plan.desc;
   Schedule pre = defaultSchedule(d, o.arch, false), dec = defaultSchedule(d, o.arch, true);
   if (!parseSchedule(o.schedule, pre, error) || !parseSchedule(o.decodeSchedule, dec, error)) return false;
-  if (!legalize(d, o.arch, pre, error) || !legalize(d, o.arch, dec, error)) return false;
+  if (!legalize(d, o.arch, pre, error)) return false;
+  dec.mlaMaterialized = pre.mlaMaterialized;  // (one MLA form per kernel: the prefill schedule's)
+  if (!legalize(d, o.arch, dec, error)) return false;
   return generate(plan, pre, dec, o.arch, out, error);
 }
 

@@ -39,7 +39,8 @@ int64_t smemLimit(Arch a) {
 }
 
 std::string Schedule::str() const {
-  return fmt::format("wm{} wn{} wd{} mt{} n{} s{} split{}", warpsM, warpsN, warpsD, mTiles, blockN, stages, maxSplits);
+  return fmt::format("wm{} wn{} wd{} mt{} n{} s{} split{}{}", warpsM, warpsN, warpsD, mTiles, blockN, stages, maxSplits,
+                     mlaMaterialized ? " mlamat" : "");
 }
 
 namespace {
@@ -57,38 +58,79 @@ int64_t tileBytes(int64_t rows, int64_t chunks) {
 
 static bool mlaKv(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv; }
 
-int64_t tileHeadDim(const KernelDesc &d) {
-  return d.lowRank == KernelDesc::LowRank::Kv ? d.rank + d.ropeDim : d.headDim;
-}
-int64_t tileValueDim(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv ? d.rank : d.valueDim; }
+bool materialized(const KernelDesc &d, const Schedule &s) { return mlaKv(d) && s.mlaMaterialized; }
 
-int64_t paddedHeadDim(const KernelDesc &d) {
-  return tensorCores(d) ? roundUp(tileHeadDim(d), 16) : roundUp(tileHeadDim(d), 4);
+int64_t tileHeadDim(const KernelDesc &d, bool mat) { return mlaKv(d) && !mat ? d.rank + d.ropeDim : d.headDim; }
+int64_t tileValueDim(const KernelDesc &d, bool mat) { return mlaKv(d) && !mat ? d.rank : d.valueDim; }
+
+int64_t paddedHeadDim(const KernelDesc &d, bool mat) {
+  return tensorCores(d) ? roundUp(tileHeadDim(d, mat), 16) : roundUp(tileHeadDim(d, mat), 4);
 }
-int64_t paddedValueDim(const KernelDesc &d) {
-  return tensorCores(d) ? roundUp(tileValueDim(d), 16) : roundUp(tileValueDim(d), 8);
+int64_t paddedValueDim(const KernelDesc &d, bool mat) {
+  return tensorCores(d) ? roundUp(tileValueDim(d, mat), 16) : roundUp(tileValueDim(d, mat), 8);
+}
+int64_t paddedLatentDim(const KernelDesc &d) { return paddedHeadDim(d, false); }
+int64_t paddedRank(const KernelDesc &d) { return roundUp(d.rank, tensorCores(d) ? 16 : 4); }
+
+int qParts(const KernelDesc &d, bool mat) { return mlaKv(d) && !mat && tensorCores(d) ? 2 : 1; }
+int kParts(const KernelDesc &d, bool mat) { return mlaKv(d) && mat && tensorCores(d) ? 2 : 1; }
+
+bool mlaFormFits(const KernelDesc &d, bool mat) {
+  if (d.rank + d.ropeDim > 1024) return false;  // (the latent tile, either form)
+  return mat ? d.headDim <= 512 && d.valueDim <= 512 : d.rank <= 512;
 }
 
-int qParts(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv && tensorCores(d) ? 2 : 1; }
+std::string unsupportedDims(const KernelDesc &d) {
+  if (mlaKv(d))
+    return mlaFormFits(d, false) || mlaFormFits(d, true)
+               ? ""
+               : fmt::format("low_rank kv rank {} rope {} over head_dim {} / value_dim {}: the cuda target supports "
+                             "rank + rope up to 1024, and a rank up to 512 (absorbed) or head_dim and value_dim up "
+                             "to 512 (materialized)",
+                             d.rank, d.ropeDim, d.headDim, d.valueDim);
+  return d.headDim > 512 || d.valueDim > 512
+             ? fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 512", d.headDim, d.valueDim)
+             : "";
+}
+
+bool mlaMaterializedCheaper(const KernelDesc &d, int rows) {
+  const double R = double(d.rank), P = double(d.ropeDim), D = double(d.headDim), Dv = double(d.valueDim);
+  const double parts = tensorCores(d) ? 2 : 1;  // hi + lo: the latent query's, or the built key's
+  const double materialized = parts * D + Dv + R * (D - P + Dv) / std::max(rows, 1);
+  const double absorbed = parts * (R + P) + R;
+  return materialized < absorbed;
+}
 
 int64_t smemBytes(const KernelDesc &d, const Schedule &s) {
-  const int64_t eb = elemBytes(d), dChunks = paddedHeadDim(d) * eb / 16, dvChunks = paddedValueDim(d) * eb / 16;
+  const bool mat = materialized(d, s);
+  const int64_t eb = elemBytes(d), dChunks = paddedHeadDim(d, mat) * eb / 16,
+                dvChunks = paddedValueDim(d, mat) * eb / 16;
   const int64_t bm = s.blockM(), bn = s.tileKv(), warps = s.warpsM * s.warpsN * s.warpsD;
-  int64_t q = tileBytes(bm, dChunks * qParts(d)), k = tileBytes(bn, dChunks), v = tileBytes(bn, dvChunks);
-  int64_t loop = q + s.stages * (k + v);
+  int64_t q = tileBytes(bm, dChunks * qParts(d, mat)), k = tileBytes(bn, dChunks * kParts(d, mat)),
+          v = tileBytes(bn, dvChunks);
+  // Materialized MLA: the latent tiles are double-buffered (cp.async), the
+  // K and V built from the current one are not.
+  int64_t loop = mat ? q + k + v + s.stages * tileBytes(bn, paddedLatentDim(d) * eb / 16) : q + s.stages * (k + v);
   if (!tensorCores(d)) loop += warps * s.mTiles * 16 * s.blockN * 4;  // P of each warp, f32
   if (d.additive) {
     const int64_t group = d.tileGroup();  // query heads per kv head in a block
     loop += (bm + bn + group) * d.units * 4;  // q and k projections, add_v of the group
   }
   // Merging the warps along kv: each warp's O rows (f32) and (m, l) per row.
-  int64_t merge = s.warpsN > 1 ? q + s.warpsN * s.mTiles * 16 * (paddedValueDim(d) + 2) * 4 : 0;
+  int64_t merge = s.warpsN > 1 ? q + s.warpsN * s.mTiles * 16 * (paddedValueDim(d, mat) + 2) * 4 : 0;
   return std::max(loop, merge);
 }
 
 Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode) {
   Schedule s;
-  const int64_t D = std::max(tileHeadDim(d), tileValueDim(d)), Dv = tileValueDim(d);
+  // The MLA form first (the tiles depend on it), for the whole kernel: by the
+  // cost model at a prefill block's 64 packed rows, whether this is the
+  // decode schedule or not (both run one form); additive scores stay
+  // absorbed (their key projection folds into the latent, mla_wk_kernel).
+  s.mlaMaterialized = mlaKv(d) && ((mlaFormFits(d, true) && !d.additive && mlaMaterializedCheaper(d, 64)) ||
+                                    !mlaFormFits(d, false));
+  const bool mat = s.mlaMaterialized;
+  const int64_t D = std::max(tileHeadDim(d, mat), tileValueDim(d, mat)), Dv = tileValueDim(d, mat);
   if (decode) {
     s.warpsM = 1;
     s.warpsN = D <= 128 ? 4 : 2;
@@ -139,19 +181,23 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
   s.warpsN = std::clamp(s.warpsN, 1, 8);
   if (s.warpsN > 1) s.warpsM = 1;  // warps split the rows or the kv tile, not both
   s.warpsD = s.warpsD >= 4 ? 4 : (s.warpsD >= 2 ? 2 : 1);
+  if (s.mlaMaterialized && !mlaKv(d)) s.mlaMaterialized = false;
+  if (mlaKv(d)) {
+    // Each form's limits (mlaFormFits); where only one fits, that one.
+    const bool abs = mlaFormFits(d, false), matOk = mlaFormFits(d, true);
+    if (s.mlaMaterialized ? !matOk && abs : !abs && matOk) s.mlaMaterialized = !s.mlaMaterialized;
+  }
+  const bool mat = materialized(d, s);
   // Each warp's share of the value columns: whole 8-column n-tiles, an even
   // number of them on tensor cores (ldmatrix.x4 loads two).
-  while (s.warpsD > 1 && paddedValueDim(d) % ((d.dtype == dsl::DType::F32 ? 8 : 16) * s.warpsD) != 0) s.warpsD /= 2;
+  while (s.warpsD > 1 && paddedValueDim(d, mat) % ((d.dtype == dsl::DType::F32 ? 8 : 16) * s.warpsD) != 0) s.warpsD /= 2;
   while (s.warpsM * s.warpsN * s.warpsD > 16) s.warpsM > 1 ? s.warpsM /= 2 : s.warpsD /= 2;
   s.mTiles = std::clamp(s.mTiles, 1, 4);
   s.blockN = std::clamp((s.blockN + 15) / 16 * 16, 16, 256);
   s.stages = std::clamp(s.stages, 1, 2);
   s.maxSplits = std::clamp(s.maxSplits, 1, 1024);
-  if (tileHeadDim(d) > (mlaKv(d) ? 1024 : 512) || tileValueDim(d) > 512) {
-    why = mlaKv(d)
-              ? fmt::format("low_rank kv rank {} rope {}: the cuda target supports a latent of up to 512 and "
-                            "rank + rope up to 1024", d.rank, d.ropeDim)
-              : fmt::format("head_dim {} / value_dim {}: the cuda target supports up to 512", d.headDim, d.valueDim);
+  if (std::string no = unsupportedDims(d); !no.empty()) {
+    why = no;
     return false;
   }
   const int64_t limit = smemLimit(arch);
@@ -164,7 +210,7 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
     else if (s.warpsD > 1) s.warpsD /= 2;
     else {
       why = fmt::format("no tile of `{}` fits the {} bytes of shared memory of {} (head_dim {}, value_dim {})",
-                        d.name, limit, archName(arch), tileHeadDim(d), tileValueDim(d));
+                        d.name, limit, archName(arch), tileHeadDim(d, mat), tileValueDim(d, mat));
       return false;
     }
   }
@@ -178,10 +224,14 @@ bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {
     size_t i = 0;
     while (i < w.size() && std::isalpha(static_cast<unsigned char>(w[i]))) ++i;
     const std::string key = w.substr(0, i), num = w.substr(i);
+    if (w == "mlamat" || w == "mlaabs") {  // (no number: the MLA form)
+      s.mlaMaterialized = w == "mlamat";
+      continue;
+    }
     static const char *const kKnobs[] = {"wm", "wn", "wd", "mt", "n", "s", "split"};
     if (std::find(std::begin(kKnobs), std::end(kKnobs), key) == std::end(kKnobs)) {
       error = fmt::format("cuda schedule: unknown knob `{}` (knobs: wm wn wd mt n s split, each with a number: "
-                          "\"wm4 n64 s2\")", w);
+                          "\"wm4 n64 s2\"; mlamat or mlaabs for low_rank kv)", w);
       return false;
     }
     int v = 0;

@@ -38,27 +38,55 @@ struct Schedule {
   int stages = 2;
   /// Most kv splits (split-KV) per query tile; chosen per call up to this.
   int maxSplits = 64;
+  /// `low_rank kv` only: the materialized form (`mlamat`: each block builds
+  /// its K and V tiles from the latent tile through k_up and v_up on tensor
+  /// cores, the attention runs over head_dim) instead of the absorbed one
+  /// (`mlaabs`: the attention runs in the latent space). One form per kernel:
+  /// the prefill schedule's; the decode schedule follows it.
+  bool mlaMaterialized = false;
 
   int blockM() const { return warpsM * mTiles * 16; }  // packed query rows per block
   int tileKv() const { return warpsN * blockN; }       // kv rows per tile
   int threads() const { return 32 * warpsM * warpsN * warpsD; }
-  std::string str() const;  // "wm4 wn1 wd1 mt1 n64 s2 split64"
+  std::string str() const;  // "wm4 wn1 wd1 mt1 n64 s2 split64" (+ " mlamat")
 };
 
+/// Whether `s` runs `d` in the materialized MLA form (low_rank kv and mlamat).
+bool materialized(const KernelDesc &d, const Schedule &s);
+
 /// The dims the attention's tiles run over: head_dim and value_dim, or for
-/// `low_rank kv` (MLA, absorbed) the latent's rank for both.
-int64_t tileHeadDim(const KernelDesc &d);
-int64_t tileValueDim(const KernelDesc &d);
+/// `low_rank kv` in the absorbed form (`mat` false) rank + rope and rank.
+int64_t tileHeadDim(const KernelDesc &d, bool mat = false);
+int64_t tileValueDim(const KernelDesc &d, bool mat = false);
 
 /// Element counts the kernel pads the tiles' head_dim and value_dim to (16 for the
 /// tensor-core dtypes; f32 rows only to whole 16-byte chunks and 8 columns).
-int64_t paddedHeadDim(const KernelDesc &d);
-int64_t paddedValueDim(const KernelDesc &d);
+int64_t paddedHeadDim(const KernelDesc &d, bool mat = false);
+int64_t paddedValueDim(const KernelDesc &d, bool mat = false);
+/// Materialized MLA: the latent row (rank + rope) padded as a head_dim, and
+/// the rank padded to whole mma k-steps (16; f32 4).
+int64_t paddedLatentDim(const KernelDesc &d);
+int64_t paddedRank(const KernelDesc &d);
 
-/// Parts of the query tile: 2 for `low_rank kv` on tensor cores (the latent
-/// query as hi + lo in f16/bf16, two products per K fragment: near-f32
-/// scores), else 1.
-int qParts(const KernelDesc &d);
+/// Parts of the query tile: 2 for absorbed `low_rank kv` on tensor cores
+/// (the latent query as hi + lo in f16/bf16, two products per K fragment:
+/// near-f32 scores), else 1.
+int qParts(const KernelDesc &d, bool mat = false);
+/// Parts of the key tile: 2 for materialized `low_rank kv` on tensor cores
+/// (each built key as hi + lo, for the same reason), else 1.
+int kParts(const KernelDesc &d, bool mat);
+
+/// The cost model between the two MLA forms (multiply-adds per (query row,
+/// key) pair of one head): absorbed 2 (R + P) + R on tensor cores (the hi +
+/// lo latent query), materialized 2 D + Dv plus building the K and V tiles,
+/// R (D - P + Dv) per key shared by the `rows` packed query rows of a block.
+bool mlaMaterializedCheaper(const KernelDesc &d, int rows);
+/// Whether a `low_rank kv` spec fits a form's limits: rank + rope <= 1024
+/// (the latent tile) and rank <= 512 (absorbed: the value tiles) or head_dim
+/// and value_dim <= 512 (materialized).
+bool mlaFormFits(const KernelDesc &d, bool mat);
+/// Why the cuda target cannot run `d` at any schedule ("" when it can).
+std::string unsupportedDims(const KernelDesc &d);
 
 /// Dynamic shared memory of the kernel for this schedule, in bytes. The
 /// generated kernel static_asserts the same figure.

@@ -32,7 +32,9 @@ std::unique_ptr<EmuKernel> buildCuda(const KernelPlan &plan, const Variant &v, s
   const cuda::Arch arch = cuda::Arch::Sm80;
   cuda::Schedule pre = cuda::defaultSchedule(desc, arch, false), dec = cuda::defaultSchedule(desc, arch, true);
   if (!cuda::parseSchedule(v.prefill, pre, err) || !cuda::parseSchedule(v.decode, dec, err)) return nullptr;
-  if (!cuda::legalize(desc, arch, pre, err) || !cuda::legalize(desc, arch, dec, err)) return nullptr;
+  if (!cuda::legalize(desc, arch, pre, err)) return nullptr;
+  dec.mlaMaterialized = pre.mlaMaterialized;  // (one MLA form per kernel, as lowering/cuda/EmitCuda.cpp)
+  if (!cuda::legalize(desc, arch, dec, err)) return nullptr;
   if (schedText) *schedText = "prefill " + pre.str() + ", decode " + dec.str();
   cuda::CudaSources src;
   if (!cuda::generate(plan, pre, dec, arch, src, err)) return nullptr;
@@ -95,20 +97,25 @@ const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {2, 33, 17}, {1, 1, 3
 // Two schedules per variant: the defaults, and a second one that changes the
 // warp layout, the tile widths and the pipeline depth.
 const std::vector<Variant> kVariants = {{"", ""}, {"wm2 wd2 mt2 n16 s1", "wm1 wn2 n16 s1 split3"}};
+/// The two MLA forms, each on both schedules' shapes (the cost model would
+/// pick either for the small test specs; the decode schedule follows).
+const std::vector<Variant> kAbsVariants = {{"mlaabs", ""}, {"wm2 wd2 mt2 n16 s1 mlaabs", "wm1 wn2 n16 s1 split3"}};
+const std::vector<Variant> kMatVariants = {{"mlamat", ""}, {"wm2 wd2 mt2 n16 s1 mlamat", "wm1 wn2 n16 s1 split3"}};
 
 /// Every spec of `specs` (kernel `name`) x a dtype (rotating over the three)
 /// x both layouts x both schedule variants, against the reference.
 void checkCudaSpecs(const std::vector<std::string> &specs, const std::string &name, const std::vector<Shape> &shapes,
-                    const std::function<void(KernelArgs &)> &prepare = {}) {
+                    const std::function<void(KernelArgs &)> &prepare = {},
+                    const std::vector<Variant> &variants = kVariants) {
   const dsl::DType dtypes[] = {dsl::DType::F16, dsl::DType::BF16, dsl::DType::F32};
   size_t i = 0;
   for (const std::string &spec : specs) {
     Compiled c = compileText(spec);
     dsl::DType t = dtypes[i++ % 3];
     for (dsl::Layout l : {dsl::Layout::BHSD, dsl::Layout::BSHD})
-      for (size_t v = 0; v < kVariants.size(); ++v) {
+      for (size_t v = 0; v < variants.size(); ++v) {
         INFO(spec << dsl::dtypeName(t) << " variant " << v);
-        CHECK(checkCuda(c, name, t, l, kVariants[v], shapes, prepare) == "");
+        CHECK(checkCuda(c, name, t, l, variants[v], shapes, prepare) == "");
       }
   }
 }
@@ -572,12 +579,12 @@ TEST_CASE("cuda emulated: Linformer kernels attend over the projected keys, on e
 /// no keys at all masks every row.
 void checkLowRankWorkspace(const std::string &spec, const std::string &name, size_t minNeed, size_t divisor,
                            const char *what, const std::vector<std::string> &views,
-                           const std::vector<std::string> &unitRows) {
+                           const std::vector<std::string> &unitRows, const Variant &variant = kVariants[0]) {
   Compiled c = compileText(spec);
   KernelPlan plan = planOf(c, name);
   plan.desc.dtype = dsl::DType::BF16;
   std::string err;
-  auto k = buildCuda(plan, kVariants[0], err);
+  auto k = buildCuda(plan, variant, err);
   INFO(err);
   REQUIRE(k);
   auto ref = ReferenceKernel::create(plan);
@@ -596,7 +603,7 @@ void checkLowRankWorkspace(const std::string &spec, const std::string &name, siz
   REQUIRE(k->runWs(pointers(args), ws.data(), need) == ATTNC_OK);
   CHECK(compareWithReference(plan.desc, args, out, lse, smax, 70) == "");
   KernelArgs again = makeArgs(plan.desc, 1, 70, 150, 5);
-  CHECK(k->runWs(pointers(again), ws.data(), need / divisor) == ATTNC_E_ARGUMENT);
+  CHECK(k->runWs(pointers(again), ws.data(), minNeed / divisor) == ATTNC_E_ARGUMENT);
   CHECK(std::string(k->lastError()).find(what) != std::string::npos);
   {
     KernelArgs view = makeArgs(plan.desc, 1, 70, 150, 5);
@@ -632,7 +639,8 @@ TEST_CASE("cuda emulated: MLA kernels attend in the latent space, on every path"
   for (const std::string &spec : mlaCases())
     REQUIRE(planOf(compileText(spec), "ml").desc.lowRank == KernelDesc::LowRank::Kv);
   checkCudaSpecs(mlaCases(), "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}},
-                 [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); });
+                 [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); },
+                 kAbsVariants);
 }
 
 TEST_CASE("cuda emulated: top-T over latent keys selects the reference's blocks", "[cuda][mla][sparse]") {
@@ -647,7 +655,7 @@ TEST_CASE("cuda emulated: top-T over latent keys selects the reference's blocks"
       "attention ml {\n  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask window(20)\n"
       "  compress {\n    sparse block 16 top 1\n    low_rank kv rank 40\n  }\n}\n",
   };
-  checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
+  checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}}, {}, kAbsVariants);
 }
 
 TEST_CASE("cuda emulated: additive scores over latent keys", "[cuda][mla]") {
@@ -664,12 +672,75 @@ TEST_CASE("cuda emulated: additive scores over latent keys", "[cuda][mla]") {
   checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}});
 }
 
+
+TEST_CASE("cuda emulated: MLA kernels build K and V from the latent tiles (materialized), on every path",
+          "[cuda][mla][mat]") {
+  // Every MLA case (masks, GQA, sigmoid, pruning, block sparsity, rope), then
+  // top-T and additive scores over built keys.
+  std::vector<std::string> specs = mlaCases();
+  specs.push_back("attention ml {\n  dtype f32\n  heads 4\n  kv_heads 1\n  head_dim 48\n  value_dim 32\n  output lse\n"
+                  "  mask causal\n  compress {\n    sparse block 16 top 2\n    low_rank kv rank 32 rope 16\n  }\n}\n");
+  specs.push_back("attention ml {\n  dtype f32\n  heads 2\n  kv_heads 1\n  head_dim 24\n  value_dim 16\n"
+                  "  score additive(units 5)\n  output lse\n  compress {\n    low_rank kv rank 16 rope 8\n  }\n}\n");
+  checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}},
+                 [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); },
+                 kMatVariants);
+}
+
+TEST_CASE("cuda MLA: the form by the cost model, one per kernel, each within its limits", "[cuda][mla][schedule]") {
+  auto desc = [](int64_t D, int64_t Dv, int64_t R, int64_t P, dsl::DType t) {
+    KernelDesc d;
+    d.name = "ml", d.heads = 16, d.kvHeads = 1, d.headDim = D, d.valueDim = Dv, d.rank = R, d.ropeDim = P;
+    d.dtype = t;
+    d.lowRank = KernelDesc::LowRank::Kv;
+    return d;
+  };
+  // DeepSeek's 512 + 64 over head_dim 192: absorbed (2 x 576 + 512 = 1664 per
+  // pair against 2 x 192 + 128 + 512 x 256 / 64 = 2560).
+  const KernelDesc ds = desc(192, 128, 512, 64, dsl::DType::BF16);
+  CHECK_FALSE(cuda::mlaMaterializedCheaper(ds, 64));
+  CHECK_FALSE(cuda::defaultSchedule(ds, cuda::Arch::Sm80, false).mlaMaterialized);
+  CHECK_FALSE(cuda::defaultSchedule(ds, cuda::Arch::Sm80, true).mlaMaterialized);
+  // A latent much wider than the heads: materialized (192 + 512 x 128 / 64 = 1216 < 1536), for both paths.
+  const KernelDesc wide = desc(64, 64, 512, 0, dsl::DType::BF16);
+  CHECK(cuda::mlaMaterializedCheaper(wide, 64));
+  CHECK_FALSE(cuda::mlaMaterializedCheaper(wide, 16));
+  CHECK(cuda::defaultSchedule(wide, cuda::Arch::Sm80, false).mlaMaterialized);
+  CHECK(cuda::defaultSchedule(wide, cuda::Arch::Sm80, true).mlaMaterialized);
+  // A rank over 512 fits only the materialized form, head_dim over 512 only the absorbed one.
+  std::string why;
+  cuda::Schedule s;
+  const KernelDesc big = desc(128, 128, 768, 0, dsl::DType::F16);
+  CHECK(cuda::unsupportedDims(big).empty());
+  REQUIRE(cuda::legalize(big, cuda::Arch::Sm90a, s, why));
+  CHECK(s.mlaMaterialized);
+  const KernelDesc wideHead = desc(640, 128, 256, 0, dsl::DType::F16);
+  s.mlaMaterialized = true;
+  REQUIRE(cuda::legalize(wideHead, cuda::Arch::Sm90a, s, why));
+  CHECK_FALSE(s.mlaMaterialized);
+  CHECK_FALSE(cuda::unsupportedDims(desc(640, 128, 768, 0, dsl::DType::F16)).empty());
+  // The knobs, and the shared memory of the form: latent tiles double-buffered, one K (hi + lo) and one V.
+  REQUIRE(cuda::parseSchedule("mlaabs n32", s, why));
+  CHECK_FALSE(s.mlaMaterialized);
+  REQUIRE(cuda::parseSchedule("mlamat", s, why));
+  CHECK(s.mlaMaterialized);
+  CHECK(s.str().find(" mlamat") != std::string::npos);
+  s = cuda::Schedule();
+  s.mlaMaterialized = true;
+  s.blockN = 32;
+  // Q 64 x 192, K 32 x 2 x 192, V 32 x 128, latent 2 x 32 x 576, bf16 (24, 48, 16 and 72 chunks a row).
+  CHECK(cuda::smemBytes(ds, s) == 64 * 24 * 16 + 32 * 48 * 16 + 32 * 16 * 16 + 2 * 32 * 72 * 16);
+}
+
 TEST_CASE("cuda MLA: latent queries and outputs in the workspace, the query counts them", "[cuda][mla]") {
   // GQA, value_dim != head_dim, a window: latent q and out of 70 rows x 8
   // heads x rank 40, bf16; latent (rows contiguous, as k's and v's), k_up and
   // v_up as strided views.
   checkLowRankWorkspace(mlaCases()[1], "ml", 2 * size_t(70) * 8 * 40 * 2, 4, "low_rank kv",
-                        {"latent", "k_up", "v_up"}, {"latent"});
+                        {"latent", "k_up", "v_up"}, {"latent"}, kAbsVariants[0]);
+  // Materialized: k_up and v_up transposed, 2 kv heads x (16 + 24) x 48 (the rank padded) bf16.
+  checkLowRankWorkspace(mlaCases()[1], "ml", 2 * size_t(40) * 48 * 2, 2, "low_rank kv", {"latent", "k_up", "v_up"},
+                        {"latent"}, kMatVariants[1]);
 }
 
 }  // namespace attnc::test

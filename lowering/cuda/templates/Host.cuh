@@ -78,14 +78,20 @@ static size_t mla_q_bytes(int64_t batch, int64_t seq_q) {
 static size_t mla_o_bytes(int64_t batch, int64_t seq_q) {
   return kMla ? align16((size_t)(batch * seq_q * kHeads) * kRank * sizeof(E)) : 0;
 }
+/* Materialized MLA: k_up and v_up transposed ([kv_heads][dim][kRankPad] each, mla_up_kernel). */
+static size_t mla_up_k_bytes() { return kMlaMat ? align16((size_t)kKvHeads * kQDim * kRankPad * sizeof(E)) : 0; }
+static size_t mla_up_bytes() {
+  return kMlaMat ? mla_up_k_bytes() + align16((size_t)kKvHeads * kOutDim * kRankPad * sizeof(E)) : 0;
+}
 /* MLA with additive scores: W' = k_up . add_wk, [kv_heads][R + rope][units] f32. */
 static size_t mla_wk_bytes() { return kMla && kAdditive ? align16((size_t)kKvHeads * kHeadDim * kUnits * sizeof(float)) : 0; }
 /* The part of the workspace every call needs, whatever the splits: block
  * sparsity's lists and plan, Linformer's projections (`keys`: the keys
- * attended), MLA's latent queries and outputs. */
+ * attended), MLA's latent queries and outputs (absorbed) or its transposed
+ * k_up and v_up (materialized). */
 template <class T> static size_t aux_bytes(int64_t batch, int64_t seq_q, int64_t keys) {
   return sparse_layout<T>(batch, seq_q, keys).total + linformer_bytes(batch) + mla_q_bytes(batch, seq_q) + mla_o_bytes(batch, seq_q) +
-         mla_wk_bytes();
+         mla_wk_bytes() + mla_up_bytes();
 }
 /* The whole workspace: the split-KV partials, then the auxiliary part. */
 static size_t total_bytes(int64_t batch, int64_t seq_q, int nsplit, size_t aux) {
@@ -128,6 +134,9 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
                   : kMla       ? (kSparseBlock > 0 ? "low_rank kv (its latent queries and outputs) with block sparsity "
                                                      "(its tile lists)"
                                                    : "low_rank kv (its latent queries and outputs)")
+                  : kMlaMat    ? (kSparseBlock > 0 ? "low_rank kv (its transposed k_up and v_up) with block sparsity "
+                                                     "(its tile lists)"
+                                                   : "low_rank kv (its transposed k_up and v_up)")
                   : kSparseTop ? "block sparsity (its tile lists and top-T plan)" : "block sparsity (its tile lists)",
                   aux, workspace == NULL ? (size_t)0 : workspace_bytes);
     while (p.nsplit > 1 && need(p.nsplit) > workspace_bytes) --p.nsplit;
@@ -171,6 +180,12 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
       p.o_ss = (int64_t)kHeads * kRank, p.o_sh = kRank, p.o_sb = (int64_t)p.seq_q * kHeads * kRank;
       p.q_aligned = (kQRow * sizeof(E)) % 16 == 0;
     }
+    if (kMlaMat) {  // after block sparsity's part: k_up and v_up transposed
+      unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0) +
+                            sparse_layout<T>(p.batch, p.seq_q, p.seq_kv).total;
+      p.mla_kup = base;
+      p.mla_vup = base + mla_up_k_bytes();
+    }
     if (aux > 0 && kSparseBlock > 0) {
       unsigned char *base = (unsigned char *)workspace + (p.nsplit > 1 ? align16(split_bytes(p.batch, p.seq_q, p.nsplit)) : 0);
       const SparseLayout l = sparse_layout<T>(p.batch, p.seq_q, p.seq_kv);
@@ -210,6 +225,7 @@ static int run(const Params &p0, int max_splits, void *workspace, size_t workspa
   pmla.out = p0.out, pmla.o_sb = p0.o_sb, pmla.o_sh = p0.o_sh, pmla.o_ss = p0.o_ss;
   const dim3 mla_grid((unsigned)((p.seq_q + 7) / 8), (unsigned)kHeads, grid.z);
   if (!e && kMla && !kAdditive) e = launch(&mla_q_kernel, mla_grid, dim3(128), 0, stream, pmla);
+  if (!e && kMlaMat) e = launch(&mla_up_kernel, dim3((unsigned)kKvHeads, 2u), dim3(128), 0, stream, p);
   if (!e && kMla && kAdditive) e = launch(&mla_wk_kernel, dim3((unsigned)kKvHeads), dim3(128), 0, stream, pmla);
   if (!e && kSparseTop && p.seq_kv > 0) {
     // The plan: block means of q and k, then per (q block, head, batch) the

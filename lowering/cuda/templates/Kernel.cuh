@@ -34,13 +34,17 @@ template <int WM, int WN, int WD, int MT, int BNW, int STAGES> struct Tiles {
   static constexpr int kNT = BNW / 8;       // 8-column n-tiles of S per warp
   static constexpr int kDvT = kDvPad / 8 / WD;  // 8-column n-tiles of O per warp (warps along dv: WD)
   using QS = SmemTile<kBM, kQChunks>;  // (MLA on tensor cores: hi chunks, then lo chunks)
-  using KS = SmemTile<kBN, kDChunks>;
+  using KS = SmemTile<kBN, kKChunks>;  // (materialized MLA: hi chunks, then lo chunks)
   using VS = SmemTile<kBN, kDvChunks>;
-  // Shared memory: Q, K[kStages], V[kStages], (f32) P of each warp,
-  // (additive) q and k projections and add_v; after the loop the warps along
-  // kv merge their O through the space of K and V.
-  static constexpr int kQOff = 0, kKOff = QS::kBytes, kVOff = kKOff + STAGES * KS::kBytes;
-  static constexpr int kPOff = kVOff + STAGES * VS::kBytes;
+  using LS = SmemTile<kBN, kLatChunks>;  // materialized MLA: a latent tile
+  // Shared memory: Q, K[kStages], V[kStages] (materialized MLA: one K, one V
+  // and the latent tiles [kStages]), (f32) P of each warp, (additive) q and k
+  // projections and add_v; after the loop the warps along kv merge their O
+  // through the space of K and V.
+  static constexpr int kKVStages = kMlaMat ? 1 : STAGES;
+  static constexpr int kQOff = 0, kKOff = QS::kBytes, kVOff = kKOff + kKVStages * KS::kBytes;
+  static constexpr int kLOff = kVOff + kKVStages * VS::kBytes;
+  static constexpr int kPOff = kLOff + (kMlaMat ? STAGES * LS::kBytes : 0);
   static constexpr int kProjOff = kPOff + (kTensorCores ? 0 : kWarps * MT * 16 * BNW * 4);
   static constexpr int kLoopEnd = kProjOff + (kAdditive ? (kBM + kBN + kGroup) * kUnits * 4 : 0);
   static constexpr int kMergeOff = QS::kBytes;
@@ -261,7 +265,7 @@ template <int WHICH> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) top_mean_kernel(
       double sum = 0.0;
       for (int r = r0; r < r1; ++r) {
         double key;
-        if constexpr (WHICH == 1 && kMla) {
+        if constexpr (WHICH == 1 && (kMla || kMlaMat)) {
           // The key as the reference builds it, in f64 and in its order:
           // 0 + sum over the latent dims ascending of latent x k_up (each
           // product exact), or with rope the row's element as it is.
@@ -373,6 +377,115 @@ template <class T> ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) block_list_kernel(
   }
 }
 
+/* Materialized MLA (`low_rank kv`, schedule `mlamat`), before the attention:
+ * k_up (WHICH = blockIdx.y 0) or v_up (1) of kv head blockIdx.x transposed
+ * into the workspace, [x][kRankPad] in the kernel's type with zeros past the
+ * rank: the B fragments of the tile builds below are then pairs of adjacent
+ * elements, whatever strides the caller's views have. */
+ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(128) mla_up_kernel(const Params p) {
+  if constexpr (kMlaMat) {  // (never launched otherwise)
+    const dim3 bid = block_idx();
+    const int hk = static_cast<int>(bid.x), which = static_cast<int>(bid.y);
+    const int nx = which ? kOutDim : kQDim;
+    const E *src = static_cast<const E *>(which ? p.v_up : p.k_up) + hk * (which ? p.vu_s[0] : p.ku_s[0]);
+    const int64_t sr = which ? p.vu_s[1] : p.ku_s[1], sx = which ? p.vu_s[2] : p.ku_s[2];
+    E *dst = static_cast<E *>(which ? p.mla_vup : p.mla_kup) + static_cast<int64_t>(hk) * nx * kRankPad;
+    for (int i = static_cast<int>(tid()); i < nx * kRankPad; i += 128) {
+      const int x = i / kRankPad, r = i % kRankPad;
+      dst[i] = r < kRank ? src[r * sr + x * sx] : E(0);
+    }
+  }
+}
+
+/* Materialized MLA, in the attention: the K and V tiles of one kv tile from
+ * its latent tile sL ([kBN][kLatPad]; rows past seq_kv are zero):
+ * K[n][x] = sum over r of latent[n][r] k_up[r][x] for x < head_dim - rope,
+ * then the latent row's rope part as it is, and V[n][x] = sum over r of
+ * latent[n][r] v_up[r][x]. On tensor cores each warp takes 16 rows x 32
+ * columns at a time (mma.sync over the rank: A from the latent tile by
+ * ldmatrix, B from mla_up_kernel's transposed copies, f32 sums) and stores K
+ * as hi + lo in the kernel's type (kKParts: the scores keep about f32
+ * accuracy, as the absorbed form's latent query does) and V rounded once (as
+ * the absorbed form's latent output is); the f32 path sums by FMA. Called by
+ * every thread of the block; the caller syncs. */
+template <class T>
+ATTNC_DEVICE void mla_build_kv(const Params &p, int hk, const unsigned char *sL, unsigned char *sK, unsigned char *sV) {
+  if constexpr (kMlaMat) {
+    const E *kup = static_cast<const E *>(p.mla_kup) + static_cast<int64_t>(hk) * kQDim * kRankPad;
+    const E *vup = static_cast<const E *>(p.mla_vup) + static_cast<int64_t>(hk) * kOutDim * kRankPad;
+    auto kref = [&](int r, int col) -> E & {
+      return reinterpret_cast<E *>(sK + T::KS::chunk(r, col / kChunkElems) * 16)[col % kChunkElems];
+    };
+    auto vref = [&](int r, int col) -> E & {
+      return reinterpret_cast<E *>(sV + T::VS::chunk(r, col / kChunkElems) * 16)[col % kChunkElems];
+    };
+    if constexpr (kTensorCores) {
+      const int lane = static_cast<int>(tid() & 31), warp = static_cast<int>(tid() >> 5), g = lane >> 2, t4 = lane & 3;
+      constexpr int kRows16 = T::kBN / 16, kKG = (kQDim + 31) / 32, kVG = (kOutDim + 31) / 32;
+      for (int item = warp; item < kRows16 * (kKG + kVG); item += T::kWarps) {
+        const bool isv = item >= kRows16 * kKG;
+        const int j = isv ? item - kRows16 * kKG : item;
+        const int r16 = j % kRows16, x0 = (j / kRows16) * 32, nx = isv ? kOutDim : kQDim;
+        const E *w = isv ? vup : kup;
+        float acc[4][4];
+        ATTNC_UNROLL for (int nt = 0; nt < 4; ++nt)
+          ATTNC_UNROLL for (int i = 0; i < 4; ++i) acc[nt][i] = 0.f;
+        for (int ks = 0; ks < kRankPad / 16; ++ks) {
+          uint32_t a[4];
+          ldsm_x4(a, sL + T::LS::chunk(r16 * 16 + (lane & 15), ks * 2 + (lane >> 4)) * 16);
+          ATTNC_UNROLL for (int nt = 0; nt < 4; ++nt) {
+            const int x = x0 + nt * 8 + g;  // this lane's column of the B fragment
+            uint32_t b[2] = {0u, 0u};
+            if (x < nx) {
+              const uint32_t *src = reinterpret_cast<const uint32_t *>(w + static_cast<int64_t>(x) * kRankPad + ks * 16 + 2 * t4);
+              b[0] = src[0];
+              b[1] = src[4];
+            }
+            mma16816<kDType>(acc[nt], a, b);
+          }
+        }
+        ATTNC_UNROLL for (int nt = 0; nt < 4; ++nt)
+          ATTNC_UNROLL for (int i = 0; i < 4; ++i) {
+            const int r = r16 * 16 + g + (i >> 1) * 8, col = x0 + nt * 8 + 2 * t4 + (i & 1);
+            if (col >= nx) continue;
+            if (isv) {
+              vref(r, col) = st(acc[nt][i]);
+            } else {
+              const E hi = st(acc[nt][i]);
+              kref(r, col) = hi;
+              kref(r, kDPad + col) = st(acc[nt][i] - ld(hi));
+            }
+          }
+      }
+    } else {
+      for (int i = static_cast<int>(tid()); i < T::kBN * kQDim; i += T::kThreads) {
+        const int n = i / kQDim, x = i % kQDim;
+        const E *w = kup + static_cast<int64_t>(x) * kRankPad;
+        float acc = 0.f;
+        for (int r = 0; r < kRank; ++r) acc += ld(at<typename T::LS>(sL, n, r)) * ld(w[r]);
+        kref(n, x) = st(acc);
+      }
+      for (int i = static_cast<int>(tid()); i < T::kBN * kOutDim; i += T::kThreads) {
+        const int n = i / kOutDim, x = i % kOutDim;
+        const E *w = vup + static_cast<int64_t>(x) * kRankPad;
+        float acc = 0.f;
+        for (int r = 0; r < kRank; ++r) acc += ld(at<typename T::LS>(sL, n, r)) * ld(w[r]);
+        vref(n, x) = st(acc);
+      }
+    }
+    // The rope part (the latent row's last elements) and the zero padding.
+    constexpr int kKRest = kDPad - kQDim, kVRest = kDvPad - kOutDim;
+    constexpr int kKDiv = kKRest > 0 ? kKRest : 1, kVDiv = kVRest > 0 ? kVRest : 1;  // (no division by 0 to warn of)
+    for (int i = static_cast<int>(tid()); i < T::kBN * kKRest; i += T::kThreads) {
+      const int n = i / kKDiv, x = kQDim + i % kKDiv;
+      kref(n, x) = x < kHeadDim ? at<typename T::LS>(sL, n, kRank + (x - kQDim)) : E(0);
+      if constexpr (kKParts == 2) kref(n, kDPad + x) = E(0);
+    }
+    for (int i = static_cast<int>(tid()); i < T::kBN * kVRest; i += T::kThreads)
+      vref(i / kVDiv, kOutDim + i % kVDiv) = E(0);
+  }
+}
+
 template <int WM, int WN, int WD, int MT, int BNW, int STAGES>
 ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const Params p) {
   using T = Tiles<WM, WN, WD, MT, BNW, STAGES>;
@@ -423,10 +536,16 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
     auto v_row = [&](int r) -> const E * {
       return k0 + r < seq_kv ? vg + b * p.v_sb + hk * p.v_sh + static_cast<int64_t>(k0 + r) * p.v_ss : nullptr;
     };
-    load_tile<typename T::KS, T::kBN, kDChunks, kHeadDim, T::kThreads>(smem + T::kKOff + stage * T::KS::kBytes,
-                                                                      k_row, p.k_aligned);
-    load_tile<typename T::VS, T::kBN, kDvChunks, kValueDim, T::kThreads>(smem + T::kVOff + stage * T::VS::kBytes,
-                                                                        v_row, p.v_aligned);
+    if constexpr (kMlaMat) {  // (the latent rows: K and V are built from them once they arrive)
+      load_tile<typename T::LS, T::kBN, kLatChunks, kLatDim, T::kThreads>(smem + T::kLOff + stage * T::LS::kBytes,
+                                                                         k_row, p.k_aligned);
+      (void)v_row;
+    } else {
+      load_tile<typename T::KS, T::kBN, kDChunks, kHeadDim, T::kThreads>(smem + T::kKOff + stage * T::KS::kBytes,
+                                                                        k_row, p.k_aligned);
+      load_tile<typename T::VS, T::kBN, kDvChunks, kValueDim, T::kThreads>(smem + T::kVOff + stage * T::VS::kBytes,
+                                                                          v_row, p.v_aligned);
+    }
   };
   // Empty, partial or full (see tile_class_static); a collective when it asks
   // the mask. A tile only partly in kept blocks is partial.
@@ -474,8 +593,12 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
       cp_async_wait<0>();
     }
     block_sync();
-    const unsigned char *sK = smem + T::kKOff + stage * T::KS::kBytes;
-    const unsigned char *sV = smem + T::kVOff + stage * T::VS::kBytes;
+    if constexpr (kMlaMat) {
+      mla_build_kv<T>(p, hk, smem + T::kLOff + stage * T::LS::kBytes, smem + T::kKOff, smem + T::kVOff);
+      block_sync();
+    }
+    const unsigned char *sK = smem + T::kKOff + (kMlaMat ? 0 : stage * T::KS::kBytes);
+    const unsigned char *sV = smem + T::kVOff + (kMlaMat ? 0 : stage * T::VS::kBytes);
     const int k0 = tile_of(it) * T::kBN;
 
     if constexpr (kAdditive) {
@@ -512,8 +635,11 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
           const float *w = p.mla_wk + static_cast<int64_t>(hk) * kHeadDim * kUnits + u;
           for (int x = 0; x < kHeadDim; ++x) acc += ld(at<typename T::KS>(sK, r, x)) * w[x * kUnits];
         } else {
-          for (int x = 0; x < kHeadDim; ++x)
-            acc += ld(at<typename T::KS>(sK, r, x)) * ld(wk[hk * p.wk_s[0] + x * p.wk_s[1] + u * p.wk_s[2]]);
+          for (int x = 0; x < kHeadDim; ++x) {
+            float kx = ld(at<typename T::KS>(sK, r, x));
+            if constexpr (kKParts == 2) kx += ld(at<typename T::KS>(sK, r, kDPad + x));  // (a built key's lo part)
+            acc += kx * ld(wk[hk * p.wk_s[0] + x * p.wk_s[1] + u * p.wk_s[2]]);
+          }
         }
         kp[i] = acc;
       }
@@ -550,6 +676,18 @@ ATTNC_GLOBAL void ATTNC_LAUNCH_BOUNDS(32 * WM * WN * WD) attention_kernel(const 
           ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
             mma16816<kDType>(s[mt][2 * n2], a[mt], bk);
             mma16816<kDType>(s[mt][2 * n2 + 1], a[mt], bk + 2);
+          }
+        }
+        if constexpr (kKParts == 2) {
+          // Materialized MLA: the same Q fragments against the built keys' low part.
+          ATTNC_UNROLL for (int n2 = 0; n2 < T::kNT / 2; ++n2) {
+            uint32_t bk[4];
+            ldsm_x4(bk, sK + T::KS::chunk(wn * BNW + n2 * 16 + (lane & 7) + ((lane >> 4) << 3),
+                                          kDChunks + ks * 2 + ((lane >> 3) & 1)) * 16);
+            ATTNC_UNROLL for (int mt = 0; mt < MT; ++mt) {
+              mma16816<kDType>(s[mt][2 * n2], a[mt], bk);
+              mma16816<kDType>(s[mt][2 * n2 + 1], a[mt], bk + 2);
+            }
           }
         }
         if constexpr (kQParts == 2) {
