@@ -52,7 +52,7 @@ def cuda_section(argv):
         for f in a.ptxas:
             for line in open(f):
                 parts = line.split()
-                helpers = ("blocklist", "topmean", "topselect", "linproj", "prunefill", "mlaq", "mlaout", "mlawk")
+                helpers = ("blocklist", "topmean", "topselect", "linproj", "prunefill", "mlaq", "mlaout", "mlawk", "mlaup")
                 if len(parts) == 6 and parts[2] in helpers and parts[3].isdigit() and int(parts[3]) <= 4:
                     continue
                 if len(parts) == 6 and parts[0] != "spec" and parts[3].isdigit():

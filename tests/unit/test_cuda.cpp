@@ -682,6 +682,9 @@ TEST_CASE("cuda emulated: MLA kernels build K and V from the latent tiles (mater
                   "  mask causal\n  compress {\n    sparse block 16 top 2\n    low_rank kv rank 32 rope 16\n  }\n}\n");
   specs.push_back("attention ml {\n  dtype f32\n  heads 2\n  kv_heads 1\n  head_dim 24\n  value_dim 16\n"
                   "  score additive(units 5)\n  output lse\n  compress {\n    low_rank kv rank 16 rope 8\n  }\n}\n");
+  // A rank over 512: past the absorbed form's value tiles, materialized whatever the knob.
+  specs.push_back("attention ml {\n  dtype f32\n  heads 2\n  head_dim 32\n  output lse\n  mask causal\n"
+                  "  compress {\n    low_rank kv rank 520\n  }\n}\n");
   checkCudaSpecs(specs, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 70, 150}},
                  [](KernelArgs &a) { fillBlockMask(a, 0.5, static_cast<uint32_t>(a.host[0].numel()), 1); },
                  kMatVariants);
