@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "driver/Bench.h"
+#include "driver/Report.h"
 #include "driver/Errors.h"
 #include "driver/Targets.h"
 #include "dsl/Sema.h"
@@ -97,7 +98,8 @@ int main(int argc, char **argv) {
              "  attnc bench examples/llama3_8b.attn --seq-q 2048 --seq-kv 2048\n"
              "  attnc examples/llama3_8b.attn -target cuda --arch sm_90a -o out\n"
              "  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn [-target cuda]\n"
-             "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256");
+             "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256\n"
+             "  attnc report examples/topk_sparse.attn --seq-q 8192 --seq-kv 8192 --accuracy");
 
   std::string spec, target, output;
   attnc::driver::TargetOptions to;
@@ -159,6 +161,40 @@ int main(int argc, char **argv) {
   bench->add_flag("--no-baseline", noBaseline, "skip the unfused OpenBLAS attention");
   bench->add_flag("--no-roofs", noRoofs, "skip the sgemm and bandwidth roofs");
 
+  auto *rep = app.add_subcommand("report", "how much faster, smaller and less accurate a compressed spec is than "
+                                           "the same spec without its compress block (docs/compression.md)");
+  std::string repSpec, repKernel;
+  attnc::driver::ReportOptions ro;
+  rep->add_option("spec", repSpec, "the .attn file")->required();
+  rep->add_option("-t,--target", ro.target, "x86 (this machine's roofs) or cuda (a card's published peaks)")
+      ->check(CLI::IsMember({"x86", "cuda"}));
+  rep->add_option("--kernel", repKernel, "which attention of the file (default: the first)");
+  rep->add_option("--batch", ro.batch, "batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  rep->add_option("--seq-q", ro.seqQ, "query length (default 4096)")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  rep->add_option("--seq-kv", ro.seqKv, "key/value length (default 4096)")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  rep->add_option("--arch", ro.arch, "cuda: sm_80, sm_86, sm_89 or sm_90a (default): the schedule, and the default card");
+  rep->add_option("--card", ro.card, "cuda: A100, H100, H200, L40S or A10 (default: the arch's)");
+  rep->add_option("--peak-gflops", ro.peakGflops, "x86: the compute roof to use instead of measuring it")
+      ->check(CLI::PositiveNumber);
+  rep->add_option("--bandwidth", ro.bandwidthGbs, "x86: the read bandwidth (GB/s) to use instead of measuring it")
+      ->check(CLI::PositiveNumber);
+  rep->add_option("--threads", ro.threads, "x86: threads for the roofs and --measure (default: every core)")
+      ->check(CLI::Range(1, 1024));
+  rep->add_option("--density", ro.density, "sparse block input: the random block mask's kept fraction (default 0.25)")
+      ->check(CLI::Range(0.0, 1.0));
+  rep->add_option("--tile", ro.tile, "tile side of the tile map (default: the sparse block, else 64)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  rep->add_flag("--measure", ro.measure, "x86: also time both kernels here (interleaved, best of each)");
+  rep->add_flag("--accuracy", ro.accuracy, "run both through the reference on synthetic data with the transform's "
+                                           "structure; report the error of out");
+  rep->add_option("--noise", ro.noise, "--accuracy: the noise level over the structure (default 0.05)")
+      ->check(CLI::Range(0.0, 100.0));
+  rep->add_option("--seed", ro.seed, "--accuracy: the data's seed (default 1)");
+  rep->add_option("--accuracy-seq", ro.accuracySeq, "--accuracy: the longest seq_q and seq_kv of its runs (default 1024)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 16));
+  rep->add_option("--plot", ro.plot, "write the tile maps (dense and compressed) to this SVG file");
+  rep->add_flag("--json", ro.json, "print one JSON object (docs/compression.md, \"The report's JSON\")");
+
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::CallForHelp &e) {
@@ -219,6 +255,23 @@ int main(int argc, char **argv) {
       if (!bo.schedule.empty() && !attnc::x86::parseSchedule(bo.schedule, probe, serr))
         return report(ErrorId::bad_schedule, serr);
       return attnc::driver::runBench(*plan, bo);
+    }
+    if (*rep) {
+      auto file = frontEnd(repSpec, code);
+      if (!file) return code;
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      auto plans = plansOf(*c, code);
+      if (!plans) return code;
+      const attnc::KernelPlan *plan = &plans->front();
+      if (!repKernel.empty()) {
+        plan = nullptr;
+        for (const attnc::KernelPlan &p : *plans)
+          if (p.desc.name == repKernel) plan = &p;
+        if (!plan) return report(ErrorId::no_kernel, repKernel);
+      }
+      ro.specPath = repSpec;
+      return attnc::driver::runReport(*plan, ro);
     }
     if (*tiles) {
       auto file = frontEnd(tilesSpec, code);

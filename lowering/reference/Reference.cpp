@@ -544,18 +544,37 @@ bool ReferenceKernel::run(const std::vector<const HostTensor *> &args, HostTenso
 
 int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ,
                                    int64_t seqKv) const {
+  std::vector<int64_t> maskKept, kept;
+  if (!tileKept(args, b, h, seqQ, seqKv, std::max<int64_t>(seqQ, 1), std::max<int64_t>(seqKv, 1), maskKept, kept))
+    return -1;
+  return kept.empty() ? 0 : kept[0];
+}
+
+bool ReferenceKernel::tileKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ,
+                               int64_t seqKv, int64_t tileQ, int64_t tileKv, std::vector<int64_t> &maskKept,
+                               std::vector<int64_t> &kept) const {
   const KernelDesc &d = impl_->desc;
   const Program &maskP = impl_->regions.mask;
   std::vector<ArgDesc> sig = d.signature();
+  if (tileQ < 1 || tileKv < 1) return false;
+  const int64_t ntq = (seqQ + tileQ - 1) / tileQ, ntk = (seqKv + tileKv - 1) / tileKv;
+  maskKept.assign(ntq * ntk, 0);
+  kept.assign(ntq * ntk, 0);
   // `sparse block B input`: the caller's block mask drops pairs too.
   const HostTensor *blockMask = nullptr;
   const int64_t blk = d.sparseBlock > 0 && !d.sparseTop ? d.sparseBlock : 0;
   for (size_t i = 0; blk && i < sig.size() && i < args.size(); ++i)
     if (sig[i].name == "block_mask") blockMask = args[i];
-  if (blk && !blockMask) return -1;
-  if (maskP.empty() && !blockMask && !d.sparseTop) return seqQ * seqKv;
+  if (blk && !blockMask) return false;
+  if (maskP.empty() && !blockMask && !d.sparseTop) {  // every pair: the tiles' areas
+    for (int64_t t = 0; t < ntq; ++t)
+      for (int64_t u = 0; u < ntk; ++u)
+        maskKept[t * ntk + u] = kept[t * ntk + u] =
+            (std::min(seqQ, (t + 1) * tileQ) - t * tileQ) * (std::min(seqKv, (u + 1) * tileKv) - u * tileKv);
+    return true;
+  }
   std::vector<BoundInput> inputs;
-  if (!bindInputs(d, sig, args, inputs)) return -1;
+  if (!bindInputs(d, sig, args, inputs)) return false;
   EvalEnv env{static_cast<double>(seqQ), static_cast<double>(seqKv), &inputs};
   std::vector<double> regs(std::max(maskP.numRegs, 5));
   const int64_t nqb = blk ? (seqQ + blk - 1) / blk : 0, nkb = blk ? (seqKv + blk - 1) / blk : 0;
@@ -563,7 +582,7 @@ int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, 
   std::vector<char> topKeep;
   const int64_t tblk = d.sparseTop ? d.sparseBlock : 0, tnkb = tblk ? (seqKv + tblk - 1) / tblk : 0;
   if (d.sparseTop) {
-    if (d.lowRank != KernelDesc::LowRank::None || args.empty() || !args[0]) return -1;
+    if (d.lowRank != KernelDesc::LowRank::None || args.empty() || !args[0]) return false;
     Call c(d, impl_->regions, args);
     c.bshd = d.layout == dsl::Layout::BSHD;
     c.B = args[0]->shape[0], c.Sq = seqQ, c.Skv = seqKv, c.H = d.heads, c.Hkv = d.kvHeads, c.D = d.headDim;
@@ -574,19 +593,21 @@ int64_t ReferenceKernel::countKept(const std::vector<const HostTensor *> &args, 
     materializeKV(c, b, h / c.group, K, V);
     topKeep = topBlocks(c, regs, b, h, K);
   }
-  int64_t n = 0;
   for (int64_t q = 0; q < seqQ; ++q)
     for (int64_t j = 0; j < seqKv; ++j) {
+      bool keep = true;
+      if (!maskP.empty()) {
+        regs[1] = double(b), regs[2] = double(h), regs[3] = double(q), regs[4] = double(j);
+        keep = execute(maskP, regs.data(), env) != 0;
+      }
+      if (!keep) continue;
+      const int64_t t = (q / tileQ) * ntk + j / tileKv;
+      ++maskKept[t];
       if (blockMask && blockMask->data[((b * d.heads + h) * nqb + q / blk) * nkb + j / blk] == 0) continue;
       if (tblk && !topKeep[(q / tblk) * tnkb + j / tblk]) continue;
-      if (maskP.empty()) {
-        ++n;
-        continue;
-      }
-      regs[1] = double(b), regs[2] = double(h), regs[3] = double(q), regs[4] = double(j);
-      n += execute(maskP, regs.data(), env) != 0;
+      ++kept[t];
     }
-  return n;
+  return true;
 }
 
 }  // namespace attnc

@@ -48,6 +48,12 @@ public:
   /// reading the spec's inputs from `args` (as for run()). -1 on a bad argument.
   int64_t countKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ,
                     int64_t seqKv) const;
+  /// Kept pairs per tile of tileQ x tileKv for batch b, head h (pruning
+  /// aside), row-major over ceil(seqQ / tileQ) x ceil(seqKv / tileKv) tiles:
+  /// by the mask alone (`maskKept`) and by the mask and the block sparsity
+  /// (`kept`). False on a bad argument.
+  bool tileKept(const std::vector<const HostTensor *> &args, int64_t b, int64_t h, int64_t seqQ, int64_t seqKv,
+                int64_t tileQ, int64_t tileKv, std::vector<int64_t> &maskKept, std::vector<int64_t> &kept) const;
 
   struct Impl;
 
