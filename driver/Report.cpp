@@ -641,7 +641,10 @@ int runReport(const KernelPlan &plan, const ReportOptions &o) {
   std::cout << fmt::format("roofline: {:.0f} GFLOP/s, {:.0f} GB/s ({})\n\n", r["roofline"]["gflops"].get<double>(),
                            r["roofline"]["gbs"].get<double>(), r["roofline"]["source"].get<std::string>());
   auto row = [&](const char *label, const std::string &dv, const std::string &cv, const char *key) {
-    std::string ratio = q.contains(key) && q[key].is_number() ? fmt::format("{:.2f}x", q[key].get<double>()) : "-";
+    // ("-" where the ratio says nothing: a count the dense kernel does not have, or none at all.)
+    std::string ratio = q.contains(key) && q[key].is_number() && q[key].get<double>() != 0
+                            ? fmt::format("{:.2f}x", q[key].get<double>())
+                            : "-";
     std::cout << fmt::format("{:<26}{:>16}{:>16}{:>12}\n", label, dv, cv, ratio);
   };
   std::cout << fmt::format("{:<26}{:>16}{:>16}{:>12}\n", "", "dense", "compressed", "dense/comp");

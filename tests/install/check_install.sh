@@ -11,4 +11,5 @@ cmake -S "$src/tests/install/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$
 cmake --build "$tmp/consumer" >/dev/null
 "$tmp/consumer/consumer"
 "$tmp/consumer/kernel_user"
+"$tmp/consumer/compress_user"
 echo "install ok"
