@@ -3,7 +3,8 @@
 #   attnc_add_kernel(TARGET <target> SPEC <file.attn> [BACKEND x86|cuda]
 #                    [ISA x86|x86-avx2|x86-avx512] [ARCH sm_80|sm_86|sm_89|sm_90a]
 #                    [SIMT_EMULATION] [KERNELS <name>...]
-#                    [SCHEDULE "<knobs>"] [DECODE_SCHEDULE "<knobs>"])
+#                    [SCHEDULE "<knobs>"] [DECODE_SCHEDULE "<knobs>"]
+#                    [TUNING_DB <file>])
 #
 # BACKEND x86 (the default) runs `attnc SPEC -target ISA -o DIR` when the spec
 # (or attnc) changes and gives <target>, an INTERFACE library that links every
@@ -16,6 +17,10 @@
 # SIMT_EMULATION, compiled as C++ against the CPU emulator (no GPU, no CUDA
 # toolkit: for tests). NAME.h declares NAME_cuda(...) either way.
 #
+# TUNING_DB names the tuning database attnc consults (`attnc --db`; by
+# default $ATTNC_TUNING_DB or $XDG_CACHE_HOME/attnc/tuning.json as attnc finds
+# them, docs/tuning.md); the kernels are rebuilt when that file changes.
+#
 # KERNELS names the attentions the spec defines (default: the spec's file
 # name without .attn); attnc checks them (--expect-kernels) and, when one is
 # missing, fails the build naming the ones the spec defines. Several kernels,
@@ -24,7 +29,8 @@ include_guard(GLOBAL)
 find_package(Threads REQUIRED)
 
 function(attnc_add_kernel)
-  cmake_parse_arguments(ARG "SIMT_EMULATION" "TARGET;SPEC;BACKEND;ISA;ARCH;SCHEDULE;DECODE_SCHEDULE" "KERNELS" ${ARGN})
+  cmake_parse_arguments(ARG "SIMT_EMULATION" "TARGET;SPEC;BACKEND;ISA;ARCH;SCHEDULE;DECODE_SCHEDULE;TUNING_DB" "KERNELS"
+                        ${ARGN})
   if(NOT ARG_TARGET OR NOT ARG_SPEC)
     message(FATAL_ERROR "attnc_add_kernel: TARGET and SPEC are required")
   endif()
@@ -62,6 +68,16 @@ function(attnc_add_kernel)
   if(ARG_DECODE_SCHEDULE)
     list(APPEND extra --decode-schedule "${ARG_DECODE_SCHEDULE}")
   endif()
+  set(db_dep)
+  if(ARG_TUNING_DB)
+    get_filename_component(db "${ARG_TUNING_DB}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+    list(APPEND extra --db "${db}")
+    # (A rebuild when it changes: a file that exists now, or one this build makes.)
+    string(FIND "${db}" "${CMAKE_BINARY_DIR}/" in_build)
+    if(EXISTS "${db}" OR in_build EQUAL 0)
+      set(db_dep "${db}")
+    endif()
+  endif()
   if(ARG_BACKEND STREQUAL "cuda")
     if(NOT ARG_ARCH)
       set(ARG_ARCH sm_80)
@@ -81,7 +97,7 @@ function(attnc_add_kernel)
     add_custom_command(
       OUTPUT ${outputs}
       COMMAND ${exe} "${spec}" -target cuda --arch ${ARG_ARCH} -o "${dir}" ${extra}
-      DEPENDS "${spec}" ${exe_dep}
+      DEPENDS "${spec}" ${exe_dep} ${db_dep}
       COMMENT "attnc: compiling ${ARG_SPEC} for cuda ${ARG_ARCH}"
       VERBATIM)
     add_library(${ARG_TARGET} STATIC ${sources})
@@ -105,7 +121,7 @@ function(attnc_add_kernel)
   add_custom_command(
     OUTPUT ${outputs}
     COMMAND ${exe} "${spec}" -target ${ARG_ISA} -o "${dir}" ${extra}
-    DEPENDS "${spec}" ${exe_dep}
+    DEPENDS "${spec}" ${exe_dep} ${db_dep}
     COMMENT "attnc: compiling ${ARG_SPEC} for ${ARG_ISA}"
     VERBATIM)
   add_custom_target(${ARG_TARGET}_attnc_gen DEPENDS ${outputs})

@@ -20,6 +20,8 @@
 
 #include "driver/Errors.h"
 #include "driver/Roofs.h"
+#include "driver/Tune.h"
+#include "driver/TuningDb.h"
 #include "lowering/kernel/ParallelFor.h"
 #include "lowering/reference/KernelArgs.h"
 #include "lowering/reference/Reference.h"
@@ -191,11 +193,27 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   KernelDesc chosen = plan.desc;  // the policy decides with the dtype the kernel will have
   if (auto t = dsl::dtypeFromName(o.dtype); t && dsl::isFloat(*t)) chosen.dtype = *t;
-  const bool decode = o.variant.empty() ? x86::useDecode(chosen, o.isa, o.schedule, o.seqQ) : o.variant == "decode";
+  bool decode = o.variant.empty() ? x86::useDecode(chosen, o.isa, o.schedule, o.seqQ) : o.variant == "decode";
+  // The schedule: --schedule, else the tuning database's for this shape's
+  // bucket (and its variant), else the heuristic (docs/tuning.md).
+  std::string schedule = o.schedule, source = o.schedule.empty() ? "heuristic" : "--schedule";
+  if (o.schedule.empty() && !o.specHash.empty() && o.dtype.empty() && o.layout.empty()) {
+    std::string warning;
+    const std::string path = TuningDb::resolvePath(o.db), target = o.isa == x86::Isa::Avx512 ? "x86-avx512" : "x86-avx2";
+    const TuningDb db = TuningDb::load(path, o.dbNamed, warning);
+    if (!warning.empty()) std::fprintf(stderr, "attnc: warning: %s\n", warning.c_str());
+    if (const TuningEntry *e = db.find(o.specHash, target, ShapeBucket::of(o.batch, o.seqQ, o.seqKv),
+                                       currentMachine(target));
+        e && (o.variant.empty() || o.variant == e->variant)) {
+      decode = e->variant == "decode";
+      schedule = e->schedule;
+      source = fmt::format("tuning database {}, {} {}", path, e->bucket.str(), e->when);
+    }
+  }
   std::string err;
   auto t0 = Clock::now();
   std::unique_ptr<KernelDesc> over;
-  auto kernel = x86::buildKernel(plan, o.isa, {decode, o.schedule}, err);
+  auto kernel = x86::buildKernel(plan, o.isa, {decode, schedule}, err);
   if (kernel && (!o.dtype.empty() || !o.layout.empty())) {
     // Rebuild with the overridden storage type / layout.
     KernelPlan p2 = plan;
@@ -387,6 +405,7 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     j["kernel"] = name;
     j["isa"] = x86::isaName(o.isa);
     j["schedule"] = kernel->schedule().str();
+    j["schedule_source"] = source;
     j["threads"] = threads;
     j["dtype"] = dsl::dtypeName(desc.dtype);
     j["layout"] = desc.layout == dsl::Layout::BSHD ? "bshd" : "bhsd";
@@ -436,8 +455,8 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("kernel   {}  x86 {}  [{}]  {} threads\n", name, x86::isaName(o.isa),
-                           kernel->schedule().str(), threads);
+  std::cout << fmt::format("kernel   {}  x86 {}  [{}] ({})  {} threads\n", name, x86::isaName(o.isa),
+                           kernel->schedule().str(), source, threads);
   std::cout << fmt::format("shape    batch {} heads {} (kv {}) head_dim {} value_dim {} seq_q {} seq_kv {}  {} {}\n", B,
                            desc.heads, desc.kvHeads, desc.headDim, desc.valueDim, Sq, Skv, dsl::dtypeName(desc.dtype),
                            desc.layout == dsl::Layout::BSHD ? "bshd" : "bhsd");
@@ -446,6 +465,12 @@ int runBench(const KernelPlan &plan, const BenchOptions &o) {
                            "({:.1f}% of pairs kept)  {:.1f} GB/s\n",
                            kernelS * 1e3, kt.median * 1e3, 100 * kt.spread(), kt.runs, gflops,
                            100 * pairs / (double(Sq) * Skv), gbs);
+  if (o.explain && computePeak > 0 && read > 0)
+    std::cout << fmt::format("explain  schedule from {}; the x86 cost model (driver/Tune.h) estimates {:.3f} ms, "
+                             "measured {:.3f} ms\n",
+                             source, 1e3 * x86ModelSeconds(desc, kernel->schedule(), o.isa, B, Sq, Skv, threads,
+                                                           computePeak, read),
+                             kernelS * 1e3);
   if (o.roofs) {
     std::cout << fmt::format("roofs    FMA f32 {:.1f} GFLOP/s ({}-bit){}  read {:.1f} GB/s{}\n", fmaPeak, vectorBits,
                              bf16Peak > 0 ? fmt::format("  bf16 dot {:.1f} GFLOP/s", bf16Peak) : std::string(),

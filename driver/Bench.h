@@ -23,6 +23,10 @@ struct BenchOptions {
   std::string dtype, layout;  // overrides of the spec's ("" keeps it)
   std::string variant;        // "prefill" or "decode" forces one; "" lets the policy choose (Policy.h)
   double density = 0.25;      // `sparse block B input`: the fraction of blocks the random block mask keeps
+  std::string db;             // the tuning database ("" : the default one)
+  bool dbNamed = false;       // named by --db or ATTNC_TUNING_DB (a missing file is then worth a warning)
+  std::string specHash;       // the kernel's key in it
+  bool explain = false;
 };
 
 /// Runs the benchmark and prints the report. Returns an exit code.

@@ -27,35 +27,6 @@ using json = nlohmann::json;
 
 namespace {
 
-/// A card's published dense peaks (no structured sparsity) and memory
-/// bandwidth: NVIDIA's data sheets (docs/compression.md, "Roofline").
-struct Card {
-  const char *name;
-  double tensorTflops;  // f16/bf16 tensor cores, f32 accumulate
-  double f32Tflops;     // f32 FMA (the SIMT path of f32 specs)
-  double gbs;           // HBM / GDDR bandwidth
-};
-constexpr Card kCards[] = {
-    {"A100", 312.0, 19.5, 2039.0},  // A100 SXM4 80 GB
-    {"H100", 989.4, 66.9, 3350.0},  // H100 SXM5
-    {"H200", 989.4, 66.9, 4800.0},  // H200 SXM
-    {"L40S", 362.1, 91.6, 864.0},
-    {"A10", 125.0, 31.2, 600.0},
-};
-
-const Card *findCard(const std::string &name) {
-  for (const Card &c : kCards)
-    if (name == c.name) return &c;
-  return nullptr;
-}
-
-std::string cardForArch(const std::string &arch) {
-  if (arch == "sm_80") return "A100";
-  if (arch == "sm_86") return "A10";
-  if (arch == "sm_89") return "L40S";
-  return "H100";
-}
-
 bool mlaKv(const KernelDesc &d) { return d.lowRank == KernelDesc::LowRank::Kv; }
 
 /// Per-head tile figures of one head, summed over the heads the report covers.
@@ -516,8 +487,8 @@ bool computeReport(const KernelPlan &plan, const ReportOptions &o, json &out, st
   json roof;
   double peak = 0, bw = 0;  // GFLOP/s, GB/s
   if (cuda) {
-    const std::string name = o.card.empty() ? cardForArch(o.arch) : o.card;
-    const Card *card = findCard(name);
+    const std::string name = o.card.empty() ? cuda::defaultCard(arch) : o.card;
+    const cuda::Card *card = cuda::findCard(name);
     if (!card) return error = "unknown card `" + name + "` (A100, H100, H200, L40S, A10)", false;
     peak = 1e3 * (cd.dtype == dsl::DType::F32 ? card->f32Tflops : card->tensorTflops);
     bw = card->gbs;

@@ -2,6 +2,10 @@
 
 #include <cstdio>
 
+#include <fmt/format.h>
+
+#include "driver/TuningDb.h"
+
 #include "lowering/cuda/EmitCuda.h"
 #include "lowering/x86/EmitX86.h"
 #include "lowering/x86/ToHalide.h"
@@ -23,6 +27,30 @@ void noteLegalized(const std::vector<KernelPlan> &plans, const TargetOptions &o,
         std::fprintf(stderr, "attnc: note: `%s` %s schedule \"%s\" became \"%s\n", p.desc.name.c_str(),
                      decode ? "decode" : "prefill", text.c_str(), b.c_str());
     }
+}
+
+/// The tuning database's usable entries of each kernel for `target`, with a
+/// warning (once) for a database that cannot be used and for kernels whose
+/// entries are all another machine's or version's.
+std::map<std::string, std::vector<TuningEntry>> tunedEntries(const std::vector<KernelPlan> &plans,
+                                                            const TargetOptions &o, const std::string &target,
+                                                            std::string &path) {
+  std::map<std::string, std::vector<TuningEntry>> out;
+  path = TuningDb::resolvePath(o.db);
+  std::string warning;
+  const TuningDb db = TuningDb::load(path, o.dbNamed, warning);
+  if (!warning.empty()) std::fprintf(stderr, "attnc: warning: %s\n", warning.c_str());
+  const MachineKey m = currentMachine(target);
+  for (const KernelPlan &p : plans) {
+    const std::string hash = specHash(o.irText, p.desc.name);
+    out[p.desc.name] = db.usable(hash, target, m);
+    if (out[p.desc.name].empty())
+      if (int n = db.foreign(hash, target, m); n > 0)
+        std::fprintf(stderr, "attnc: warning: `%s` has %d tuning entr%s in `%s` for another machine or attnc version: "
+                     "not used (default schedules; run `attnc tune` here)\n",
+                     p.desc.name.c_str(), n, n == 1 ? "y" : "ies", path.c_str());
+  }
+  return out;
 }
 
 /// Every schedule text must parse for x86.
@@ -48,6 +76,19 @@ Target x86Target(const std::string &name, const std::string &help, bool host, x8
     eo.schedule = o.schedule;
     eo.decodeSchedule = o.decodeSchedule;
     eo.keepTemps = o.keepTemps;
+    eo.explain = o.explain;
+    if (!o.schedule.empty()) eo.prefillSource = "--schedule";
+    if (!o.decodeSchedule.empty()) eo.decodeSource = "--decode-schedule";
+    // The tuning database's variants, unless the command line gives schedules.
+    if (o.schedule.empty() && o.decodeSchedule.empty()) {
+      std::string path;
+      const std::string target = eo.isa == x86::Isa::Avx512 ? "x86-avx512" : "x86-avx2";
+      for (auto &[name, entries] : tunedEntries(plans, o, target, path))
+        for (const TuningEntry &e : entries)
+          eo.tuned[name].push_back({e.bucket.batch, e.bucket.seqQ, e.bucket.seqKv, e.variant == "decode", e.schedule,
+                                    fmt::format("tuning database {}, {}: {:.3f} ms against the default's {:.3f} ms",
+                                                path, e.when, e.seconds * 1e3, e.defaultSeconds * 1e3)});
+    }
     noteLegalized(plans, o, [&](const KernelDesc &d, bool decode, const std::string &text) -> std::string {
       x86::Schedule sch = x86::defaultSchedule(d, eo.isa, decode);
       std::string err;
@@ -82,6 +123,27 @@ Target cudaTarget() {
     co.dir = o.dir;
     co.schedule = o.schedule;
     co.decodeSchedule = o.decodeSchedule;
+    co.explain = o.explain;
+    // The tuning database (cost-model or measured entries for this arch): a
+    // kernel takes the prefill and the decode entry of its largest bucket,
+    // unless the command line gives schedules (docs/tuning.md).
+    if (o.schedule.empty() && o.decodeSchedule.empty()) {
+      std::string path;
+      for (auto &[name, entries] : tunedEntries(plans, o, std::string("cuda-") + cuda::archName(co.arch), path)) {
+        const TuningEntry *pre = nullptr, *dec = nullptr;
+        for (const TuningEntry &e : entries) {
+          const TuningEntry *&slot = e.variant == "decode" ? dec : pre;
+          if (!slot || e.bucket.seqQ * e.bucket.seqKv * e.bucket.batch > slot->bucket.seqQ * slot->bucket.seqKv * slot->bucket.batch)
+            slot = &e;
+        }
+        if (pre) co.prefillFor[name] = pre->schedule;
+        if (dec) co.decodeFor[name] = dec->schedule;
+        if (pre || dec)
+          co.noteFor[name] = fmt::format("tuning database {}: prefill {}, decode {}", path,
+                                         pre ? pre->how + " for " + pre->bucket.str() : "heuristic",
+                                         dec ? dec->how + " for " + dec->bucket.str() : "heuristic");
+      }
+    }
     noteLegalized(plans, o, [&](const KernelDesc &d, bool decode, const std::string &text) -> std::string {
       cuda::Schedule asked = cuda::defaultSchedule(d, co.arch, decode);
       std::string err;

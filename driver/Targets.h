@@ -21,6 +21,13 @@ struct TargetOptions {
   std::string schedule, decodeSchedule;
   std::string arch = "sm_80";  // cuda
   bool keepTemps = false;      // x86
+  /// The tuning database (docs/tuning.md): its path ("" : the default one),
+  /// whether the user named it (then a missing file is worth a warning), and
+  /// the lowered IR the kernels' keys hash.
+  std::string db;
+  bool dbNamed = false;
+  std::string irText;
+  bool explain = false;        // print the schedules and their sources
 };
 
 struct Target {

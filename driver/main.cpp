@@ -13,6 +13,8 @@
 
 #include "driver/Bench.h"
 #include "driver/Report.h"
+#include "driver/Tune.h"
+#include "driver/TuningDb.h"
 #include "driver/Errors.h"
 #include "driver/Targets.h"
 #include "dsl/Sema.h"
@@ -99,7 +101,8 @@ int main(int argc, char **argv) {
              "  attnc examples/llama3_8b.attn -target cuda --arch sm_90a -o out\n"
              "  attnc examples/llama3_8b.attn -target mlir\n  attnc check examples/alibi.attn [-target cuda]\n"
              "  attnc tiles examples/llama3_8b.attn --seq-q 256 --seq-kv 256\n"
-             "  attnc report examples/topk_sparse.attn --seq-q 8192 --seq-kv 8192 --accuracy");
+             "  attnc report examples/topk_sparse.attn --seq-q 8192 --seq-kv 8192 --accuracy\n"
+             "  attnc tune examples/llama3_8b.attn --seq-q 2048 --seq-kv 2048 --budget 60");
 
   std::string spec, target, output;
   attnc::driver::TargetOptions to;
@@ -116,6 +119,9 @@ int main(int argc, char **argv) {
   app.add_option("--decode-schedule", to.decodeSchedule, "x86/cuda: schedule knobs over the default decode schedule");
   app.add_flag("--keep-temps", to.keepTemps, "x86: keep DIR/.attnc-temps/ (the C wrapper sources and objects)");
   app.add_option("--arch", to.arch, "cuda: sm_80 (default), sm_86, sm_89 or sm_90a: shared memory limits and tiles");
+  app.add_option("--db", to.db, "x86/cuda: the tuning database (default: $ATTNC_TUNING_DB, else "
+                                "$XDG_CACHE_HOME/attnc/tuning.json; docs/tuning.md)");
+  app.add_flag("--explain", to.explain, "x86/cuda: print each kernel's schedules and where they came from");
   std::vector<std::string> expectKernels;
   app.add_option("--expect-kernels", expectKernels,
                  "x86, cuda: the attention names the build expects (attnc_add_kernel's KERNELS); an error names the "
@@ -160,6 +166,37 @@ int main(int argc, char **argv) {
   bench->add_option("--dump-stmt", bo.dumpStmt, "write Halide's lowered loop nest of the kernel to this file");
   bench->add_flag("--no-baseline", noBaseline, "skip the unfused OpenBLAS attention");
   bench->add_flag("--no-roofs", noRoofs, "skip the sgemm and bandwidth roofs");
+  bench->add_option("--db", bo.db, "the tuning database (default: $ATTNC_TUNING_DB, else $XDG_CACHE_HOME/attnc/tuning.json)");
+  bench->add_flag("--explain", bo.explain, "the schedule, where it came from, and the cost model's estimate");
+
+  auto *tune = app.add_subcommand("tune", "search a kernel's schedules for a shape, check each against the reference, "
+                                            "time them and store the winner in the tuning database (docs/tuning.md)");
+  std::string tuneSpec, tuneKernel, tuneShapes;
+  attnc::driver::TuneOptions tuo;
+  attnc::driver::TuneShape tshape;
+  bool noAuto = false, noStore = false;
+  tune->add_option("spec", tuneSpec, "the .attn file")->required();
+  tune->add_option("-t,--target", tuo.target, "x86 (default), x86-avx2, x86-avx512 or cuda (ranked by the cost model "
+                                              "without a GPU)")
+      ->check(CLI::IsMember({"x86", "x86-avx2", "x86-avx512", "cuda"}));
+  tune->add_option("--kernel", tuneKernel, "which attention of the file (default: every one)");
+  tune->add_option("--batch", tshape.batch, "batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  tune->add_option("--seq-q", tshape.seqQ, "query length (default 2048)")->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  tune->add_option("--seq-kv", tshape.seqKv, "key/value length (default 2048)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  tune->add_option("--shapes", tuneShapes, "a file of shapes, one `BATCH SEQ_Q SEQ_KV` per line");
+  tune->add_option("--budget", tuo.budget, "seconds per shape (default 60)")->check(CLI::Range(1.0, 86400.0));
+  tune->add_option("--db", tuo.db, "the tuning database (default: $ATTNC_TUNING_DB, else $XDG_CACHE_HOME/attnc/tuning.json)");
+  tune->add_option("--plot", tuo.plot, "an SVG of every candidate's speed");
+  tune->add_option("--seed", tuo.seed, "the random part of the search (default 1)");
+  tune->add_option("--threads", tuo.threads, "x86: threads (default: every core)")->check(CLI::Range(1, 1024));
+  tune->add_option("--arch", tuo.arch, "cuda: sm_80, sm_86, sm_89 or sm_90a (default)");
+  tune->add_option("--card", tuo.card, "cuda: the card of the cost model's roofline (default: the arch's)");
+  tune->add_flag("--no-autoschedulers", noAuto, "x86: skip Halide's autoschedulers");
+  tune->add_flag("--no-store", noStore, "print the result only");
+  tune->add_flag("--explain", tuo.explain, "the cost model's estimates beside the measured times");
+  tune->add_flag("--inject-wrong-candidate", tuo.injectWrong, "tests: add a candidate with a corrupted output")
+      ->group("");
 
   auto *rep = app.add_subcommand("report", "how much faster, smaller and less accurate a compressed spec is than "
                                            "the same spec without its compress block (docs/compression.md)");
@@ -254,7 +291,35 @@ int main(int argc, char **argv) {
       std::string serr;
       if (!bo.schedule.empty() && !attnc::x86::parseSchedule(bo.schedule, probe, serr))
         return report(ErrorId::bad_schedule, serr);
+      bo.specHash = attnc::driver::specHash(c->printIR(false), plan->desc.name);
+      bo.dbNamed = !bo.db.empty() || std::getenv("ATTNC_TUNING_DB");
       return attnc::driver::runBench(*plan, bo);
+    }
+    if (*tune) {
+      tuo.autoschedulers = !noAuto;
+      tuo.store = !noStore;
+      if (!tuneShapes.empty()) {
+        std::string err;
+        if (!attnc::driver::readShapes(tuneShapes, tuo.shapes, err)) return report(ErrorId::tune_failed, err);
+      } else {
+        tuo.shapes.push_back(tshape);
+      }
+      auto file = frontEnd(tuneSpec, code);
+      if (!file) return code;
+      auto c = lower(*file, opts, nullptr, code);
+      if (!c) return code;
+      auto plans = plansOf(*c, code);
+      if (!plans) return code;
+      const std::string ir = c->printIR(false);
+      int status = kExitOk;
+      bool found = tuneKernel.empty();
+      for (const attnc::KernelPlan &p : *plans) {
+        if (!tuneKernel.empty() && p.desc.name != tuneKernel) continue;
+        found = true;
+        if (int rc = attnc::driver::runTune(p, attnc::driver::specHash(ir, p.desc.name), tuo); rc) status = rc;
+      }
+      if (!found) return report(ErrorId::no_kernel, tuneKernel);
+      return status;
     }
     if (*rep) {
       auto file = frontEnd(repSpec, code);
@@ -312,7 +377,10 @@ int main(int argc, char **argv) {
     unused("--decode-schedule", isX86 || isCuda, "-target x86 and cuda");
     unused("--keep-temps", isX86, "-target x86");
     unused("--expect-kernels", isX86 || isCuda, "-target x86 and cuda");
+    unused("--db", isX86 || isCuda, "-target x86 and cuda");
+    unused("--explain", isX86 || isCuda, "-target x86 and cuda");
     if (auto bad = t->checkOptions(to)) return report(*bad);
+    to.dbNamed = !to.db.empty() || std::getenv("ATTNC_TUNING_DB");
     auto file = frontEnd(spec, code);
     if (!file) return code;
     if (!t->printsIR) {
@@ -332,6 +400,7 @@ int main(int argc, char **argv) {
         if (!found) return report(ErrorId::kernels_mismatch, want, spec, defined);
       }
       to.dir = output;
+      to.irText = c->printIR(false);
       std::string err;
       switch (t->emit(*plans, to, err)) {
       case attnc::EmitStatus::Ok: return kExitOk;

@@ -1,5 +1,7 @@
 #include "lowering/cuda/EmitCuda.h"
 
+#include <cstdio>
+
 
 #include "runtime/RuntimeHeaderText.h"
 
@@ -8,11 +10,23 @@ namespace attnc::cuda {
 bool sources(const KernelPlan &plan, const EmitOptions &o, CudaSources &out, std::string &error) {
   const KernelDesc &d = plan.desc;
   Schedule pre = defaultSchedule(d, o.arch, false), dec = defaultSchedule(d, o.arch, true);
-  if (!parseSchedule(o.schedule, pre, error) || !parseSchedule(o.decodeSchedule, dec, error)) return false;
+  auto textOf = [&](const std::map<std::string, std::string> &m, const std::string &def) {
+    auto it = m.find(d.name);
+    return it == m.end() ? def : it->second;
+  };
+  if (!parseSchedule(textOf(o.prefillFor, o.schedule), pre, error) ||
+      !parseSchedule(textOf(o.decodeFor, o.decodeSchedule), dec, error))
+    return false;
   if (!legalize(d, o.arch, pre, error)) return false;
   dec.mlaMaterialized = pre.mlaMaterialized;  // (one MLA form per kernel: the prefill schedule's)
   if (!legalize(d, o.arch, dec, error)) return false;
-  return generate(plan, pre, dec, o.arch, out, error);
+  const std::string note = textOf(o.noteFor, !o.schedule.empty() || !o.decodeSchedule.empty()
+                                                 ? "--schedule / --decode-schedule over the heuristic"
+                                                 : "heuristic (schedules/cuda)");
+  if (o.explain)
+    std::fprintf(stderr, "attnc: explain: `%s`: prefill \"%s\", decode \"%s\" (%s)\n", d.name.c_str(), pre.str().c_str(),
+                 dec.str().c_str(), note.c_str());
+  return generate(plan, pre, dec, o.arch, out, error, note);
 }
 
 EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std::string &error) {

@@ -3,6 +3,7 @@
 // attnc_simt.h (docs/cuda.md).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct EmitOptions {
   Arch arch = Arch::Sm80;
   std::string schedule;        // knobs over the default prefill schedule
   std::string decodeSchedule;  // knobs over the default decode schedule
+  /// Per kernel name: schedules from the tuning database (instead of the
+  /// texts above) and a note on where they came from (in NAME.cu).
+  std::map<std::string, std::string> prefillFor, decodeFor, noteFor;
+  bool explain = false;
 };
 
 /// The sources of one plan: schedules from the defaults and the knob texts,

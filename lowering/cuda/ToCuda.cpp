@@ -277,7 +277,7 @@ std::string unsupported(const KernelPlan &plan) {
 }
 
 bool generate(const KernelPlan &plan, const Schedule &pre, const Schedule &dec, Arch arch, CudaSources &out,
-              std::string &error) {
+              std::string &error, const std::string &scheduleSource) {
   const KernelDesc &d = plan.desc;
   const KernelRegions &regions = plan.regions;
   const SourceNotes &notes = plan.notes;
@@ -483,6 +483,7 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
   };
   o << "\n// ---- Schedules (schedules/cuda) -----------------------------------------------\n";
   o << "// prefill: " << pre.str() << "\n// decode (when seq_q x group fits one block's rows): " << dec.str() << "\n";
+  if (!scheduleSource.empty()) o << "// schedules from: " << scheduleSource << "\n";
   o << "using Prefill = Tiles<" << inst(pre) << ">;\nusing Decode = Tiles<" << inst(dec) << ">;\n";
   o << fmt::format("static_assert(Prefill::kSmem == {}, \"shared memory as schedules/cuda computes it\");\n",
                    smemBytes(d, pre));

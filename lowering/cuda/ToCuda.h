@@ -26,7 +26,7 @@ struct CudaSources {
 /// False, with `error`, when the kernel cannot be expressed (a region op no
 /// backend knows).
 bool generate(const KernelPlan &plan, const Schedule &prefill, const Schedule &decode, Arch arch, CudaSources &out,
-              std::string &error);
+              std::string &error, const std::string &scheduleSource = "");
 
 /// Why this backend cannot compile the plan ("" when it can).
 std::string unsupported(const KernelPlan &plan);

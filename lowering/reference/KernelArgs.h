@@ -179,6 +179,23 @@ inline void fillBlockMask(KernelArgs &a, double density, uint32_t seed, int64_t 
   }
 }
 
+/// Low-rank test data: Linformer's e_proj and f_proj scaled by 1/sqrt(seq_kv),
+/// MLA's k_up and v_up by 1/sqrt(rank), so that the keys and values they make
+/// are of order 1 like every kernel's k and v
+/// (the numerics contract's tolerances are absolute for values of order 1;
+/// N(0, 1) projections would make them of order sqrt(seq_kv)).
+inline void scaleProjections(KernelArgs &a) {
+  for (size_t i = 0; i < a.sig.size(); ++i) {
+    // (e_proj, f_proj: [R, seq_kv], over seq_kv; k_up, v_up: [kv_heads, R, dim], over R.)
+    if (a.sig[i].name != "e_proj" && a.sig[i].name != "f_proj" && a.sig[i].name != "k_up" &&
+        a.sig[i].name != "v_up")
+      continue;
+    const double f = 1.0 / std::sqrt(double(std::max<int64_t>(1, a.host[i].shape[1])));
+    for (int64_t e = 0; e < a.host[i].numel(); ++e)
+      a.host[i].data[e] = storeAs(a.sig[i].dtype, a.mem[i].data(), e, a.host[i].data[e] * f);
+  }
+}
+
 struct Tolerance {
   double atol, rtol;
 };
@@ -225,5 +242,27 @@ inline std::string compareTensors(const HostTensor &got, const HostTensor &ref, 
 /// |s| 2^-24, so each weight exp(s - m) moves by up to about |s|max 2^-23 of
 /// itself and an output by that times max |v|. Zero for scores of order 1.
 inline double scoreRoundingBound(double scoreMax, double vMax) { return std::ldexp(scoreMax, -22) * vMax; }
+
+/// Compares a kernel's outputs in `args` with the reference's `out`/`lse` under
+/// the numerics contract (the dtype's tolerance plus the f32 score-rounding
+/// term per row, from `smax`). "" when they match, else the first mismatch.
+inline std::string compareWithReference(const KernelDesc &d, const KernelArgs &args, const HostTensor &out,
+                                        const HostTensor &lse, const HostTensor &smax, int64_t seqQ) {
+  double vmax = 0;
+  for (double x : args.host[2].data) vmax = std::max(vmax, std::fabs(x));
+  const int64_t H = d.heads, Dv = d.valueDim;
+  const bool bshd = d.layout == dsl::Layout::BSHD;
+  auto outExtra = [&](size_t i) {  // the row (b, h, q) of out element i
+    int64_t row = static_cast<int64_t>(i) / Dv, b, h, q;
+    if (bshd) h = row % H, q = (row / H) % seqQ, b = row / (H * seqQ);
+    else q = row % seqQ, h = (row / seqQ) % H, b = row / (H * seqQ);
+    return scoreRoundingBound(smax.data[(b * H + h) * seqQ + q], vmax);
+  };
+  std::string bad = compareTensors(args.output(0), out, toleranceFor(d.dtype), "out", outExtra);
+  if (bad.empty() && d.outputLse)
+    bad = compareTensors(args.output(1), lse, toleranceFor(dsl::DType::F32), "lse",
+                         [&](size_t i) { return scoreRoundingBound(smax.data[i], 1.0); });
+  return bad;
+}
 
 }  // namespace attnc

@@ -39,7 +39,7 @@ const char *halideTypeInit(dsl::DType t) {
 
 }  // namespace
 
-std::string header(const KernelDesc &d) {
+std::string header(const KernelDesc &d, const std::string &schedules) {
   std::string guard = "ATTNC_KERNEL_" + d.name + "_H";
   for (char &c : guard) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::ostringstream o;
@@ -52,7 +52,9 @@ std::string header(const KernelDesc &d) {
       << "\n";
   o << " *\n * Returns ATTNC_OK or an error status; " << d.name
     << "_last_error() then says why, for this thread.\n * Uses every core unless ATTNC_NUM_THREADS says otherwise. "
-       "Reentrant and thread-safe. */\n";
+       "Reentrant and thread-safe.\n";
+  if (!schedules.empty()) o << " *\n" << schedules;
+  o << " */\n";
   o << "#ifndef " << guard << "\n#define " << guard << "\n\n#include \"attnc_runtime.h\"\n\n";
   o << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   o << "int " << d.name << "(" << paramList(d) << ");\n";
@@ -61,7 +63,8 @@ std::string header(const KernelDesc &d) {
   return o.str();
 }
 
-std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedule &dec, Isa isa) {
+std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedule &dec, Isa isa,
+                          const std::vector<TunedCall> &tuned) {
   const std::string N = d.name;
   std::vector<ArgDesc> sig = d.signature();
   std::ostringstream o;
@@ -79,6 +82,10 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   if (pre.bf16Dot) o << "extern int attnc_" << N << "_prefill_nobf16(" << hargs << ");\n";
   if (dec.bf16Dot) o << "extern int attnc_" << N << "_decode_nobf16(" << hargs << ");\n";
   if (pre.amx) o << "extern int attnc_" << N << "_prefill_noamx(" << hargs << ");\n";
+  for (size_t i = 0; i < tuned.size(); ++i) {
+    o << "extern int attnc_" << N << "_t" << i << "(" << hargs << ");\n";
+    if (tuned[i].twin) o << "extern int attnc_" << N << "_t" << i << "_plain(" << hargs << ");\n";
+  }
   o << "\n";
   o << abi::checkHelpers();
   o << "const char *" << N << "_last_error(void) { return last_error; }\n\n";
@@ -128,9 +135,24 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << "    int threads = num_threads();\n    int32_t nsplit = 1;\n";
   o << "    attnc_current_error = last_error;  /* where a Halide error message goes */\n";
   std::string outs = d.outputLse ? "&bout, &blse" : "&bout";
-  if (pre.bf16Dot || dec.bf16Dot)
-    o << "    static volatile int bf16 = -1;\n    if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
-  if (pre.amx) o << "    static volatile int amx = -1;\n    if (amx < 0) amx = cpu_has_amx();\n";
+  bool anyBf16 = pre.bf16Dot || dec.bf16Dot, anyAmx = pre.amx;
+  for (const TunedCall &t : tuned) anyBf16 = anyBf16 || t.s.bf16Dot, anyAmx = anyAmx || t.s.amx;
+  if (anyBf16) o << "    static volatile int bf16 = -1;\n    if (bf16 < 0) bf16 = cpu_has_bf16_dot();\n";
+  if (anyAmx) o << "    static volatile int amx = -1;\n    if (amx < 0) amx = cpu_has_amx();\n";
+  // Tuned variants first, each for its shape bucket (docs/tuning.md).
+  for (size_t i = 0; i < tuned.size(); ++i) {
+    const TunedCall &t = tuned[i];
+    o << fmt::format("    {}if (attnc_x86_pow2(batch) == {} && attnc_x86_pow2(seq_q) == {} && attnc_x86_pow2(seq_kv) == "
+                     "{}) {{  /* tuned: {} */\n      ",
+                     i ? "} else " : "", t.v.batch, t.v.seqQ, t.v.seqKv, t.s.str())
+      << splits(t.s) << "\n";
+    const std::string args = call + "nsplit, " + outs, fn = fmt::format("attnc_{}_t{}", N, i);
+    if (!t.twin) o << fmt::format("      rc = {}({});\n", fn, args);
+    else
+      o << fmt::format("      rc = {}{} ? {}({})\n               : {}_plain({});\n", t.s.bf16Dot ? "bf16" : "1",
+                       t.s.amx ? " && amx" : "", fn, args, fn, args);
+  }
+  if (!tuned.empty()) o << "    } else {\n";
   o << fmt::format("    if (attnc_x86_use_decode(seq_q, {}, {}, {})) {{\n      ", d.tileGroup(), pre.qPerTile,
                    dsl::dtypeBytes(d.dtype))
     << splits(dec) << "\n";
@@ -148,6 +170,7 @@ std::string wrapperSource(const KernelDesc &d, const Schedule &pre, const Schedu
   o << callVariant("decode", dec.bf16Dot);
   o << "    } else {\n      " << splits(pre) << "\n";
   o << callVariant("prefill", pre.bf16Dot, pre.amx) << "    }\n";
+  if (!tuned.empty()) o << "    }\n";
   o << "    (void)seq_kv;\n";
   o << "    attnc_current_error = NULL;\n";
   o << "    if (rc != 0) {\n      char halide_msg[512];\n      snprintf(halide_msg, sizeof halide_msg, \"%s\", last_error);\n";
@@ -203,7 +226,40 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
       if (!twin->compileToObject(obj, "attnc_" + name + "_prefill_noamx", error)) return S::Internal;
       twins.append(" ").append(shellQuote(obj)).append(" ").append(shellQuote(amxObj));
     }
-    if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa), error))
+    // Tuned variants (the tuning database), with their twins where they need
+    // a CPU feature; and the header's account of every schedule.
+    std::vector<TunedCall> calls;
+    bool amxObjDone = pre->schedule().amx;
+    std::string sched = fmt::format(" * Schedules (docs/tuning.md): prefill \"{}\" ({}), decode \"{}\" ({})\n",
+                                    pre->schedule().str(), o.prefillSource, dec->schedule().str(), o.decodeSource);
+    if (auto it = o.tuned.find(name); it != o.tuned.end())
+      for (const TunedVariant &v : it->second) {
+        const size_t i = calls.size();
+        auto k = buildKernel(plan, o.isa, {v.decode, v.schedule}, error);
+        if (!k) return S::Internal;
+        std::string obj = stage.path(fmt::format("{}_t{}.o", name, i)).string();
+        if (!k->compileToObject(obj, fmt::format("attnc_{}_t{}", name, i), error)) return S::Internal;
+        twins.append(" ").append(shellQuote(obj));
+        TunedCall c{v, k->schedule(), k->schedule().bf16Dot || k->schedule().amx};
+        if (c.twin) {
+          auto plain = buildKernel(plan, o.isa, {v.decode, v.schedule + " nobf16dot noamx"}, error);
+          if (!plain) return S::Internal;
+          std::string pobj = stage.path(fmt::format("{}_t{}_plain.o", name, i)).string();
+          if (!plain->compileToObject(pobj, fmt::format("attnc_{}_t{}_plain", name, i), error)) return S::Internal;
+          twins.append(" ").append(shellQuote(pobj));
+        }
+        if (c.s.amx && !amxObjDone) {
+          std::string amxC = stage.path(name + "_amx.c").string(), amxObj = stage.path(name + "_amx.o").string();
+          if (!compileAmxObject(amxC, amxObj, error)) return S::Environment;
+          twins.append(" ").append(shellQuote(amxObj));
+          amxObjDone = true;
+        }
+        sched += fmt::format(" *   tuned, for calls whose batch, seq_q and seq_kv round up to {}, {}, {}: {} \"{}\" ({})\n",
+                             v.batch, v.seqQ, v.seqKv, v.decode ? "decode" : "prefill", c.s.str(), v.source);
+        calls.push_back(c);
+      }
+    if (o.explain) std::fprintf(stderr, "attnc: explain: `%s`:\n%s", name.c_str(), sched.c_str());
+    if (!writeTextFile(wrapC, wrapperSource(pre->desc(), pre->schedule(), dec->schedule(), o.isa, calls), error))
       return S::Environment;
     std::string cmd = fmt::format("{} -std=c99 -O2 -fPIC -Wall -c -I {} -o {} {}", cc, shellQuote(stage.dir().string()),
                                   shellQuote(objWrap), shellQuote(wrapC));
@@ -237,7 +293,7 @@ EmitStatus emit(const std::vector<KernelPlan> &plans, const EmitOptions &o, std:
     std::string lib = stage.path(name + ".a").string();
     if (!createStaticLibrary({objApi}, lib, o.isa, error)) return S::Environment;
     stage.publish(name + ".a");
-    if (!stage.write(name + ".h", header(pre->desc()), error)) return S::Environment;
+    if (!stage.write(name + ".h", header(pre->desc(), sched), error)) return S::Environment;
   }
   return stage.commit(error) ? S::Ok : S::Environment;
 }

@@ -35,6 +35,14 @@ static inline int attnc_x86_use_decode(int64_t seq_q, int64_t group, int64_t pre
   return seq_q * dec_tile <= (seq_q + qt - 1) / qt * pre_tile;
 }
 
+/* The power of two at or above n (n >= 1): the shape buckets of tuned
+ * variants (docs/tuning.md). */
+static inline int64_t attnc_x86_pow2(int64_t n) {
+  int64_t p = 1;
+  while (p < n && p < ((int64_t)1 << 40)) p <<= 1;
+  return p;
+}
+
 /* kv splits for a call: enough parallel tasks for `threads` threads (4 each),
  * at most `max_splits` and the number of kv tiles. The parallel loop runs
  * over batch x head_tasks x q tiles; head_tasks is kv_heads, or 1 when the

@@ -16,6 +16,7 @@
 // bitcode and llc-19 rather than Halide's own x86 code generator (why:
 // compileRetargeted).
 #include "lowering/x86/ToHalide.h"
+#include "lowering/reference/KernelArgs.h"
 #include "lowering/kernel/OutputFile.h"
 #include "lowering/x86/Policy.h"
 #include "lowering/x86/Templates.h"
@@ -32,6 +33,7 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -108,10 +110,32 @@ public:
   /// what every Func computes; applySchedule says where and how). The tile
   /// sizes (qPerTile, tileKv), allHeads and fastExp are knobs of the
   /// algorithm itself: the online softmax is defined over kv tiles.
-  bool build(std::string &error) {
+  bool build(std::string &error, bool schedule = true) {
     if (!defineAlgorithm(error)) return false;
-    applySchedule();
+    if (schedule) applySchedule();
     return true;
+  }
+
+  /// Halide's autoschedulers need estimates of every input's and the
+  /// output's extents: the ABI shapes at this call's sizes.
+  void setEstimates(int64_t batch, int64_t seqQ, int64_t seqKv) {
+    const std::vector<ArgDesc> sig = d_.signature();
+    size_t i = 0;
+    for (const ArgDesc &a : sig) {
+      if (a.output) continue;
+      ImageParam &p = params_[i++];
+      Region est;
+      for (auto it = a.dims.rbegin(); it != a.dims.rend(); ++it)  // (Halide's dims: innermost first)
+        est.push_back(Range(0, static_cast<int>(extentOf(*it, d_, batch, seqQ, seqKv))));
+      p.set_estimates(est);
+    }
+    nsplit_.set_estimate(1);
+    const bool bs = bshd();
+    out_.set_estimate(dv, 0, static_cast<int>(d_.valueDim))
+        .set_estimate(qv, 0, static_cast<int>(seqQ))
+        .set_estimate(hv, 0, static_cast<int>(d_.heads))
+        .set_estimate(b, 0, static_cast<int>(batch));
+    (void)bs;
   }
 
   std::vector<Argument> arguments() const {
@@ -1547,6 +1571,57 @@ std::unique_ptr<HalideKernel> HalideKernel::create(const KernelPlan &plan, const
     return nullptr;
   } catch (const std::exception &e) {
     error = fmt::format("internal error building the Halide pipeline: {}", e.what());
+    return nullptr;
+  }
+  return k;
+}
+
+std::unique_ptr<HalideKernel> HalideKernel::createAutoscheduled(const KernelPlan &plan, const std::string &name,
+                                                                Isa isa, int64_t batch, int64_t seqQ, int64_t seqKv,
+                                                                int threads, std::string &error) {
+  std::unique_ptr<HalideKernel> k(new HalideKernel());
+  Impl &im = *k->impl_;
+  im.desc = plan.desc;
+  im.regions = plan.regions;
+  im.mask = plan.mask;
+  // The algorithm's own knobs (tile sizes) as the default prefill has them;
+  // nothing that needs a schedule of ours (extern tile products, bf16 dot
+  // products, the decode tile's dot products).
+  im.sched = defaultSchedule(plan.desc, isa, false);
+  im.sched.bf16Dot = im.sched.amx = im.sched.dotQK = false;
+  legalize(im.sched, im.desc, isa);
+  im.isa = isa;
+  const char *dirEnv = std::getenv("ATTNC_HALIDE_PLUGINS");
+  const std::string dir = dirEnv && *dirEnv ? dirEnv : "/usr/lib/x86_64-linux-gnu/halide14";
+  std::string lower = name;
+  for (char &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string plugin = dir + "/libautoschedule_" + lower + ".so";
+  try {
+    static std::mutex loadMu;
+    {
+      std::lock_guard<std::mutex> lock(loadMu);
+      static std::set<std::string> loaded;
+      if (!loaded.count(plugin)) {
+        if (!std::filesystem::exists(plugin)) {
+          error = fmt::format("the {} autoscheduler plugin `{}` is not there (Debian's libhalide14-0 ships it; or set "
+                              "ATTNC_HALIDE_PLUGINS)", name, plugin);
+          return nullptr;
+        }
+        load_plugin(plugin);
+        loaded.insert(plugin);
+      }
+    }
+    im.builder = std::make_unique<Builder>(im.desc, im.regions, im.mask, im.sched, isa);
+    if (!im.builder->build(error, /*schedule=*/false)) return nullptr;
+    im.builder->setEstimates(batch, seqQ, seqKv);
+    im.pipeline = Pipeline(im.builder->out_);
+    MachineParams mp(threads, 1 << 20, 40);
+    im.pipeline.auto_schedule(name, makeTarget(isa), mp);
+  } catch (const Halide::Error &e) {
+    error = fmt::format("Halide's {} autoscheduler: {}", name, e.what());
+    return nullptr;
+  } catch (const std::exception &e) {
+    error = fmt::format("Halide's {} autoscheduler: {}", name, e.what());
     return nullptr;
   }
   return k;

@@ -22,6 +22,13 @@ public:
   /// The schedule is legalized for the plan and ISA first.
   static std::unique_ptr<HalideKernel> create(const KernelPlan &plan, const Schedule &schedule, Isa isa,
                                               std::string &error);
+  /// The same algorithm scheduled by one of Halide 14's autoschedulers
+  /// ("Adams2019", "Li2018", "Mullapudi2016", loaded as plugins from Debian's
+  /// halide14 library folder or $ATTNC_HALIDE_PLUGINS) for a shape: a rival
+  /// of the hand-written schedules in `attnc tune`.
+  static std::unique_ptr<HalideKernel> createAutoscheduled(const KernelPlan &plan, const std::string &name, Isa isa,
+                                                           int64_t batch, int64_t seqQ, int64_t seqKv, int threads,
+                                                           std::string &error);
   ~HalideKernel();
 
   const KernelDesc &desc() const;

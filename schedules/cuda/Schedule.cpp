@@ -1,6 +1,8 @@
 #include "schedules/cuda/Schedule.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -215,6 +217,60 @@ bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why) {
     }
   }
   return true;
+}
+
+namespace {
+constexpr Card kCards[] = {
+    {"A100", 312.0, 19.5, 2039.0, 108, 164 * 1024},  // A100 SXM4 80 GB
+    {"H100", 989.4, 66.9, 3350.0, 132, 228 * 1024},  // H100 SXM5
+    {"H200", 989.4, 66.9, 4800.0, 132, 228 * 1024},  // H200 SXM
+    {"L40S", 362.1, 91.6, 864.0, 142, 100 * 1024},
+    {"A10", 125.0, 31.2, 600.0, 72, 100 * 1024},
+};
+}  // namespace
+
+const Card *findCard(const std::string &name) {
+  for (const Card &c : kCards)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+std::string defaultCard(Arch a) {
+  switch (a) {
+  case Arch::Sm80: return "A100";
+  case Arch::Sm86: return "A10";
+  case Arch::Sm89: return "L40S";
+  case Arch::Sm90a: return "H100";
+  }
+  return "H100";
+}
+
+double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std::string &cardName, int64_t batch,
+                    int64_t seqQ, int64_t seqKv) {
+  const Card *card = findCard(cardName.empty() ? defaultCard(arch) : cardName);
+  if (!card) card = findCard(defaultCard(arch));
+  const bool mat = materialized(d, s), tc = tensorCores(d);
+  const double D = double(paddedHeadDim(d, mat)), Dv = double(paddedValueDim(d, mat)), eb = double(elemBytes(d));
+  const int64_t kvHeads = d.kvHeads, group = d.tileGroup();
+  const int64_t qTiles = (seqQ * group + s.blockM() - 1) / s.blockM(), kvTiles = (seqKv + s.tileKv() - 1) / s.tileKv();
+  int64_t blocks = batch * kvHeads * qTiles, splits = 1;
+  if (blocks < card->sms && kvTiles > 1)  // the host's choice (Host.cuh): fill the device twice over
+    splits = std::min<int64_t>({(2 * card->sms + blocks - 1) / blocks, s.maxSplits, kvTiles});
+  blocks *= splits;
+  const int64_t smem = smemBytes(d, s);
+  if (smem > smemLimit(arch)) return std::numeric_limits<double>::infinity();
+  const int64_t perSm = std::max<int64_t>(1, std::min<int64_t>({card->smemPerSm / std::max<int64_t>(smem, 1),
+                                                                2048 / s.threads(), 32}));
+  const double waves = std::ceil(double(blocks) / double(card->sms * perSm));
+  // Blocks resident on an SM at once, and the warps they give it to hide latency.
+  const double resident = double(std::min<int64_t>(perSm, (blocks + card->sms - 1) / card->sms));
+  const double hide = std::min(1.0, resident * double(s.threads() / 32) / 8.0);
+  const double qk = D * qParts(d, mat) * kParts(d, mat);
+  const double blockFlops = double(s.blockM()) * double(kvTiles) / double(splits) * double(s.tileKv()) * 2 * (qk + Dv);
+  const double peakPerSm = (tc ? card->tensorTflops : card->f32Tflops) * 1e12 / card->sms;
+  const double compute = waves * resident * blockFlops / (peakPerSm * hide);
+  const double bytes = double(blocks) * double(kvTiles) / double(splits) * double(s.tileKv()) * (D + Dv) * eb;
+  return std::max(compute, bytes / (card->gbs * 1e9));
 }
 
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {

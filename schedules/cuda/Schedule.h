@@ -102,6 +102,31 @@ Schedule defaultSchedule(const KernelDesc &d, Arch arch, bool decode);
 /// False, with `why`, when no shrinking fits.
 bool legalize(const KernelDesc &d, Arch arch, Schedule &s, std::string &why);
 
+/// A card's published dense peaks (no structured sparsity) and memory
+/// bandwidth (NVIDIA's data sheets; docs/compression.md, "Roofline"), with
+/// its SM count and shared memory per SM for the occupancy model.
+struct Card {
+  const char *name;
+  double tensorTflops;  // f16/bf16 tensor cores, f32 accumulate
+  double f32Tflops;     // f32 FMA (the SIMT path of f32 specs)
+  double gbs;           // memory bandwidth
+  int sms;
+  int64_t smemPerSm;    // bytes
+};
+/// A100, H100, H200, L40S or A10; null for another name.
+const Card *findCard(const std::string &name);
+/// The card an arch stands for by default: sm_80 A100, sm_86 A10, sm_89 L40S, sm_90a H100.
+std::string defaultCard(Arch a);
+
+/// The cost model of a schedule on a card (seconds, "" card: the arch's):
+/// the blocks of a call (query tiles x kv heads x the splits the host would
+/// choose), the tiles' padded work on the card's peak, in waves of the
+/// blocks that fit on an SM at once (shared memory, threads), derated below
+/// 8 resident warps per SM (too few to hide latency), against the K/V bytes
+/// every block streams at the card's bandwidth. For ranking, not promising.
+double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std::string &card, int64_t batch,
+                    int64_t seqQ, int64_t seqKv);
+
 /// Knobs over `s`, e.g. "wm2 wn1 wd1 mt1 n32 s1 split16". False, with `error`.
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error);
 

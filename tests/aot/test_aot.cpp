@@ -25,6 +25,7 @@
 #include "sliding_sinks.h"
 #include "t5_bias.h"
 #include "topk_sparse.h"
+#include "tuned_kernel.h"
 
 namespace attnc::test {
 namespace {
@@ -493,6 +494,34 @@ TEST_CASE("aot low-rank arguments: checked by name, and strided views", "[aot][l
     std::string err;
     REQUIRE(s.ref->run(b.inputs(), out, &lse, err));
     CHECK(compareTensors(b.output(0), out, toleranceFor(s.desc.dtype), "out") == "");
+  }
+}
+
+}  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("aot tuned variants: each bucket's schedule runs for its shapes, the others fall back", "[aot][tune]") {
+  // tests/CMakeLists.txt tuned `tuned_kernel` for b1 q64 kv64 (prefill) and
+  // b2 q1 kv128 (decode) into its own database; the header says which
+  // schedules the library carries and where they came from.
+  const std::string header = readFile(ATTNC_TUNED_HEADER);
+  CHECK(header.find("tuned, for calls whose batch, seq_q and seq_kv round up to 1, 64, 64: prefill") != std::string::npos);
+  CHECK(header.find("tuned, for calls whose batch, seq_q and seq_kv round up to 2, 1, 128: decode") != std::string::npos);
+  CHECK(header.find("(tuning database ") != std::string::npos);
+  Compiled c = compileText(readFile(sourcePath("tests/aot/tuned_kernel.attn")));
+  auto ref = ReferenceKernel::create(planOf(c, "tuned_kernel"));
+  const KernelDesc d = ref->desc();
+  // In the tuned buckets (33..64 queries and keys; batch 2, one query, 65..128 keys), then outside them.
+  for (auto [b, sq, skv] : {std::tuple<int64_t, int64_t, int64_t>{1, 64, 64}, {1, 40, 50}, {2, 1, 100}, {2, 1, 128},
+                            {1, 100, 300}, {3, 1, 100}}) {
+    KernelArgs a = makeArgs(d, b, sq, skv, uint32_t(sq * 7 + skv));
+    HostTensor out, lse, smax;
+    std::string err;
+    REQUIRE(ref->run(a.inputs(), out, &lse, err, 0, &smax));
+    INFO("B=" << b << " Sq=" << sq << " Skv=" << skv);
+    REQUIRE(call(tuned_kernel, a) == ATTNC_OK);
+    CHECK(compareWithReference(d, a, out, lse, smax, sq) == "");
   }
 }
 
