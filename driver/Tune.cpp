@@ -429,6 +429,9 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
     const cuda::Schedule def = cuda::defaultSchedule(d, arch, decode);
     std::vector<std::pair<double, cuda::Schedule>> ranked;
     std::set<std::string> seen;
+    // The default first: among equal estimates (a stable sort) it stays ahead.
+    seen.insert(def.str());
+    ranked.push_back({cuda::modelSeconds(d, def, arch, o.card, shape.batch, shape.seqQ, shape.seqKv), def});
     for (int wm : {1, 2, 4, 8})
       for (int wn : {1, 2, 4})
         for (int mt : {1, 2})

@@ -266,11 +266,18 @@ double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std
   const double resident = double(std::min<int64_t>(perSm, (blocks + card->sms - 1) / card->sms));
   const double hide = std::min(1.0, resident * double(s.threads() / 32) / 8.0);
   const double qk = D * qParts(d, mat) * kParts(d, mat);
-  const double blockFlops = double(s.blockM()) * double(kvTiles) / double(splits) * double(s.tileKv()) * 2 * (qk + Dv);
+  // A kv tile's fixed cost (barriers, cp.async waits, the softmax's row
+  // reductions) taken as 16 more columns of work per warp.
+  const double blockFlops = double(s.blockM()) * double(kvTiles) / double(splits) * double(s.tileKv()) * 2 * (qk + Dv) *
+                            (1.0 + 16.0 / double(s.blockN));
   const double peakPerSm = (tc ? card->tensorTflops : card->f32Tflops) * 1e12 / card->sms;
   const double compute = waves * resident * blockFlops / (peakPerSm * hide);
-  const double bytes = double(blocks) * double(kvTiles) / double(splits) * double(s.tileKv()) * (D + Dv) * eb;
-  return std::max(compute, bytes / (card->gbs * 1e9));
+  // K/V bytes: once from memory; the other query tiles' reads of them mostly
+  // hit L2, taken at 2.5x the memory bandwidth.
+  const double streamed = double(blocks) * double(kvTiles) / double(splits) * double(s.tileKv()) * (D + Dv) * eb;
+  const double unique = double(batch) * double(kvHeads) * double(seqKv) * (D + Dv) * eb;
+  const double memory = unique / (card->gbs * 1e9) + std::max(0.0, streamed - unique) / (2.5 * card->gbs * 1e9);
+  return std::max(compute, memory);
 }
 
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {

@@ -120,10 +120,12 @@ std::string defaultCard(Arch a);
 
 /// The cost model of a schedule on a card (seconds, "" card: the arch's):
 /// the blocks of a call (query tiles x kv heads x the splits the host would
-/// choose), the tiles' padded work on the card's peak, in waves of the
+/// choose), the tiles' padded work (plus a kv tile's fixed cost, as 16
+/// columns per warp) on the card's peak, in waves of the
 /// blocks that fit on an SM at once (shared memory, threads), derated below
 /// 8 resident warps per SM (too few to hide latency), against the K/V bytes
-/// every block streams at the card's bandwidth. For ranking, not promising.
+/// every block streams (once from memory, the re-reads of other query tiles
+/// from L2 at 2.5x the memory bandwidth). For ranking, not promising.
 double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std::string &card, int64_t batch,
                     int64_t seqQ, int64_t seqKv);
 
