@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "driver/Errors.h"
 #include "driver/Roofs.h"
@@ -286,7 +287,7 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
                                                      threads, err);
       else c.k = x86::HalideKernel::create(plan, c.s, isa, err);
       if (!c.k || !c.k->jitCompile(err)) {
-        c.rejected = "does not build: " + err.substr(0, 160);
+        c.rejected = "does not build: " + err.substr(0, 300);
         ++rejected;
         continue;
       }
@@ -376,6 +377,33 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
                                        bestAuto->best * 1e3)
                                .c_str()
                          : "");
+    if (!o.summary.empty()) {
+      // One JSON line per shape (scripts/bench-tune.sh makes docs/performance.md's table of them).
+      nlohmann::json j = {{"kernel", d.name},
+                          {"batch", shape.batch},
+                          {"seq_q", shape.seqQ},
+                          {"seq_kv", shape.seqKv},
+                          {"variant", decode ? "decode" : "prefill"},
+                          {"default_schedule", def.str()},
+                          {"default_s", dflt ? dflt->best : -1.0},
+                          {"tuned_schedule", win->s.str()},
+                          {"tuned_s", win->best},
+                          {"useful_flops", usefulFlops},
+                          {"roof_gflops", peak},
+                          {"space", space},
+                          {"built", built},
+                          {"rejected", rejected},
+                          {"rounds", rounds},
+                          {"tune_s", tuneS},
+                          {"autoschedulers", nlohmann::json::object()},
+                          {"cpu", currentMachine(target).machine}};
+      for (const Candidate &c : cands)
+        if (!c.autoName.empty())
+          j["autoschedulers"][c.autoName] = c.verified ? nlohmann::json{{"seconds", c.best}}
+                                                       : nlohmann::json{{"error", c.rejected}};
+      std::ofstream f(o.summary, std::ios::app);
+      f << j.dump() << "\n";
+    }
     if (o.explain && dflt)
       std::printf("explain: the cost model estimated %.3f ms for the default and %.3f ms for the winner; measured %.3f "
                   "and %.3f ms\n",

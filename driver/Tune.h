@@ -24,6 +24,7 @@ struct TuneOptions {
   double budget = 60;           // seconds, per shape
   std::string db;               // "" : TuningDb::resolvePath
   std::string plot;             // an SVG of every candidate's speed
+  std::string summary;          // x86: append one JSON line per shape here
   uint32_t seed = 1;
   int threads = 0;
   bool autoschedulers = true;   // x86: Halide's autoschedulers as rivals

@@ -188,6 +188,7 @@ int main(int argc, char **argv) {
   tune->add_option("--budget", tuo.budget, "seconds per shape (default 60)")->check(CLI::Range(1.0, 86400.0));
   tune->add_option("--db", tuo.db, "the tuning database (default: $ATTNC_TUNING_DB, else $XDG_CACHE_HOME/attnc/tuning.json)");
   tune->add_option("--plot", tuo.plot, "an SVG of every candidate's speed");
+  tune->add_option("--summary", tuo.summary, "x86: append one JSON line per shape to this file (scripts/bench-tune.sh)");
   tune->add_option("--seed", tuo.seed, "the random part of the search (default 1)");
   tune->add_option("--threads", tuo.threads, "x86: threads (default: every core)")->check(CLI::Range(1, 1024));
   tune->add_option("--arch", tuo.arch, "cuda: sm_80, sm_86, sm_89 or sm_90a (default)");

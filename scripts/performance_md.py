@@ -360,15 +360,73 @@ def x86_doc(d, doc):
         cur = open(doc).read()
     except OSError:
         cur = ""
-    for h, none in [(PEERS_HEAD, PEERS_NONE), ("## CUDA\n", "See `performance_md.py --cuda-section`.\n")]:
+    for h, none in [(PEERS_HEAD, PEERS_NONE), (TUNE_HEAD, TUNE_NONE),
+                    ("## CUDA\n", "See `performance_md.py --cuda-section`.\n")]:
         body = cur.split(h, 1)[1] if h in cur else none
-        if h == PEERS_HEAD and "\n## " in body:
+        if h != "## CUDA\n" and "\n## " in body:
             body = body[:body.index("\n## ")]
         w(h + "\n" + body.strip() + "\n")
     return "\n".join(out)
 
 
+TUNE_HEAD = "## Tuning (x86)\n"
+TUNE_NONE = "Not measured yet: `scripts/bench-tune.sh`.\n"
+
+
+def tune_section(argv):
+    """--tune-section SUMMARY.jsonl [DOC]: the tuned schedules against the
+    default and Halide's autoschedulers (attnc tune --summary), one run."""
+    import json
+    summary = argv[1]
+    doc = argv[2] if len(argv) > 2 else DOC
+    rows = [json.loads(l) for l in open(summary) if l.strip()]
+    out = [TUNE_HEAD]
+    cpu = rows[0].get("cpu", "") if rows else ""
+    out.append(f"Measured {rows[0].get('when', '')} on `{cpu}`. " if cpu else "")
+    out.append(f"`scripts/bench-tune.sh` ({len(rows)} shapes of the benchmarks above): `attnc tune` on each, its "
+               "candidates built, checked against the reference and timed interleaved in one run (best of rounds), "
+               "into a scratch database. The default is the heuristic schedule, timed in the same rounds; Halide 14's "
+               "autoschedulers (Adams2019, Li2018, Mullapudi2016) run on the same pipeline as rivals.\n")
+    out.append("| case | shape | default | tuned | tuned vs default | best autoscheduler | tuning time | tuned schedule |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    errors = {}
+    for r in rows:
+        g = lambda t: r["useful_flops"] / t / 1e9
+        autos = {k: v for k, v in r["autoschedulers"].items() if "seconds" in v}
+        for k, v in r["autoschedulers"].items():
+            if "error" in v:
+                errors.setdefault(k, v["error"])
+        best_auto = (min(autos.items(), key=lambda kv: kv[1]["seconds"]) if autos else None)
+        auto_txt = (f"{best_auto[0]}: {best_auto[1]['seconds'] * 1e3:.2f} ms" if best_auto else
+                    ("none built" if r["autoschedulers"] else "n/a (decode)"))
+        out.append(f"| {r['case'] if 'case' in r else r['kernel']} | B{r['batch']} seq_q {r['seq_q']} seq_kv "
+                   f"{r['seq_kv']} ({r['variant']}) | {r['default_s'] * 1e3:.2f} ms ({g(r['default_s']):.0f} GFLOP/s) | "
+                   f"{r['tuned_s'] * 1e3:.2f} ms ({g(r['tuned_s']):.0f} GFLOP/s, {g(r['tuned_s']) / r['roof_gflops']:.2f} "
+                   f"of roof) | {r['default_s'] / r['tuned_s']:.2f}x | {auto_txt} | {r['tune_s']:.0f} s "
+                   f"({r['built']} built, {r['rejected']} rejected of {r['space']}) | `{r['tuned_schedule']}` |")
+    out.append("")
+    if errors:
+        out.append("The autoschedulers did not produce a schedule for attnc's pipeline (Halide 14's own internal "
+                   "errors, reported by `attnc tune` as rejected candidates):\n")
+        for k, e in sorted(errors.items()):
+            out.append(f"- {k}: {' '.join(e.split()).replace('|', '/')}")
+        out.append("")
+    sec = "\n".join(out) + "\n"
+    text = open(doc).read()
+    if TUNE_HEAD in text:
+        head, _, rest = text.partition(TUNE_HEAD)
+        rest = rest[rest.index("\n## "):] if "\n## " in rest else ""
+        text = head + sec + rest.lstrip("\n")
+    else:
+        head, mid, rest = text.partition("## CUDA\n")
+        text = head + sec + "\n" + mid + rest
+    open(doc, "w").write(text)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--tune-section":
+        tune_section(sys.argv[1:])
+        sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--cuda-section":
         cuda_section(sys.argv[1:])
     elif len(sys.argv) > 1 and sys.argv[1] == "--peers-section":
