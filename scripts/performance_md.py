@@ -384,7 +384,7 @@ def tune_section(argv):
     cpu = rows[0].get("cpu", "") if rows else ""
     import datetime
     when = datetime.datetime.utcnow().strftime("%Y-%m-%d")
-    out.append(f"Measured {when} on `{cpu}`, 2 threads, budget 60 s per shape. " if cpu else "")
+    out.append(f"Measured {when} on `{cpu}`, every core, budget 60 s per shape. " if cpu else "")
     out.append(f"`scripts/bench-tune.sh` ({len(rows)} shapes of the benchmarks above): `attnc tune` on each, its "
                "candidates built, checked against the reference and timed interleaved in one run (best of rounds), "
                "into a scratch database. The default is the heuristic schedule, timed in the same rounds; Halide 14's "
