@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -26,6 +27,7 @@
 #include "lowering/x86/Policy.h"
 #include "lowering/x86/X86Build.h"
 #include "lowering/x86/ToHalide.h"
+#include "lowering/cuda/EmitCuda.h"
 #include "schedules/cuda/Schedule.h"
 
 namespace attnc::driver {
@@ -37,6 +39,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 struct Candidate {
   x86::Schedule s;
+  bool decode = false;    // which variant's algorithm (and default) the schedule belongs to
   std::string label;      // where it came from: default, neighbour, random, an autoscheduler
   std::string autoName;   // Halide autoscheduler (its schedule is Halide's, not a knob text)
   double model = 0;       // the cost model's seconds
@@ -45,6 +48,7 @@ struct Candidate {
   std::string rejected;   // why it may not win
   std::unique_ptr<x86::HalideKernel> k;
   std::string text() const { return autoName.empty() ? s.str() : "(" + autoName + ")"; }
+  std::string variant() const { return decode ? "decode" : "prefill"; }
 };
 
 /// Progress on a terminal: one line rewritten; elsewhere plain lines.
@@ -140,6 +144,66 @@ std::string svgBars(const std::vector<const Candidate *> &cs, double gflopsPerSe
 
 int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOptions &o);
 
+std::string nvccPath() {
+  if (const char *e = std::getenv("NVCC"); e && *e) return e;
+  for (const char *p : {"/usr/local/cuda/bin/nvcc", "/usr/bin/nvcc"})
+    if (::access(p, X_OK) == 0) return p;
+  if (FILE *f = ::popen("command -v nvcc 2>/dev/null", "r")) {
+    char buf[512] = {0};
+    const bool got = std::fgets(buf, sizeof buf, f) != nullptr;
+    ::pclose(f);
+    std::string s = got ? buf : "";
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  return "";
+}
+
+struct PtxasFigures {
+  int regs = 0, spills = 0;
+};
+
+/// The attention kernels' registers and spilled bytes (the most of the
+/// file's attention_kernel instantiations) with `s` as the prefill (or
+/// decode) schedule, from `nvcc -Xptxas -v`.
+PtxasFigures ptxasOf(const KernelPlan &plan, const cuda::Schedule &s, bool decode, cuda::Arch arch,
+                     const std::string &nvcc, std::string &why) {
+  PtxasFigures f;
+  char tmpl[] = "/tmp/attnc-tune-cuda-XXXXXX";
+  if (!::mkdtemp(tmpl)) return why = "no temporary directory", f;
+  const std::string dir = tmpl;
+  cuda::EmitOptions eo;
+  eo.dir = dir + "/k";
+  eo.arch = arch;
+  (decode ? eo.decodeSchedule : eo.schedule) = s.str();
+  std::string err;
+  if (cuda::emit({plan}, eo, err) != EmitStatus::Ok) {
+    std::filesystem::remove_all(dir);
+    return why = "cannot generate: " + err, f;
+  }
+  const std::string name = plan.desc.name, log = dir + "/ptxas.txt";
+  const std::string cmd = fmt::format("'{}' -std=c++17 -O3 -arch={} -Xptxas -v -c '{}/k/{}.cu' -o '{}/k.o' > '{}' 2>&1", nvcc,
+                                      arch == cuda::Arch::Sm90a ? "sm_90a" : cuda::archName(arch), dir, name, dir, log);
+  const int rc = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string line;
+  bool attention = false;
+  while (std::getline(in, line)) {
+    if (line.find("Compiling entry function") != std::string::npos) attention = line.find("attention_kernel") != std::string::npos;
+    if (!attention) continue;
+    if (auto at = line.find("bytes spill stores"); at != std::string::npos) {
+      // "N bytes stack frame, S bytes spill stores, L bytes spill loads"
+      int stack = 0, stores = 0, loads = 0;
+      std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack, &stores, &loads);
+      f.spills = std::max(f.spills, stores + loads);
+    }
+    if (auto at = line.find("Used "); at != std::string::npos) f.regs = std::max(f.regs, std::atoi(line.c_str() + at + 5));
+  }
+  std::filesystem::remove_all(dir);
+  if (rc != 0 || f.regs == 0) why = fmt::format("nvcc failed ({})", cmd);
+  return f;
+}
+
 }  // namespace
 
 bool readShapes(const std::string &path, std::vector<TuneShape> &out, std::string &error) {
@@ -220,18 +284,28 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
     // ---- The space: the default, its neighbours, random points; pruned by the model.
     std::vector<Candidate> cands;
     std::set<std::string> seen;
-    auto add = [&](const x86::Schedule &s, const std::string &label) {
-      if (!seen.insert(s.str()).second) return;
+    auto add = [&](const x86::Schedule &s, const std::string &label, bool dec) {
+      if (!seen.insert(std::string(dec ? "decode " : "prefill ") + s.str()).second) return;
       Candidate c;
-      c.s = s, c.label = label;
+      c.s = s, c.label = label, c.decode = dec;
       c.model = x86ModelSeconds(d, s, isa, shape.batch, shape.seqQ, shape.seqKv, threads, peak, roofs.readGbs);
       cands.push_back(std::move(c));
     };
     const x86::Schedule def = x86::defaultSchedule(d, isa, decode);
-    add(def, "default");
-    for (const x86::Schedule &s : x86::candidateSchedules(d, isa, decode)) add(s, "neighbour");
+    add(def, "default", decode);
+    // A few queries may run either variant (the policy's split, Policy.h):
+    // the other one's schedules compete too.
+    const bool both = shape.seqQ <= ATTNC_X86_DECODE_MAX_SEQ_Q;
+    for (bool v : {decode, !decode}) {
+      if (v != decode && !both) continue;
+      if (v != decode) add(x86::defaultSchedule(d, isa, v), "other variant", v);
+      for (const x86::Schedule &s : x86::candidateSchedules(d, isa, v)) add(s, "neighbour", v);
+    }
     std::mt19937 rng(o.seed);
-    for (int i = 0; i < 400 && cands.size() < 160; ++i) add(randomSchedule(def, d, isa, decode, rng), "random");
+    for (int i = 0; i < 400 && cands.size() < 160; ++i) {
+      const bool v = both && i % 2 ? !decode : decode;
+      add(randomSchedule(x86::defaultSchedule(d, isa, v), d, isa, v, rng), "random", v);
+    }
     const size_t space = cands.size();
     std::stable_sort(cands.begin() + 1, cands.end(), [](const Candidate &a, const Candidate &b) { return a.model < b.model; });
     // JIT compiles take about a second or two each: keep what the budget can build and time.
@@ -247,14 +321,14 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       cands.erase(std::remove_if(cands.begin(), cands.end(), [&](const Candidate &c) { return c.s.str() == w.str(); }),
                   cands.end());
       Candidate c;
-      c.s = w, c.label = "injected wrong", c.injected = true, c.model = cands[0].model;
+      c.s = w, c.label = "injected wrong", c.injected = true, c.model = cands[0].model, c.decode = decode;
       cands.insert(cands.begin() + 1, std::move(c));
     }
     if (o.autoschedulers && !decode) {  // (right after the default: they are always tried)
       size_t at = 1;
       for (const char *name : {"Adams2019", "Li2018", "Mullapudi2016"}) {
         Candidate c;
-        c.s = def, c.label = "autoscheduler", c.autoName = name, c.model = 0;
+        c.s = def, c.label = "autoscheduler", c.autoName = name, c.model = 0, c.decode = false;
         cands.insert(cands.begin() + at++, std::move(c));
       }
     }
@@ -361,8 +435,8 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       if (!c->verified || shown >= 6) continue;
       ++shown;
       const double g = usefulFlops / c->best / 1e9;
-      std::printf("%-4s %-58s %9.3f ms %10.1f %8.2f  %s\n", c == win ? "best" : "", c->text().c_str(), c->best * 1e3, g,
-                  g / peak, c->label.c_str());
+      std::printf("%-4s %-58s %9.3f ms %10.1f %8.2f  %s%s\n", c == win ? "best" : "", c->text().c_str(), c->best * 1e3, g,
+                  g / peak, c->label.c_str(), both ? (" (" + c->variant() + ")").c_str() : "");
     }
     if (dflt && std::find(order.begin(), order.begin() + std::min<size_t>(6, order.size()), dflt) ==
                     order.begin() + std::min<size_t>(6, order.size()))
@@ -383,7 +457,7 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
                           {"batch", shape.batch},
                           {"seq_q", shape.seqQ},
                           {"seq_kv", shape.seqKv},
-                          {"variant", decode ? "decode" : "prefill"},
+                          {"variant", win->variant()},
                           {"default_schedule", def.str()},
                           {"default_s", dflt ? dflt->best : -1.0},
                           {"tuned_schedule", win->s.str()},
@@ -419,7 +493,7 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
     if (o.store) {
       TuningEntry e;
       e.kernel = d.name, e.specHash = specHash, e.target = target, e.bucket = bucket;
-      e.variant = decode ? "decode" : "prefill";
+      e.variant = win->variant();
       e.schedule = win->s.str();
       e.seconds = win->best, e.defaultSeconds = dflt ? dflt->best : 0;
       e.how = "measured", e.candidates = int(built + rejected), e.tuneSeconds = tuneS;
@@ -472,10 +546,47 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
               ranked.push_back({cuda::modelSeconds(d, s, arch, o.card, shape.batch, shape.seqQ, shape.seqKv), s});
             }
     std::stable_sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
-    const double defS = cuda::modelSeconds(d, def, arch, o.card, shape.batch, shape.seqQ, shape.seqKv);
-    std::printf("`%s`, batch %lld, seq_q %lld, seq_kv %lld (%s, %s): %zu legal schedules ranked by the cost model\n",
+    const size_t legal = ranked.size();
+    double defS = cuda::modelSeconds(d, def, arch, o.card, shape.batch, shape.seqQ, shape.seqKv);
+    // The best few (and the default) through nvcc where it is installed:
+    // `ptxas -v`'s registers limit the blocks per SM in the model, and a
+    // schedule that spills is dropped.
+    if (o.ptxas > 0) {
+      const std::string nvcc = nvccPath();
+      if (nvcc.empty()) {
+        std::fprintf(stderr, "attnc tune: nvcc not found (set NVCC): registers not asked of ptxas\n");
+      } else {
+        std::vector<std::pair<double, cuda::Schedule>> checked;
+        std::vector<cuda::Schedule> ask;
+        for (size_t i = 0; i < ranked.size() && int(ask.size()) < o.ptxas; ++i) ask.push_back(ranked[i].second);
+        if (std::find_if(ask.begin(), ask.end(), [&](const cuda::Schedule &x) { return x.str() == def.str(); }) == ask.end())
+          ask.push_back(def);
+        for (const cuda::Schedule &s : ask) {
+          std::string why;
+          const PtxasFigures f = ptxasOf(plan, s, decode, arch, nvcc, why);
+          if (!why.empty()) {
+            std::printf("     %-48s ptxas: %s\n", s.str().c_str(), why.c_str());
+            continue;
+          }
+          if (f.spills > 0) {
+            std::printf("     %-48s ptxas: %d registers, %d bytes spilled: dropped\n", s.str().c_str(), f.regs, f.spills);
+            continue;
+          }
+          const double t = cuda::modelSeconds(d, s, arch, o.card, shape.batch, shape.seqQ, shape.seqKv, f.regs);
+          if (s.str() == def.str()) defS = t;
+          std::printf("     %-48s ptxas: %d registers\n", s.str().c_str(), f.regs);
+          checked.push_back({t, s});
+        }
+        if (!checked.empty()) {
+          std::stable_sort(checked.begin(), checked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+          ranked = checked;  // (only schedules ptxas has seen may win)
+        }
+      }
+    }
+    std::printf("`%s`, batch %lld, seq_q %lld, seq_kv %lld (%s, %s): %zu legal schedules ranked by the cost model%s\n",
                 d.name.c_str(), (long long)shape.batch, (long long)shape.seqQ, (long long)shape.seqKv,
-                decode ? "decode" : "prefill", target.c_str(), ranked.size());
+                decode ? "decode" : "prefill", target.c_str(), legal,
+                ranked.size() < legal ? fmt::format(", the best {} with ptxas's registers", ranked.size()).c_str() : "");
     for (size_t i = 0; i < std::min<size_t>(6, ranked.size()); ++i)
       std::printf("%-4s %-48s model %9.4f ms\n", i == 0 ? "best" : "", ranked[i].second.str().c_str(),
                   ranked[i].first * 1e3);

@@ -31,6 +31,7 @@ struct TuneOptions {
   bool explain = false;
   bool store = true;
   bool injectWrong = false;     // tests: a candidate whose output is corrupted must be rejected
+  int ptxas = 4;                // cuda: the best few schedules asked of `nvcc -Xptxas -v` (0: none)
 };
 
 /// Tunes `plan` (whose lowered IR hashes to `specHash`). Returns an exit code.

@@ -194,6 +194,9 @@ int main(int argc, char **argv) {
   tune->add_option("--arch", tuo.arch, "cuda: sm_80, sm_86, sm_89 or sm_90a (default)");
   tune->add_option("--card", tuo.card, "cuda: the card of the cost model's roofline (default: the arch's)");
   tune->add_flag("--no-autoschedulers", noAuto, "x86: skip Halide's autoschedulers");
+  tune->add_option("--ptxas", tuo.ptxas, "cuda: how many of the best schedules to compile with nvcc for their "
+                                         "registers (default 4; 0: none)")
+      ->check(CLI::Range(0, 64));
   tune->add_flag("--no-store", noStore, "print the result only");
   tune->add_flag("--explain", tuo.explain, "the cost model's estimates beside the measured times");
   tune->add_flag("--inject-wrong-candidate", tuo.injectWrong, "tests: add a candidate with a corrupted output")

@@ -246,7 +246,7 @@ std::string defaultCard(Arch a) {
 }
 
 double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std::string &cardName, int64_t batch,
-                    int64_t seqQ, int64_t seqKv) {
+                    int64_t seqQ, int64_t seqKv, int regs) {
   const Card *card = findCard(cardName.empty() ? defaultCard(arch) : cardName);
   if (!card) card = findCard(defaultCard(arch));
   const bool mat = materialized(d, s), tc = tensorCores(d);
@@ -259,8 +259,9 @@ double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std
   blocks *= splits;
   const int64_t smem = smemBytes(d, s);
   if (smem > smemLimit(arch)) return std::numeric_limits<double>::infinity();
+  const int64_t byRegs = regs > 0 ? 65536 / (int64_t((regs + 7) / 8 * 8) * s.threads()) : 32;
   const int64_t perSm = std::max<int64_t>(1, std::min<int64_t>({card->smemPerSm / std::max<int64_t>(smem, 1),
-                                                                2048 / s.threads(), 32}));
+                                                                2048 / s.threads(), 32, byRegs}));
   const double waves = std::ceil(double(blocks) / double(card->sms * perSm));
   // Blocks resident on an SM at once, and the warps they give it to hide latency.
   const double resident = double(std::min<int64_t>(perSm, (blocks + card->sms - 1) / card->sms));

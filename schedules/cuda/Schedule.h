@@ -126,8 +126,10 @@ std::string defaultCard(Arch a);
 /// 8 resident warps per SM (too few to hide latency), against the K/V bytes
 /// every block streams (once from memory, the re-reads of other query tiles
 /// from L2 at 2.5x the memory bandwidth). For ranking, not promising.
+/// `regs` (from `ptxas -v`; 0 when unknown) limits the blocks per SM too
+/// (65536 registers per SM, allocated per warp in multiples of 8 per thread).
 double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std::string &card, int64_t batch,
-                    int64_t seqQ, int64_t seqKv);
+                    int64_t seqQ, int64_t seqKv, int regs = 0);
 
 /// Knobs over `s`, e.g. "wm2 wn1 wd1 mt1 n32 s1 split16". False, with `error`.
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error);
