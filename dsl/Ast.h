@@ -17,8 +17,8 @@ const char *typeName(Type t);  // "an integer", "a float", "a bool"
 
 enum class ExprKind { IntLit, FloatLit, BoolLit, Name, Unary, Binary, Ternary, Call, Index };
 
-enum class UnaryOp { Neg, Plus, Not };
-enum class BinaryOp { Add, Sub, Mul, Div, Rem, Eq, Ne, Lt, Le, Gt, Ge, And, Or };
+enum class UnaryOp { Neg, Plus, Not, BitNot };
+enum class BinaryOp { Add, Sub, Mul, Div, Rem, Eq, Ne, Lt, Le, Gt, Ge, And, Or, BitAnd, BitOr, BitXor, Shl, Shr };
 const char *spelling(BinaryOp op);
 const char *spelling(UnaryOp op);
 

@@ -38,6 +38,12 @@ std::string describe(Tok kind) {
   case Tok::GreaterEq: return "`>=`";
   case Tok::AndAnd: return "`&&`";
   case Tok::OrOr: return "`||`";
+  case Tok::Amp: return "`&`";
+  case Tok::Pipe: return "`|`";
+  case Tok::Caret: return "`^`";
+  case Tok::Tilde: return "`~`";
+  case Tok::Shl: return "`<<`";
+  case Tok::Shr: return "`>>`";
   case Tok::Error: return "an invalid token";
   }
   return "a token";
@@ -64,6 +70,34 @@ Token Lexer::make(Tok kind, uint32_t begin) {
 
 Token Lexer::lexNumber(uint32_t begin) {
   std::string_view src = file_.text();
+  // Hexadecimal: 0x / 0X and 1 to 8 hex digits, an int32 by its bits
+  // (0xFFFFFFFF is -1, as C's int32_t from that pattern).
+  if (src[pos_] == '0' && pos_ + 1 < src.size() && (src[pos_ + 1] == 'x' || src[pos_ + 1] == 'X')) {
+    pos_ += 2;
+    const uint32_t digitsAt = pos_;
+    while (pos_ < src.size() && std::isxdigit(static_cast<unsigned char>(src[pos_]))) ++pos_;
+    const bool glued = pos_ < src.size() && (std::isalnum(static_cast<unsigned char>(src[pos_])) || src[pos_] == '_' ||
+                                             src[pos_] == '.');
+    while (pos_ < src.size() &&
+           (std::isalnum(static_cast<unsigned char>(src[pos_])) || src[pos_] == '_' || src[pos_] == '.'))
+      ++pos_;
+    Token t = make(Tok::Int, begin);
+    if (glued || pos_ == digitsAt) {
+      t.kind = Tok::Error;
+      diags_.error(DiagKind::invalid_number, t.range, t.text.size() > 40 ? t.text.substr(0, 40) : t.text);
+      return t;
+    }
+    uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(src.data() + digitsAt, src.data() + pos_, v, 16);
+    if (ec != std::errc() || v > 0xFFFFFFFFull) {
+      diags_.error(DiagKind::integer_too_large, t.range,
+                   t.text.size() > 40 ? std::string(t.text.substr(0, 40)) + "..." : std::string(t.text));
+      t.kind = Tok::Error;
+      return t;
+    }
+    t.intValue = static_cast<int32_t>(static_cast<uint32_t>(v));
+    return t;
+  }
   bool isFloat = false;
   auto digits = [&] {
     while (pos_ < src.size() && std::isdigit(static_cast<unsigned char>(src[pos_]))) ++pos_;
@@ -166,21 +200,23 @@ Token Lexer::next() {
   case '%': return make(Tok::Percent, begin);
   case '=': return two('=', Tok::EqEq, Tok::Assign);
   case '!': return two('=', Tok::NotEq, Tok::Bang);
-  case '<': return two('=', Tok::LessEq, Tok::Less);
-  case '>': return two('=', Tok::GreaterEq, Tok::Greater);
-  case '&':
-    if (pos_ < src.size() && src[pos_] == '&') { ++pos_; return make(Tok::AndAnd, begin); }
-    break;
-  case '|':
-    if (pos_ < src.size() && src[pos_] == '|') { ++pos_; return make(Tok::OrOr, begin); }
-    break;
+  case '<':
+    if (pos_ < src.size() && src[pos_] == '<') { ++pos_; return make(Tok::Shl, begin); }
+    return two('=', Tok::LessEq, Tok::Less);
+  case '>':
+    if (pos_ < src.size() && src[pos_] == '>') { ++pos_; return make(Tok::Shr, begin); }
+    return two('=', Tok::GreaterEq, Tok::Greater);
+  case '&': return two('&', Tok::AndAnd, Tok::Amp);
+  case '|': return two('|', Tok::OrOr, Tok::Pipe);
+  case '^': return make(Tok::Caret, begin);
+  case '~': return make(Tok::Tilde, begin);
   default: break;
   }
   // One diagnostic for a run of invalid bytes (a binary blob is one error, not thousands);
   // a UTF-8 sequence is shown whole.
   auto startsToken = [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) || std::isspace(static_cast<unsigned char>(ch)) ||
-           std::string_view("_#{}()[],;:?+-*/%=!<>.").find(ch) != std::string_view::npos;
+           std::string_view("_#{}()[],;:?+-*/%=!<>.&|^~").find(ch) != std::string_view::npos;
   };
   // A terminal escape sequence (ESC [ ... final byte) is one invalid run too.
   if (c == 0x1b && pos_ < src.size() && src[pos_] == '[') {

@@ -17,6 +17,7 @@ enum class Tok {
   Comma, Semi, Colon, Question, Assign,
   Plus, Minus, Star, Slash, Percent, Bang,
   EqEq, NotEq, Less, LessEq, Greater, GreaterEq, AndAnd, OrOr,
+  Amp, Pipe, Caret, Tilde, Shl, Shr,  // integer bit operators
   Error,  // an invalid character or number; already diagnosed
 };
 

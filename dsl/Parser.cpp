@@ -387,19 +387,25 @@ struct BinInfo {
 };
 std::optional<BinInfo> binaryInfo(Tok k) {
   switch (k) {
+  // C's precedence, loosest first.
   case Tok::OrOr: return BinInfo{1, BinaryOp::Or};
   case Tok::AndAnd: return BinInfo{2, BinaryOp::And};
-  case Tok::EqEq: return BinInfo{3, BinaryOp::Eq};
-  case Tok::NotEq: return BinInfo{3, BinaryOp::Ne};
-  case Tok::Less: return BinInfo{4, BinaryOp::Lt};
-  case Tok::LessEq: return BinInfo{4, BinaryOp::Le};
-  case Tok::Greater: return BinInfo{4, BinaryOp::Gt};
-  case Tok::GreaterEq: return BinInfo{4, BinaryOp::Ge};
-  case Tok::Plus: return BinInfo{5, BinaryOp::Add};
-  case Tok::Minus: return BinInfo{5, BinaryOp::Sub};
-  case Tok::Star: return BinInfo{6, BinaryOp::Mul};
-  case Tok::Slash: return BinInfo{6, BinaryOp::Div};
-  case Tok::Percent: return BinInfo{6, BinaryOp::Rem};
+  case Tok::Pipe: return BinInfo{3, BinaryOp::BitOr};
+  case Tok::Caret: return BinInfo{4, BinaryOp::BitXor};
+  case Tok::Amp: return BinInfo{5, BinaryOp::BitAnd};
+  case Tok::EqEq: return BinInfo{6, BinaryOp::Eq};
+  case Tok::NotEq: return BinInfo{6, BinaryOp::Ne};
+  case Tok::Less: return BinInfo{7, BinaryOp::Lt};
+  case Tok::LessEq: return BinInfo{7, BinaryOp::Le};
+  case Tok::Greater: return BinInfo{7, BinaryOp::Gt};
+  case Tok::GreaterEq: return BinInfo{7, BinaryOp::Ge};
+  case Tok::Shl: return BinInfo{8, BinaryOp::Shl};
+  case Tok::Shr: return BinInfo{8, BinaryOp::Shr};
+  case Tok::Plus: return BinInfo{9, BinaryOp::Add};
+  case Tok::Minus: return BinInfo{9, BinaryOp::Sub};
+  case Tok::Star: return BinInfo{10, BinaryOp::Mul};
+  case Tok::Slash: return BinInfo{10, BinaryOp::Div};
+  case Tok::Percent: return BinInfo{10, BinaryOp::Rem};
   default: return std::nullopt;
   }
 }
@@ -412,6 +418,9 @@ ExprPtr Parser::parseBinary(int minPrec) {
     if (!info || info->prec < minPrec) return lhs;
     SourceRange opRange = tok_.range;
     advance();
+    // A line that ends with a binary operator continues on the next
+    // (docs/language.md, "Lines"): `mask causal &&` / `  doc_q == doc_kv`.
+    while (at(Tok::Newline)) advance();
     ExprPtr rhs;
     {
       DepthGuard guard(*this, tok_.range);
@@ -428,9 +437,9 @@ ExprPtr Parser::parseBinary(int minPrec) {
 }
 
 ExprPtr Parser::parseUnary() {
-  if (at(Tok::Minus) || at(Tok::Plus) || at(Tok::Bang)) {
+  if (at(Tok::Minus) || at(Tok::Plus) || at(Tok::Bang) || at(Tok::Tilde)) {
     SourceRange opRange = tok_.range;
-    UnaryOp op = at(Tok::Minus) ? UnaryOp::Neg : at(Tok::Plus) ? UnaryOp::Plus : UnaryOp::Not;
+    UnaryOp op = at(Tok::Minus) ? UnaryOp::Neg : at(Tok::Plus) ? UnaryOp::Plus : at(Tok::Bang) ? UnaryOp::Not : UnaryOp::BitNot;
     advance();
     DepthGuard guard(*this, opRange);
     ExprPtr operand = parseUnary();

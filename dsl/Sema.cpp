@@ -25,11 +25,12 @@ const char *typeName(Type t) {
 }
 
 const char *spelling(BinaryOp op) {
-  static const char *s[] = {"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||"};
+  static const char *s[] = {"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||",
+                            "&", "|", "^", "<<", ">>"};
   return s[static_cast<int>(op)];
 }
 const char *spelling(UnaryOp op) {
-  static const char *s[] = {"-", "+", "!"};
+  static const char *s[] = {"-", "+", "!", "~"};
   return s[static_cast<int>(op)];
 }
 
@@ -486,6 +487,10 @@ Value SpecChecker::checkUnary(Expr &e, Ctx ctx) {
     if (!wantBool(v, *e.args[0], what)) return errorValue();
     return v.isConst ? boolConst(!v.b) : runtime(Type::Bool);
   }
+  if (e.unaryOp == UnaryOp::BitNot) {
+    if (!wantInt(v, *e.args[0], what)) return errorValue();
+    return v.isConst ? intConst(~static_cast<int32_t>(v.i)) : runtime(Type::Int);
+  }
   if (!wantNumber(v, *e.args[0], what)) return errorValue();
   if (!v.isConst || e.unaryOp == UnaryOp::Plus) return v;
   return v.type == Type::Int ? intConst(wrap32(-v.i)) : floatConst(-v.f);
@@ -529,6 +534,26 @@ Value SpecChecker::checkBinary(Expr &e, Ctx ctx) {
     bool res = op == BinaryOp::Eq ? a == b : op == BinaryOp::Ne ? a != b : op == BinaryOp::Lt ? a < b
              : op == BinaryOp::Le ? a <= b : op == BinaryOp::Gt ? a > b : a >= b;
     return boolConst(res);
+  }
+  case BinaryOp::BitAnd:
+  case BinaryOp::BitOr:
+  case BinaryOp::BitXor:
+  case BinaryOp::Shl:
+  case BinaryOp::Shr: {
+    // Integer bit operators: int32 with C's results, shifts defined for
+    // every amount (docs/language.md, "Integers").
+    bool ok = wantInt(l, *e.args[0], lw);
+    ok = wantInt(r, *e.args[1], rw) && ok;
+    if (!ok) return errorValue();
+    if (!bothConst) return runtime(Type::Int);
+    const int32_t a = static_cast<int32_t>(l.i), b = static_cast<int32_t>(r.i);
+    switch (op) {
+    case BinaryOp::BitAnd: return intConst(a & b);
+    case BinaryOp::BitOr: return intConst(a | b);
+    case BinaryOp::BitXor: return intConst(a ^ b);
+    case BinaryOp::Shl: return intConst(shiftLeft32(a, b));
+    default: return intConst(shiftRight32(a, b));
+    }
   }
   default: break;
   }

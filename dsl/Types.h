@@ -9,6 +9,16 @@
 
 namespace attnc::dsl {
 
+/// The language's integer shifts (docs/language.md, "Integers"): C's results
+/// on int32 for amounts 0..31; any other amount (negative, or 32 and above)
+/// shifts every bit out: `<<` gives 0, `>>` the sign (0 or -1). The
+/// reference, both backends and constant folding share these.
+inline int32_t shiftLeft32(int32_t a, int32_t n) {
+  return n >= 0 && n < 32 ? static_cast<int32_t>(static_cast<uint32_t>(a) << n) : 0;
+}
+inline int32_t shiftRight32(int32_t a, int32_t n) { return n >= 0 && n < 32 ? (a >> n) : (a < 0 ? -1 : 0); }
+
+
 /// Numbered as attnc_runtime.h's attnc_dtype (checked in lowering/kernel/AbiText.cpp).
 enum class DType { F32, F16, BF16, I32, U8 };
 const char *dtypeName(DType t);  // "f32", ...

@@ -129,9 +129,14 @@ private:
       }
       break;
     }
-    case Code::And: e = fmt::format("({} != 0) && ({} != 0)", a, b); break;
-    case Code::Or: e = fmt::format("({} != 0) || ({} != 0)", a, b); break;
-    case Code::Xor: e = fmt::format("({} != 0) != ({} != 0)", a, b); break;
+    // i1: logical; i32: bitwise.
+    case Code::And: e = in.type == ValType::Int ? fmt::format("({} & {})", a, b) : fmt::format("({} != 0) && ({} != 0)", a, b); break;
+    case Code::Or: e = in.type == ValType::Int ? fmt::format("({} | {})", a, b) : fmt::format("({} != 0) || ({} != 0)", a, b); break;
+    case Code::Xor: e = in.type == ValType::Int ? fmt::format("({} ^ {})", a, b) : fmt::format("({} != 0) != ({} != 0)", a, b); break;
+    // Shifts by 0..31 (the IR selects around other amounts; masking keeps the
+    // unselected side defined), on uint32 for `<<`.
+    case Code::Shl: e = fmt::format("(int32_t)((uint32_t){} << ({} & 31))", a, b); break;
+    case Code::ShrS: e = fmt::format("({} >> ({} & 31))", a, b); break;
     case Code::Select: e = fmt::format("{} ? {} : {}", a, b, c); break;
     case Code::IToF: e = fmt::format("(float){}", a); break;
     case Code::FToI: e = fmt::format("attnc_ftoi({})", a); break;

@@ -16,7 +16,10 @@ enum class Code : uint8_t {
   AddF, SubF, MulF, DivF, RemF, NegF, MinF, MaxF, AbsF,
   Exp, Exp2, Log, Log2, Sqrt, Rsqrt, Tanh, Floor, Ceil,
   CmpI, CmpF, And, Or, Xor, Select, IToF, FToI, Load,
+  Shl, ShrS,  // int32 shifts (amounts 0..31: the IR selects around the others)
 };
+// And, Or and Xor are logical on i1 values and bitwise on i32 ones (the
+// instruction's type says which).
 
 /// Integer comparisons, numbered as MLIR's arith::CmpIPredicate.
 enum class CmpIPred : uint8_t { eq, ne, slt, sle, sgt, sge, ult, ule, ugt, uge };

@@ -156,9 +156,12 @@ double execute(const Program &p, double *regs, const EvalEnv &env) {
     case Code::Ceil: d = std::ceil(a); break;
     case Code::CmpI: d = cmpI(in.pred, static_cast<int64_t>(a), static_cast<int64_t>(b)); break;
     case Code::CmpF: d = cmpF(in.pred, a, b); break;
-    case Code::And: d = (a != 0) && (b != 0); break;
-    case Code::Or: d = (a != 0) || (b != 0); break;
-    case Code::Xor: d = (a != 0) != (b != 0); break;
+    // i1: logical; i32: bitwise on the two's complement bits.
+    case Code::And: d = in.type == ValType::Int ? double(int32_t(a) & int32_t(b)) : double((a != 0) && (b != 0)); break;
+    case Code::Or: d = in.type == ValType::Int ? double(int32_t(a) | int32_t(b)) : double((a != 0) || (b != 0)); break;
+    case Code::Xor: d = in.type == ValType::Int ? double(int32_t(a) ^ int32_t(b)) : double((a != 0) != (b != 0)); break;
+    case Code::Shl: d = dsl::shiftLeft32(int32_t(a), int32_t(b)); break;
+    case Code::ShrS: d = dsl::shiftRight32(int32_t(a), int32_t(b)); break;
     case Code::Select: d = a != 0 ? b : regs[in.c]; break;
     case Code::IToF: d = a; break;
     case Code::FToI: d = wrap32(std::trunc(a)); break;

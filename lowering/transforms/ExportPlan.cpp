@@ -111,6 +111,8 @@ private:
     } else if (isa<arith::AndIOp>(op)) bin(Code::And);
     else if (isa<arith::OrIOp>(op)) bin(Code::Or);
     else if (isa<arith::XOrIOp>(op)) bin(Code::Xor);
+    else if (isa<arith::ShLIOp>(op)) bin(Code::Shl);
+    else if (isa<arith::ShRSIOp>(op)) bin(Code::ShrS);
     else if (auto s = dyn_cast<arith::SelectOp>(op)) {
       in.code = Code::Select;
       in.a = reg(s.getCondition());

@@ -159,6 +159,7 @@ Value Generator::gen(const Expr &e) {
     switch (e.unaryOp) {
     case dsl::UnaryOp::Plus: return v;
     case dsl::UnaryOp::Not: return b_.create<arith::XOrIOp>(l, v, constBool(true, l));
+    case dsl::UnaryOp::BitNot: return b_.create<arith::XOrIOp>(l, v, constI32(-1, l));
     case dsl::UnaryOp::Neg:
       if (v.getType().isF32()) return b_.create<arith::NegFOp>(l, v);
       return b_.create<arith::SubIOp>(l, constI32(0, l), v);
@@ -184,8 +185,19 @@ Value Generator::genBinary(const Expr &e) {
   Location l = loc(e.range);
   Value a = gen(*e.args[0]), b = gen(*e.args[1]);
   BinaryOp op = e.binaryOp;
-  if (op == BinaryOp::And) return b_.create<arith::AndIOp>(l, a, b);
-  if (op == BinaryOp::Or) return b_.create<arith::OrIOp>(l, a, b);
+  if (op == BinaryOp::And || op == BinaryOp::BitAnd) return b_.create<arith::AndIOp>(l, a, b);
+  if (op == BinaryOp::Or || op == BinaryOp::BitOr) return b_.create<arith::OrIOp>(l, a, b);
+  if (op == BinaryOp::BitXor) return b_.create<arith::XOrIOp>(l, a, b);
+  if (op == BinaryOp::Shl || op == BinaryOp::Shr) {
+    // arith's shifts are poison for amounts outside 0..31; the language's are
+    // defined (dsl::shiftLeft32 / shiftRight32): those amounts select 0, or
+    // the sign (a >> 31). An unsigned compare takes negative amounts as large.
+    Value inRange = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, b, constI32(32, l));
+    if (op == BinaryOp::Shl)
+      return b_.create<arith::SelectOp>(l, inRange, b_.create<arith::ShLIOp>(l, a, b), constI32(0, l));
+    return b_.create<arith::SelectOp>(l, inRange, b_.create<arith::ShRSIOp>(l, a, b),
+                                      b_.create<arith::ShRSIOp>(l, a, constI32(31, l)));
+  }
   bool isFloat = a.getType().isF32() || b.getType().isF32();
   if (isFloat) {
     a = toFloat(a, l);

@@ -373,9 +373,14 @@ Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, 
       }
       break;
     }
-    case Code::And: v = a && bb; break;
-    case Code::Or: v = a || bb; break;
-    case Code::Xor: v = a != bb; break;
+    // i1: logical; i32: bitwise (Halide's bit operators on int32, no overflow).
+    case Code::And: v = in.type == ValType::Int ? (a & bb) : (a && bb); break;
+    case Code::Or: v = in.type == ValType::Int ? (a | bb) : (a || bb); break;
+    case Code::Xor: v = in.type == ValType::Int ? (a ^ bb) : (a != bb); break;
+    // Shifts by 0..31 (the IR selects around other amounts; masking keeps the
+    // unselected side defined): on uint32, so that no bit overflows a signed type.
+    case Code::Shl: v = reinterpret<int32_t>(reinterpret<uint32_t>(a) << reinterpret<uint32_t>(bb & 31)); break;
+    case Code::ShrS: v = a >> (bb & 31); break;
     case Code::Select: v = select(a, bb, r[in.c]); break;
     case Code::IToF: v = cast<float>(a); break;
     case Code::FToI: v = cast<int32_t>(a); break;

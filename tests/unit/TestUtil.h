@@ -114,6 +114,23 @@ inline std::vector<std::string> wrapAroundSpecs() {
   return out;
 }
 
+/// Integer bit operators and hex literals in masks and score_mods (each
+/// kernel named `bits`): shifts by amounts inside and outside 0..31
+/// (negative, 32 and above: defined, docs/language.md "Integers"), C's
+/// precedence, expressions continued over lines.
+inline std::vector<std::string> bitOpSpecs() {
+  auto spec = [](const std::string &body) {
+    return "attention bits {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n" + body + "}\n";
+  };
+  return {
+      // A dilated, Morton-flavoured mask: low bits of q and kv agree, then a bounded window.
+      spec("  mask ((q_idx ^ kv_idx) & 0x3) == 0 &&\n       (kv_idx >> 1) <= (q_idx >> 1) + 0x10\n"),
+      // Shifts by data-dependent amounts, some outside 0..31 (kv_idx - 20 is negative, q_idx % 45 reaches 44).
+      spec("  mask ((1 << (q_idx % 45)) | (kv_idx >> (kv_idx - 20))) != 0 || (~q_idx & kv_idx) == 0\n"),
+      spec("  score_mod score + ((q_idx << (kv_idx % 40)) >> (kv_idx % 37) & 0xF) * 0.25 - (~kv_idx ^ 0x5A) % 7 * 0.5\n"),
+  };
+}
+
 /// NaN and infinity in the inputs (docs/language.md, numerics): one element of
 /// q, k or v set to `value` in a spec and shape that reach a path (prefill,
 /// decode, split-KV) with rows that see it, rows that do not, and rows that

@@ -427,6 +427,15 @@ TEST_CASE("cuda empty calls: batch or seq_q 0 is a no-op, seq_kv 0 masks every r
 
 namespace attnc::test {
 
+TEST_CASE("cuda emulated: integer bit operators agree with the reference", "[cuda][bits]") {
+  for (const std::string &spec : bitOpSpecs()) {
+    Compiled c = compileText(spec);
+    INFO(spec);
+    CHECK(checkCuda(c, "bits", dsl::DType::F16, dsl::Layout::BHSD, kVariants[0], {{1, 7, 65}, {2, 16, 300}, {1, 130, 129}}) == "");
+    CHECK(checkCuda(c, "bits", dsl::DType::F32, dsl::Layout::BSHD, kVariants[1], {{1, 7, 65}, {1, 130, 129}}) == "");
+  }
+}
+
 TEST_CASE("cuda emulated: masks whose integers wrap agree with the reference", "[cuda][wrap]") {
   for (const std::string &spec : wrapAroundSpecs()) {
     Compiled c = compileText(spec);

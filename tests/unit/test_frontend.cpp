@@ -97,3 +97,29 @@ TEST_CASE("a UTF-8 byte order mark at the start of a spec is skipped", "[fronten
   auto g = dsl::checkSource("bom.attn", "attention a {\n dtype f32\n \xEF\xBB\xBF heads 4\n head_dim 8\n}\n");
   CHECK_FALSE(g->ok());
 }
+
+TEST_CASE("an expression continues after a binary operator at the end of a line", "[frontend]") {
+  // The same mask on one line and over four (a comment and a blank line between).
+  const std::string one = "attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal && (kv_idx >= q_idx - 8 || "
+                          "(kv_idx & 1) == 0)\n}\n";
+  const std::string four = "attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal &&  # the window\n\n"
+                           "   (kv_idx >= q_idx - 8 ||\n    (kv_idx &\n 1) == 0)\n}\n";
+  test::Compiled a = test::compileText(one), b = test::compileText(four);
+  CHECK(a.comp->printIR(false) == b.comp->printIR(false));
+  // Without an operator the line still ends the item: `mask causal` then a stray expression.
+  CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal\n  && kv_idx > 0\n}\n") >= 1);
+  // An operator before the closing brace is still an error, at the brace.
+  CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal &&\n}\n") == 1);
+}
+
+TEST_CASE("hex literals are int32 by their bits", "[frontend]") {
+  auto f = dsl::checkSource("hex.attn", "attention a {\n dtype f32\n heads 0x4\n head_dim 0X10\n param m = 0xFFFFFFFF\n"
+                                        " param n = 0x7fffffff\n}\n");
+  INFO(f->diags->render(false));
+  REQUIRE(f->ok());
+  CHECK(f->specs[0].heads == 4);
+  CHECK(f->specs[0].headDim == 16);
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n param m = 0x100000000\n}\n") == 1);
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n param m = 0x\n}\n") == 1);
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n param m = 0xABCG\n}\n") == 1);
+}

@@ -159,6 +159,30 @@ TEST_CASE("integer arithmetic is C arithmetic on i32", "[reference]") {
   CHECK(run(r, {&q, &k, &v}).data[0] == Approx(w[0] / (w[0] + w[1] + w[2] + w[3])));
 }
 
+TEST_CASE("integer bit operators are C's on i32, shifts defined for every amount", "[reference][bits]") {
+  // Constants fold with the language's rules: every clause below holds, so the mask keeps every pair.
+  Ref c = make("attention a { dtype f32; heads 1; head_dim 1\n mask (0xFF & 0x0F) == 15 && (0xF0 | 0x0F) == 255 &&\n"
+               "  (6 ^ 3) == 5 && ~0 == -1 && 0xFFFFFFFF == -1 && 0x7fffffff == 2147483647 && (1 << 31) < 0 &&\n"
+               "  (1 << 32) == 0 && (1 << -1) == 0 && (-8 >> 1) == -4 && (-8 >> 40) == -1 && (8 >> 32) == 0 &&\n"
+               "  1 + 2 << 1 == 6 && (6 & 3 | 8) == 10 && (1 | 6 ^ 3) == 5 }");
+  HostTensor q0({1, 1, 3, 1}, 0.0), k0({1, 1, 5, 1}, 0.0), v0({1, 1, 5, 1}, 1.0);
+  CHECK(c.k->countKept({&q0, &k0, &v0}, 0, 0, 3, 5) == 15);
+  // Data-dependent shift amounts (negative, 0..31, 32 and above) against C++ with the same rules.
+  Ref r = make("attention a { dtype f32; heads 1; head_dim 1\n"
+               " mask ((q_idx << (kv_idx - 8)) >> (q_idx - kv_idx) & 0x3F) != (kv_idx ^ ~q_idx) % 5 }");
+  const int64_t Sq = 50, Skv = 60;
+  int64_t want = 0;
+  for (int32_t qi = 0; qi < Sq; ++qi)
+    for (int32_t kv = 0; kv < Skv; ++kv) {
+      const int32_t lhs = dsl::shiftRight32(dsl::shiftLeft32(qi, kv - 8), qi - kv) & 0x3F;
+      want += lhs != (kv ^ ~qi) % 5;
+    }
+  HostTensor q({1, 1, Sq, 1}, 0.0), k({1, 1, Skv, 1}, 0.0), v({1, 1, Skv, 1}, 1.0);
+  CHECK(r.k->countKept({&q, &k, &v}, 0, 0, Sq, Skv) == want);
+  CHECK(want > 0);
+  CHECK(want < Sq * Skv);
+}
+
 TEST_CASE("additive (Bahdanau) scoring", "[reference]") {
   Ref r = make("attention a { dtype f32; heads 1; head_dim 1; score additive(units 2) }");
   HostTensor q = tensor({1, 1, 1, 1}, {1}), k = tensor({1, 1, 2, 1}, {1, -1}), v = tensor({1, 1, 2, 1}, {1, 0});

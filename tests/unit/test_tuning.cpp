@@ -85,7 +85,7 @@ TEST_CASE("tuning db: entries round-trip, replace their slot, and match this mac
   CHECK(db.foreign("h1", "x86-avx512", m) == 1);
 }
 
-TEST_CASE("tuning db: unreadable databases warn once and give the heuristic; writes keep them aside", "[tuning]") {
+TEST_CASE("tuning db: unreadable databases warn once and give the heuristic and writes keep them aside", "[tuning]") {
   const std::string path = scratch("bad.json");
   std::string warn;
   // Missing: silent unless named.

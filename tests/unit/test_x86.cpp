@@ -239,6 +239,18 @@ TEST_CASE("x86: NaN and infinity in the inputs follow the numerics contract on e
 
 namespace attnc::test {
 
+TEST_CASE("x86: integer bit operators agree with the reference", "[x86][bits]") {
+  for (const std::string &spec : bitOpSpecs()) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, "bits");
+    for (bool decode : {false, true}) {
+      INFO(spec << (decode ? " decode" : " prefill"));
+      CHECK(checkX86(c, "bits", dsl::DType::F32, dsl::Layout::BHSD,
+                     x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), {{1, 7, 65}, {2, 16, 300}, {1, 130, 129}}) == "");
+    }
+  }
+}
+
 TEST_CASE("x86: masks whose integers wrap agree with the reference", "[x86][wrap]") {
   for (const std::string &spec : wrapAroundSpecs()) {
     Compiled c = compileText(spec);
