@@ -362,6 +362,8 @@ def x86_doc(d, doc):
         cur = ""
     for h, none in [(PEERS_HEAD, PEERS_NONE), (TUNE_HEAD, TUNE_NONE),
                     ("## CUDA\n", "See `performance_md.py --cuda-section`.\n")]:
+        if h == TUNE_HEAD and h not in cur:
+            continue  # (written by --tune-section only once bench-tune.sh has run)
         body = cur.split(h, 1)[1] if h in cur else none
         if h != "## CUDA\n" and "\n## " in body:
             body = body[:body.index("\n## ")]

@@ -75,6 +75,27 @@ struct KernelDesc {
   std::vector<ArgDesc> signature() const;
 };
 
+/// The extent of an ABI tensor's dimension for a call's sizes.
+inline int64_t extentOf(const DimSym &s, const KernelDesc &d, int64_t batch, int64_t seqQ, int64_t seqKv) {
+  switch (s.kind) {
+  case DimSym::Batch: return batch;
+  case DimSym::Heads: return d.heads;
+  case DimSym::KvHeads: return d.kvHeads;
+  case DimSym::SeqQ: return seqQ;
+  case DimSym::SeqKv: return seqKv;
+  case DimSym::HeadDim: return d.headDim;
+  case DimSym::ValueDim: return d.valueDim;
+  case DimSym::Units: return d.units;
+  case DimSym::Rank: return d.rank;
+  case DimSym::LatentDim: return d.rank + d.ropeDim;
+  case DimSym::NopeDim: return d.headDim - d.ropeDim;
+  case DimSym::QBlocks: return (seqQ + d.sparseBlock - 1) / d.sparseBlock;
+  case DimSym::KvBlocks: return (seqKv + d.sparseBlock - 1) / d.sparseBlock;
+  case DimSym::Fixed: return s.size;
+  }
+  return 1;
+}
+
 }  // namespace attnc
 
 namespace attnc {

@@ -96,25 +96,6 @@ struct KernelArgs {
   }
 };
 
-inline int64_t extentOf(const DimSym &s, const KernelDesc &d, int64_t batch, int64_t seqQ, int64_t seqKv) {
-  switch (s.kind) {
-  case DimSym::Batch: return batch;
-  case DimSym::Heads: return d.heads;
-  case DimSym::KvHeads: return d.kvHeads;
-  case DimSym::SeqQ: return seqQ;
-  case DimSym::SeqKv: return seqKv;
-  case DimSym::HeadDim: return d.headDim;
-  case DimSym::ValueDim: return d.valueDim;
-  case DimSym::Units: return d.units;
-  case DimSym::Rank: return d.rank;
-  case DimSym::LatentDim: return d.rank + d.ropeDim;
-  case DimSym::NopeDim: return d.headDim - d.ropeDim;
-  case DimSym::QBlocks: return (seqQ + d.sparseBlock - 1) / d.sparseBlock;
-  case DimSym::KvBlocks: return (seqKv + d.sparseBlock - 1) / d.sparseBlock;
-  case DimSym::Fixed: return s.size;
-  }
-  return 1;
-}
 
 /// Floats from N(0, scale); integer inputs uniform in [0, 4); outputs NaN.
 /// With keepHost false the f64 copies are left empty (shapes only): for

@@ -16,7 +16,6 @@
 // bitcode and llc-19 rather than Halide's own x86 code generator (why:
 // compileRetargeted).
 #include "lowering/x86/ToHalide.h"
-#include "lowering/reference/KernelArgs.h"
 #include "lowering/kernel/OutputFile.h"
 #include "lowering/x86/Policy.h"
 #include "lowering/x86/Templates.h"
