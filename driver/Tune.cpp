@@ -144,6 +144,18 @@ std::string svgBars(const std::vector<const Candidate *> &cs, double gflopsPerSe
 
 int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOptions &o);
 
+/// Writes a tune's winner to the database and says so; an exit code (the
+/// result was printed before, so a failure loses only the entry).
+int store(const std::string &dbPath, const TuningEntry &e, const char *how) {
+  std::string werr, warn;
+  if (!TuningDb::upsert(dbPath, e, werr, warn))
+    return report(ErrorId::tune_failed, werr + " (the result above was not stored)");
+  if (!warn.empty()) std::fprintf(stderr, "attnc: warning: %s\n", warn.c_str());
+  std::printf("stored in %s%s: `%s` %s %s \"%s\"\n", dbPath.c_str(), how, e.kernel.c_str(), e.bucket.str().c_str(),
+              e.variant.c_str(), e.schedule.c_str());
+  return 0;
+}
+
 std::string nvccPath() {
   if (const char *e = std::getenv("NVCC"); e && *e) return e;
   for (const char *p : {"/usr/local/cuda/bin/nvcc", "/usr/bin/nvcc"})
@@ -498,14 +510,7 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       e.seconds = win->best, e.defaultSeconds = dflt ? dflt->best : 0;
       e.how = "measured", e.candidates = int(built + rejected), e.tuneSeconds = tuneS;
       e.key = currentMachine(target);
-      std::string werr, warn;
-      if (!TuningDb::upsert(dbPath, e, werr, warn)) {
-        status = report(ErrorId::tune_failed, werr + " (the result above was not stored)");
-        continue;
-      }
-      if (!warn.empty()) std::fprintf(stderr, "attnc: warning: %s\n", warn.c_str());
-      std::printf("stored in %s: `%s` %s %s \"%s\"\n", dbPath.c_str(), d.name.c_str(), bucket.str().c_str(),
-                  e.variant.c_str(), e.schedule.c_str());
+      if (int rc = store(dbPath, e, ""); rc) status = rc;
     }
   }
   return status;
@@ -599,14 +604,7 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
       e.schedule = ranked[0].second.str();
       e.seconds = ranked[0].first, e.defaultSeconds = defS, e.how = "cost model", e.candidates = int(ranked.size());
       e.key = currentMachine(target);
-      std::string werr, warn;
-      if (!TuningDb::upsert(dbPath, e, werr, warn)) {
-        status = report(ErrorId::tune_failed, werr + " (the result above was not stored)");
-        continue;
-      }
-      if (!warn.empty()) std::fprintf(stderr, "attnc: warning: %s\n", warn.c_str());
-      std::printf("stored in %s (how: cost model): `%s` %s %s \"%s\"\n", dbPath.c_str(), d.name.c_str(),
-                  bucket.str().c_str(), e.variant.c_str(), e.schedule.c_str());
+      if (int rc = store(dbPath, e, " (how: cost model)"); rc) status = rc;
     }
   }
   return status;

@@ -81,6 +81,14 @@ std::optional<std::vector<attnc::KernelPlan>> plansOf(const attnc::Compilation &
   return plans;
 }
 
+/// The kernel named `name` (the first one when `name` is empty); null when none has that name.
+const attnc::KernelPlan *pickPlan(const std::vector<attnc::KernelPlan> &plans, const std::string &name) {
+  if (name.empty()) return &plans.front();
+  for (const attnc::KernelPlan &p : plans)
+    if (p.desc.name == name) return &p;
+  return nullptr;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -280,15 +288,8 @@ int main(int argc, char **argv) {
       if (!c) return code;
       auto plans = plansOf(*c, code);
       if (!plans) return code;
-      const attnc::KernelPlan *plan = &plans->front();
-      if (!benchKernel.empty()) {
-        plan = nullptr;
-        for (const attnc::KernelPlan &p : *plans)
-          if (p.desc.name == benchKernel) plan = &p;
-        if (!plan) {
-          return report(ErrorId::no_kernel, benchKernel);
-        }
-      }
+      const attnc::KernelPlan *plan = pickPlan(*plans, benchKernel);
+      if (!plan) return report(ErrorId::no_kernel, benchKernel);
       if (std::string why = attnc::x86::unsupported(*plan); !why.empty())
         return report(ErrorId::unsupported_spec, why);
       attnc::x86::Schedule probe;
@@ -332,13 +333,8 @@ int main(int argc, char **argv) {
       if (!c) return code;
       auto plans = plansOf(*c, code);
       if (!plans) return code;
-      const attnc::KernelPlan *plan = &plans->front();
-      if (!repKernel.empty()) {
-        plan = nullptr;
-        for (const attnc::KernelPlan &p : *plans)
-          if (p.desc.name == repKernel) plan = &p;
-        if (!plan) return report(ErrorId::no_kernel, repKernel);
-      }
+      const attnc::KernelPlan *plan = pickPlan(*plans, repKernel);
+      if (!plan) return report(ErrorId::no_kernel, repKernel);
       ro.specPath = repSpec;
       return attnc::driver::runReport(*plan, ro);
     }
