@@ -51,6 +51,49 @@ struct Candidate {
   std::string variant() const { return decode ? "decode" : "prefill"; }
 };
 
+/// Halide's autoschedulers and its compiler write their chatter (passes,
+/// cache statistics, storage-folding warnings) to stdout and stderr: while
+/// one of them runs, both go to a temporary file, kept only for
+/// ATTNC_TUNE_VERBOSE=1.
+class QuietOutput {
+public:
+  QuietOutput() {
+    if (const char *v = std::getenv("ATTNC_TUNE_VERBOSE"); v && *v == '1') return;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::cout.flush();
+    std::cerr.flush();
+    std::FILE *f = std::tmpfile();
+    if (!f) return;
+    saved_[0] = ::dup(1), saved_[1] = ::dup(2);
+    if (saved_[0] < 0 || saved_[1] < 0) {
+      std::fclose(f);
+      return;
+    }
+    ::dup2(::fileno(f), 1);
+    ::dup2(::fileno(f), 2);
+    std::fclose(f);  // (the duplicates keep it open until restored)
+    active_ = true;
+  }
+  ~QuietOutput() {
+    if (!active_) return;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::cout.flush();
+    std::cerr.flush();
+    ::dup2(saved_[0], 1);
+    ::dup2(saved_[1], 2);
+    ::close(saved_[0]);
+    ::close(saved_[1]);
+  }
+  QuietOutput(const QuietOutput &) = delete;
+  QuietOutput &operator=(const QuietOutput &) = delete;
+
+private:
+  int saved_[2] = {-1, -1};
+  bool active_ = false;
+};
+
 /// Progress on a terminal: one line rewritten; elsewhere plain lines.
 struct Progress {
   bool tty = ::isatty(2);
@@ -357,27 +400,75 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       if (!ref || !ref->run(va.inputs(), rOut, d.outputLse ? &rLse : nullptr, err, threads, &rMax))
         return report(ErrorId::tune_failed, "the reference run: " + err);
     }
-    KernelArgs ta = makeArgs(d, shape.batch, shape.seqQ, shape.seqKv, o.seed + 1, 1.0, false);
+    // (With projections, scaled as the check's data are: scores of order one,
+    // where the kernels' outputs are compared with each other.)
+    const bool projections = d.lowRank != KernelDesc::LowRank::None;
+    KernelArgs ta = makeArgs(d, shape.batch, shape.seqQ, shape.seqKv, o.seed + 1, 1.0, projections);
+    if (projections) scaleProjections(ta);
     fillBlockMask(ta, 0.25, o.seed + 1);
     const size_t outIdx = ta.sig.size() - (d.outputLse ? 2 : 1);
     const double usefulFlops = keptPairs(plan, shape.seqQ, shape.seqKv, o.seed) * double(shape.batch) *
                                double(d.heads - int64_t(d.prunedHeads.size())) * 2.0 * double(d.headDim + d.valueDim);
     // ---- Phase 1: build and verify, in the model's order, within 60% of the budget.
+    // The defaults first: the autoschedulers' kernels are checked against the
+    // prefill default's output (below).
+    std::stable_partition(cands.begin(), cands.end(), [](const Candidate &c) { return c.label == "default"; });
     size_t built = 0, rejected = 0;
+    HostTensor defOut, defLse;  // the prefill default's output on the timing shape
+    bool haveDefault = false;
     for (Candidate &c : cands) {
       if (since(t0) > 0.6 * o.budget && c.label != "default" && c.label != "autoscheduler") continue;
       progress.line(fmt::format("  building {:>2}/{}: {}  ({:.0f} s left)", built + rejected + 1, cands.size(),
                                 c.text(), std::max(0.0, o.budget - since(t0))));
-      if (!c.autoName.empty())
+      bool ok;
+      if (!c.autoName.empty()) {
+        QuietOutput quiet;
         c.k = x86::HalideKernel::createAutoscheduled(plan, c.autoName, isa, shape.batch, shape.seqQ, shape.seqKv,
                                                      threads, err);
-      else c.k = x86::HalideKernel::create(plan, c.s, isa, err);
-      if (!c.k || !c.k->jitCompile(err)) {
+        ok = c.k && c.k->jitCompile(err);
+      } else {
+        c.k = x86::HalideKernel::create(plan, c.s, isa, err);
+        ok = c.k && c.k->jitCompile(err);
+      }
+      if (!ok) {
         c.rejected = "does not build: " + err.substr(0, 300);
         ++rejected;
         continue;
       }
       c.built = true;
+      if (!c.autoName.empty()) {
+        // An autoscheduled pipeline is scheduled for this shape (its tails
+        // may shift inwards: smaller extents than its tiles do not run), so
+        // it is checked on the timing shape, against the prefill default
+        // there, which the reference checked. Each is within the numerics
+        // contract of the f64 result, so they may differ by twice it.
+        if (!haveDefault) {
+          c.rejected = "not checked: the default schedule did not pass its check";
+          ++rejected;
+          continue;
+        }
+        if (!c.k->run(ta.tensors, threads, 0, err)) {
+          c.rejected = "fails to run: " + err;
+          ++rejected;
+          continue;
+        }
+        Tolerance tol = toleranceFor(d.dtype);
+        tol.atol *= 2, tol.rtol *= 2;
+        std::string bad = compareTensors(ta.output(0), defOut, tol, "out");
+        if (bad.empty() && d.outputLse) {
+          Tolerance lt = toleranceFor(dsl::DType::F32);
+          lt.atol *= 2, lt.rtol *= 2;
+          bad = compareTensors(ta.output(1), defLse, lt, "lse");
+        }
+        if (!bad.empty()) {
+          c.rejected = "wrong against the default schedule: " + bad.substr(0, 160);
+          ++rejected;
+          continue;
+        }
+        c.verified = true;
+        ++built;
+        continue;
+      }
       if (!c.k->run(va.tensors, threads, 0, err)) {
         c.rejected = "fails to run: " + err;
         ++rejected;
@@ -394,6 +485,17 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       }
       c.verified = true;
       ++built;
+      if (c.label == "default" && !c.decode && o.autoschedulers) {
+        if (!c.k->run(ta.tensors, threads, 0, err)) {
+          c.verified = false;
+          c.rejected = "fails to run on the timing shape: " + err;
+          --built, ++rejected;
+          continue;
+        }
+        defOut = ta.output(0);
+        if (d.outputLse) defLse = ta.output(1);
+        haveDefault = true;
+      }
     }
     progress.done();
     // ---- Phase 2: time the verified candidates interleaved, round after round, until the budget.
@@ -449,6 +551,16 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       const double g = usefulFlops / c->best / 1e9;
       std::printf("%-4s %-58s %9.3f ms %10.1f %8.2f  %s%s\n", c == win ? "best" : "", c->text().c_str(), c->best * 1e3, g,
                   g / peak, c->label.c_str(), both ? (" (" + c->variant() + ")").c_str() : "");
+    }
+    // (Past the best six: the default and every autoscheduler that ran.)
+    for (const Candidate *c : order) {
+      if (!c->verified || c->autoName.empty() ||
+          std::find(order.begin(), order.begin() + std::min<size_t>(6, order.size()), c) !=
+              order.begin() + std::min<size_t>(6, order.size()))
+        continue;
+      const double g = usefulFlops / c->best / 1e9;
+      std::printf("%-4s %-58s %9.3f ms %10.1f %8.2f  %s\n", "", c->text().c_str(), c->best * 1e3, g, g / peak,
+                  c->label.c_str());
     }
     if (dflt && std::find(order.begin(), order.begin() + std::min<size_t>(6, order.size()), dflt) ==
                     order.begin() + std::min<size_t>(6, order.size()))

@@ -110,6 +110,9 @@ public:
   /// sizes (qPerTile, tileKv), allHeads and fastExp are knobs of the
   /// algorithm itself: the online softmax is defined over kv tiles.
   bool build(std::string &error, bool schedule = true) {
+    // Without our schedule (Halide's autoschedulers schedule it), the
+    // algorithm takes its analyzable form: see auto_ below.
+    auto_ = !schedule;
     if (!defineAlgorithm(error)) return false;
     if (schedule) applySchedule();
     return true;
@@ -190,6 +193,11 @@ private:
   void applySchedule();
 
   Expr seqQ_, seqKv_, batch_;
+  // The form Halide's autoschedulers get: one chain (every tile's pairs
+  // tested: no tile classes, whose data-dependent loop bounds their
+  // analyses cannot bound), every kv tile visited in one pass (no kv splits
+  // and no merge), the same numbers otherwise.
+  bool auto_ = false;
   // Sizes the algorithm is defined with: query heads per tile row group (G;
   // the real GQA group Greal), query positions per tile (QT), kv rows per
   // tile (TK), rows per tile (TQ = QT x G), head_dim (D), value_dim (Dv).
@@ -623,7 +631,7 @@ bool Builder::defineAlgorithm(std::string &error) {
 
   // Tile classes. A tile group that computes no head (all pruned) has only
   // empty tiles: nothing of it is computed, its K/V never read.
-  {
+  if (!auto_) {
     Expr k0 = kt * TK, k1 = kt * TK + TK - 1;
     Expr inRange = k1 <= Skv - 1;
     Expr on = pruned ? Expr(groupOn(s_.allHeads ? Expr(0) : Expr(hk)) != 0) : const_true();
@@ -709,7 +717,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     vtAll(j, dv, tv, hk, b) = kvAt("v", dv, clamp(tv * TK + j, 0, Skv - 1), hk, b);
   }
   chains.resize(2);
-  for (int which = 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
+  for (int which = auto_ ? 1 : 0; which < 2; ++which) {  // 0: full tiles, 1: partial tiles
     Chain &c = chains[which];
     std::string sfx = which == 0 ? "_full" : "_part";
     c.Kf = Func("Kf" + sfx);
@@ -727,7 +735,7 @@ bool Builder::defineAlgorithm(std::string &error) {
     // which bounds inference keeps to one tile, never by a looked-up tile).
     // K-side Funcs carry qt because the list does.
     Expr tileK = kt;
-    if (SB > 0) {
+    if (SB > 0 && !auto_) {
       // The task's tiles of this class, listed once (a scan and a scatter
       // over its tile classes), then walked and split by list position.
       const uint8_t want = which == 0 ? 2 : 1;
@@ -912,7 +920,10 @@ bool Builder::defineAlgorithm(std::string &error) {
     c.rk = colsR ? RDom(0, Dv, 0, tps, "rk" + sfx) : RDom(0, tps, "rk" + sfx);
     Expr step = colsR ? Expr(c.rk.y) : Expr(c.rk.x);
     Expr ktv;
-    if (SB > 0) {
+    if (auto_) {
+      c.rk = RDom(0, nkt, "rk" + sfx);
+      ktv = c.rk.x;
+    } else if (SB > 0) {
       // Block sparsity: steps through the task's list, split s taking steps
       // s, s + ns, s + 2 ns, ... (its share of the kept tiles; no tile the
       // block mask drops is tested again). The step is affine in the loop
@@ -955,7 +966,9 @@ bool Builder::defineAlgorithm(std::string &error) {
 
   // Merge of the splits.
   rs = RDom(1, ns - 1, "rs");
-  if (sig) {
+  if (auto_) {
+    fin(dv, r, qt, hk, b) = state(dv, r, qt, 0, hk, b);
+  } else if (sig) {
     fin(dv, r, qt, hk, b) = state(dv, r, qt, 0, hk, b);
     fin(dv, r, qt, hk, b) += state(dv, r, qt, rs, hk, b);
   } else {
@@ -1619,6 +1632,9 @@ std::unique_ptr<HalideKernel> HalideKernel::createAutoscheduled(const KernelPlan
     if (!im.builder->build(error, /*schedule=*/false)) return nullptr;
     im.builder->setEstimates(batch, seqQ, seqKv);
     im.pipeline = Pipeline(im.builder->out_);
+    // Adams2019's beam search: greedy unless the environment asks for more
+    // (HL_BEAM_SIZE=32, its own default, takes minutes per pass here).
+    if (name == "Adams2019") ::setenv("HL_BEAM_SIZE", "1", /*overwrite=*/0);
     MachineParams mp(threads, 1 << 20, 40);
     im.pipeline.auto_schedule(name, makeTarget(isa), mp);
   } catch (const Halide::Error &e) {

@@ -8,7 +8,9 @@
 - a compile with that database carries the tuned variant for that bucket
   only (its header says so), and `attnc bench` uses it for that bucket and
   the heuristic for another;
-- a corrupt database gives one warning and the heuristic."""
+- a corrupt database gives one warning and the heuristic;
+- Halide's three autoschedulers run as rivals: built, checked, timed in the
+  same rounds, reported in the table and the summary, never stored."""
 import json
 import os
 import re
@@ -56,4 +58,15 @@ c = run(spec, "-target", "x86", "-o", os.path.join(out, "k2"), "--db", db)
 warnings = [l for l in c.stderr.splitlines() if "warning" in l]
 assert len(warnings) == 1 and "ignoring the tuning database" in warnings[0], c.stderr
 assert "tuned, for calls" not in open(os.path.join(out, "k2", "tuned_kernel.h")).read()
+# The autoschedulers as rivals (their chatter kept out of attnc's output).
+summary = os.path.join(out, "summary.jsonl")
+t = run("tune", spec, "--seq-q", "64", "--seq-kv", "96", "--budget", "6", "--seed", "3", "--threads", "2",
+        "--db", db, "--summary", summary)
+autos = json.loads(open(summary).read().splitlines()[-1])["autoschedulers"]
+assert sorted(autos) == ["Adams2019", "Li2018", "Mullapudi2016"], autos
+assert all(v.get("seconds", 0) > 0 for v in autos.values()), autos
+for name in autos:
+    assert re.search(r"^\s+\(" + name + r"\)\s+[0-9.]+ ms .* autoscheduler$", t.stdout, re.M), t.stdout
+assert "Pass 0 of" not in t.stdout + t.stderr and "Cache (block)" not in t.stdout + t.stderr, t.stdout + t.stderr
+assert all(not x["schedule"].startswith("(") for x in json.load(open(db))["entries"])
 print("tune ok: stored", e["schedule"], "| rejected", injected)

@@ -436,6 +436,49 @@ TEST_CASE("x86: MLA materialized (mlamat) matches the reference on every path", 
   checkX86Specs(only, "ml", {{1, 1, 1}, {2, 7, 65}, {1, 1, 300}, {1, 130, 129}});
 }
 
+TEST_CASE("x86: Halide's autoschedulers schedule the analyzable form, whose numbers are the reference's",
+          "[x86][autoschedule]") {
+  // (The rivals of `attnc tune`: the same algorithm in its one-chain form,
+  // scheduled by Halide for the shape it runs. Every autoscheduler on a mask
+  // that reads an input; one each, rotating, on the others. An autoscheduler
+  // may also emit a schedule Halide refuses: Adams2019 unrolls topk_sparse's
+  // kv-tile loop at this shape, "Can only unroll for loops over a constant
+  // extent"; `attnc tune` reports such a rival as not built.)
+  struct Case {
+    std::string example;
+    std::vector<std::string> schedulers;
+  };
+  const std::vector<Case> cases = {{"packed_docs", {"Adams2019", "Li2018", "Mullapudi2016"}},
+                                   {"sigmoid_attn", {"Li2018"}},
+                                   {"mla_latent", {"Mullapudi2016"}},
+                                   {"alibi", {"Adams2019"}},
+                                   {"topk_sparse", {"Li2018"}}};
+  const Shape s{2, 48, 80};
+  for (const Case &cs : cases) {
+    Compiled c = compileText(readFile(sourcePath("examples/" + cs.example + ".attn")));
+    const std::string name = c.comp->kernelNames().front();
+    KernelPlan plan = planOf(c, name);
+    plan.desc.dtype = dsl::DType::F32;
+    for (const std::string &as : cs.schedulers) {
+      INFO(cs.example << " " << as);
+      std::string err;
+      auto k = x86::HalideKernel::createAutoscheduled(plan, as, x86::hostIsa(), s.batch, s.seqQ, s.seqKv, 2, err);
+      INFO(err);
+      REQUIRE(k);
+      const bool jitted = k->jitCompile(err);
+      INFO(err);
+      REQUIRE(jitted);
+      KernelArgs args = makeArgs(plan.desc, s.batch, s.seqQ, s.seqKv, 17);
+      scaleProjections(args);
+      HostTensor out, lse, smax;
+      auto ref = ReferenceKernel::create(plan);
+      REQUIRE(ref->run(args.inputs(), out, plan.desc.outputLse ? &lse : nullptr, err, 0, &smax));
+      REQUIRE(k->run(args.tensors, 2, 0, err));
+      CHECK(compareWithReference(plan.desc, args, out, lse, smax, s.seqQ) == "");
+    }
+  }
+}
+
 TEST_CASE("x86 MLA: the cost model picks the form by the work per pair", "[x86][mla][schedule]") {
   auto desc = [](int64_t heads, int64_t D, int64_t Dv, int64_t R, int64_t P) {
     KernelDesc d;
