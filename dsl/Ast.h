@@ -20,6 +20,7 @@ enum class ExprKind { IntLit, FloatLit, BoolLit, Name, Unary, Binary, Ternary, C
 enum class UnaryOp { Neg, Plus, Not, BitNot };
 enum class BinaryOp { Add, Sub, Mul, Div, Rem, Eq, Ne, Lt, Le, Gt, Ge, And, Or, BitAnd, BitOr, BitXor, Shl, Shr };
 const char *spelling(BinaryOp op);
+inline bool isComparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 const char *spelling(UnaryOp op);
 
 /// What a name refers to once Sema has resolved it.
@@ -55,6 +56,7 @@ struct Expr {
   NameRef ref = NameRef::Unresolved;
   int inputIndex = -1;       // for NameRef::Input and Index
   Type constType = Type::Error;  // for NameRef::Constant: the folded value's type
+  bool topLeft = false;          // causal(top_left), window(..., top_left): q' = q_idx
 };
 using ExprPtr = std::unique_ptr<Expr>;
 

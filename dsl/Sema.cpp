@@ -1,6 +1,7 @@
 #include "dsl/Sema.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -108,6 +109,9 @@ const FnInfo kFunctions[] = {
     {"rsqrt", 1, 1},  {"tanh", 1, 1},  {"sigmoid", 1, 1}, {"abs", 1, 1},    {"min", 2, 2},
     {"max", 2, 2},    {"clamp", 3, 3}, {"floor", 1, 1},   {"ceil", 1, 1},   {"select", 3, 3},
     {"softcap", 2, 2}, {"window", 1, 2}, {"sinks", 1, 1}, {"prefix", 1, 1},
+    {"sin", 1, 1},    {"cos", 1, 1},   {"erf", 1, 1},     {"gelu", 1, 1},   {"gelu_tanh", 1, 1},
+    {"pow", 2, 2},    {"floor_div", 2, 2}, {"floor_mod", 2, 2}, {"popcount", 1, 1},
+    {"causal", 1, 1},  // causal(top_left); plain `causal` is a name
 };
 
 const std::vector<std::string_view> kIndexNames = {"b", "h", "q_idx", "kv_idx", "seq_q", "seq_kv"};
@@ -373,6 +377,28 @@ Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
     for (auto &a : e.args) check(*a, ctx);
     return errorValue();
   }
+  // The mask builtins' alignment: a last argument `top_left` (a word of
+  // theirs, not a name) aligns q_idx with kv_idx at the top left;
+  // `bottom_right` says the default.
+  if ((fn->name == "causal" || fn->name == "window") && !e.args.empty() &&
+      e.args.back()->kind == ExprKind::Name &&
+      (e.args.back()->name == "top_left" || e.args.back()->name == "bottom_right")) {
+    e.topLeft = e.args.back()->name == "top_left";
+    e.args.pop_back();
+    if (fn->name == "causal" && e.args.empty()) {
+      e.ref = NameRef::Causal;
+      if (ctx == Ctx::Constant) {
+        diags_.error(DiagKind::not_constant, e.range, constWhat_, "causal");
+        return errorValue();
+      }
+      return runtime(Type::Bool);
+    }
+  }
+  if (fn->name == "causal") {
+    // `causal(x)` with anything but top_left.
+    diags_.error(DiagKind::bad_alignment, e.args.empty() ? e.range : e.args.back()->range, "causal");
+    return errorValue();
+  }
   int n = static_cast<int>(e.args.size());
   if (n < fn->minArgs || n > fn->maxArgs) {
     diags_.error(DiagKind::wrong_arity, e.range, e.name, arityText(*fn), n);
@@ -414,6 +440,11 @@ Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
     }
     return runtime(t);
   }
+  if (name == "popcount") {
+    if (!wantInt(a[0], *e.args[0], argWhat(0))) return errorValue();
+    return a[0].isConst ? intConst(std::popcount(static_cast<uint32_t>(static_cast<int32_t>(a[0].i))))
+                        : runtime(Type::Int);
+  }
   for (size_t i = 0; i < a.size(); ++i)
     if (!wantNumber(a[i], *e.args[i], argWhat(i))) return errorValue();
   bool allInt = true, allConst = true;
@@ -421,11 +452,14 @@ Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
     allInt = allInt && v.type == Type::Int;
     allConst = allConst && v.isConst;
   }
-  bool intResult = allInt && (name == "abs" || name == "min" || name == "max" || name == "clamp");
+  bool intResult = allInt && (name == "abs" || name == "min" || name == "max" || name == "clamp" ||
+                               name == "floor_div" || name == "floor_mod");
   if (!allConst) return runtime(intResult ? Type::Int : Type::Float);
   if (intResult) {
     if (name == "abs") return intConst(wrap32(std::llabs(a[0].i)));
     if (name == "min") return intConst(std::min(a[0].i, a[1].i));
+    if (name == "floor_div") return intConst(dsl::floorDiv32(static_cast<int32_t>(a[0].i), static_cast<int32_t>(a[1].i)));
+    if (name == "floor_mod") return intConst(dsl::floorMod32(static_cast<int32_t>(a[0].i), static_cast<int32_t>(a[1].i)));
     if (name == "max") return intConst(std::max(a[0].i, a[1].i));
     return intConst(std::max(std::min(a[0].i, a[2].i), a[1].i));
   }
@@ -446,6 +480,14 @@ Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
   else if (name == "max") r = std::fmax(x, a[1].asFloat());
   else if (name == "clamp") r = std::fmax(std::fmin(x, a[2].asFloat()), a[1].asFloat());
   else if (name == "softcap") r = a[1].asFloat() * std::tanh(x / a[1].asFloat());
+  else if (name == "sin") r = std::sin(x);
+  else if (name == "cos") r = std::cos(x);
+  else if (name == "erf") r = std::erf(x);
+  else if (name == "gelu") r = dsl::gelu(x);
+  else if (name == "gelu_tanh") r = dsl::geluTanh(x);
+  else if (name == "pow") r = std::pow(x, a[1].asFloat());
+  else if (name == "floor_div") r = std::floor(x / a[1].asFloat());
+  else if (name == "floor_mod") r = x - a[1].asFloat() * std::floor(x / a[1].asFloat());
   return floatConst(r);
 }
 
@@ -540,11 +582,31 @@ Value SpecChecker::checkBinary(Expr &e, Ctx ctx) {
   case BinaryOp::BitXor:
   case BinaryOp::Shl:
   case BinaryOp::Shr: {
-    // Integer bit operators: int32 with C's results, shifts defined for
-    // every amount (docs/language.md, "Integers").
+    // Integer bit operators: int32 with C's results, shift amounts modulo
+    // 32 (docs/language.md, "Integers"); & | ^ on two bools: logical,
+    // both sides evaluated.
+    const bool shift = op == BinaryOp::Shl || op == BinaryOp::Shr;
+    if (!shift && l.type == Type::Bool && r.type == Type::Bool) {
+      if (!bothConst) return runtime(Type::Bool);
+      return boolConst(op == BinaryOp::BitAnd ? (l.b && r.b) : op == BinaryOp::BitOr ? (l.b || r.b) : (l.b != r.b));
+    }
+    // C's precedence trap: `x & m == 0` is `x & (m == 0)`.
+    for (int side = 0; side < 2; ++side) {
+      const Expr &operand = *e.args[side];
+      const Value &v = side == 0 ? l : r, &other = side == 0 ? r : l;
+      if (v.type == Type::Bool && other.type == Type::Int && operand.kind == ExprKind::Binary &&
+          isComparison(operand.binaryOp)) {
+        diags_.error(DiagKind::bit_op_precedence, e.opRange, spelling(op), spelling(operand.binaryOp));
+        return errorValue();
+      }
+    }
     bool ok = wantInt(l, *e.args[0], lw);
     ok = wantInt(r, *e.args[1], rw) && ok;
     if (!ok) return errorValue();
+    if (shift && r.isConst && (r.i < 0 || r.i > 31)) {
+      diags_.error(DiagKind::shift_out_of_range, e.args[1]->range, r.i);
+      return errorValue();
+    }
     if (!bothConst) return runtime(Type::Int);
     const int32_t a = static_cast<int32_t>(l.i), b = static_cast<int32_t>(r.i);
     switch (op) {

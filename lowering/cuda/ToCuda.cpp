@@ -99,6 +99,11 @@ private:
     case Code::Tanh: e = fmt::format("tanhf({})", a); break;
     case Code::Floor: e = fmt::format("floorf({})", a); break;
     case Code::Ceil: e = fmt::format("ceilf({})", a); break;
+    case Code::Sin: e = fmt::format("sinf({})", a); break;
+    case Code::Cos: e = fmt::format("cosf({})", a); break;
+    case Code::Erf: e = fmt::format("erff({})", a); break;
+    case Code::Pow: e = fmt::format("powf({}, {})", a, b); break;
+    case Code::Popcount: e = fmt::format("attnc_popcount({})", a); break;
     case Code::CmpI: {
       static const char *ops[] = {"==", "!=", "<", "<=", ">", ">=", "<", "<=", ">", ">="};
       if (in.pred > 9) return bad(in, error);
@@ -443,6 +448,13 @@ struct Params {
 ATTNC_DEVICE int64_t attnc_clamp_idx(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 ATTNC_DEVICE int32_t attnc_divi(int32_t a, int32_t b) { return b == 0 ? 0 : (b == -1 ? (int32_t)(0u - (uint32_t)a) : a / b); }
 ATTNC_DEVICE int32_t attnc_remi(int32_t a, int32_t b) { return (b == 0 || b == -1) ? 0 : a % b; }
+ATTNC_DEVICE int32_t attnc_popcount(int32_t a) {
+#ifdef __CUDA_ARCH__
+  return __popc((unsigned)a);
+#else
+  return __builtin_popcount((unsigned)a);
+#endif
+}
 ATTNC_DEVICE float attnc_fmin_nan(float a, float b) { return (a != a || b != b) ? NAN : fminf(a, b); }
 ATTNC_DEVICE float attnc_fmax_nan(float a, float b) { return (a != a || b != b) ? NAN : fmaxf(a, b); }
 ATTNC_DEVICE int32_t attnc_ftoi(float x) {

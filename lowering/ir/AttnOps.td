@@ -241,18 +241,22 @@ class Attn_MaskBuiltin<string mnemonic, string doc> : Attn_Op<mnemonic, [Pure]> 
 }
 
 def Attn_CausalOp : Attn_MaskBuiltin<"causal", "`kv_idx <= q'`, with q' = q_idx + seq_kv - seq_q"> {
-  let description = "Expanded to index arithmetic by `expand-builtins`. Example: `%m = attn.causal %q, %kv`";
-  let arguments = (ins I32:$q_idx, I32:$kv_idx);
-  let assemblyFormat = "$q_idx `,` $kv_idx attr-dict";
+  let description = [{
+    Expanded to index arithmetic by `expand-builtins`. With `top_left`, q' = q_idx.
+    Example: `%m = attn.causal %q, %kv` or `%m = attn.causal %q, %kv top_left`
+  }];
+  let arguments = (ins I32:$q_idx, I32:$kv_idx, UnitAttr:$top_left);
+  let assemblyFormat = "$q_idx `,` $kv_idx (`top_left` $top_left^)? attr-dict";
 }
 
 def Attn_WindowOp : Attn_MaskBuiltin<"window", "`q' - left <= kv_idx <= q' + right`"> {
   let description = [{
     `window(n)` is left = n - 1, right = 0; `window(l, r)` is left = l, right = r.
+    With `top_left`, q' = q_idx.
     Example: `%m = attn.window %q, %kv left %l right %r`
   }];
-  let arguments = (ins I32:$q_idx, I32:$kv_idx, I32:$left, I32:$right);
-  let assemblyFormat = "$q_idx `,` $kv_idx `left` $left `right` $right attr-dict";
+  let arguments = (ins I32:$q_idx, I32:$kv_idx, I32:$left, I32:$right, UnitAttr:$top_left);
+  let assemblyFormat = "$q_idx `,` $kv_idx `left` $left `right` $right (`top_left` $top_left^)? attr-dict";
 }
 
 def Attn_SinksOp : Attn_MaskBuiltin<"sinks", "`kv_idx < n` (attention sinks, or `prefix(n)`)"> {

@@ -17,6 +17,8 @@ enum class Code : uint8_t {
   Exp, Exp2, Log, Log2, Sqrt, Rsqrt, Tanh, Floor, Ceil,
   CmpI, CmpF, And, Or, Xor, Select, IToF, FToI, Load,
   Shl, ShrS,  // int32 shifts (amounts 0..31: the IR selects around the others)
+  Sin, Cos, Erf, Pow,  // f32 (language 1.1)
+  Popcount,            // i32: set bits of the two's complement
 };
 // And, Or and Xor are logical on i1 values and bitwise on i32 ones (the
 // instruction's type says which).

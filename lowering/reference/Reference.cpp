@@ -1,6 +1,7 @@
 #include "lowering/reference/Reference.h"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -154,6 +155,11 @@ double execute(const Program &p, double *regs, const EvalEnv &env) {
     case Code::Tanh: d = std::tanh(a); break;
     case Code::Floor: d = std::floor(a); break;
     case Code::Ceil: d = std::ceil(a); break;
+    case Code::Sin: d = std::sin(a); break;
+    case Code::Cos: d = std::cos(a); break;
+    case Code::Erf: d = std::erf(a); break;
+    case Code::Pow: d = std::pow(a, b); break;
+    case Code::Popcount: d = std::popcount(static_cast<uint32_t>(static_cast<int32_t>(a))); break;
     case Code::CmpI: d = cmpI(in.pred, static_cast<int64_t>(a), static_cast<int64_t>(b)); break;
     case Code::CmpF: d = cmpF(in.pred, a, b); break;
     // i1: logical; i32: bitwise on the two's complement bits.

@@ -22,11 +22,11 @@ Value expand(OpBuilder &b, Operation *op) {
   Location l = op->getLoc();
   using P = arith::CmpIPredicate;
   if (auto c = dyn_cast<attn::CausalOp>(op)) {
-    Value qa = alignedQuery(b, l, c.getQIdx());
+    Value qa = c.getTopLeft() ? c.getQIdx() : alignedQuery(b, l, c.getQIdx());
     return b.create<arith::CmpIOp>(l, P::sle, c.getKvIdx(), qa);
   }
   if (auto w = dyn_cast<attn::WindowOp>(op)) {
-    Value qa = alignedQuery(b, l, w.getQIdx());
+    Value qa = w.getTopLeft() ? w.getQIdx() : alignedQuery(b, l, w.getQIdx());
     Value lo = b.create<arith::SubIOp>(l, qa, w.getLeft());
     Value hi = b.create<arith::AddIOp>(l, qa, w.getRight());
     Value geLo = b.create<arith::CmpIOp>(l, P::sge, w.getKvIdx(), lo);

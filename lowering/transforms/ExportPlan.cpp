@@ -102,6 +102,11 @@ private:
     else if (isa<math::TanhOp>(op)) un(Code::Tanh);
     else if (isa<math::FloorOp>(op)) un(Code::Floor);
     else if (isa<math::CeilOp>(op)) un(Code::Ceil);
+    else if (isa<math::SinOp>(op)) un(Code::Sin);
+    else if (isa<math::CosOp>(op)) un(Code::Cos);
+    else if (isa<math::ErfOp>(op)) un(Code::Erf);
+    else if (isa<math::PowFOp>(op)) bin(Code::Pow);
+    else if (isa<math::CtPopOp>(op)) un(Code::Popcount);
     else if (auto c = dyn_cast<arith::CmpIOp>(op)) {
       bin(Code::CmpI);
       in.pred = static_cast<uint8_t>(c.getPredicate());

@@ -139,7 +139,7 @@ Value Generator::gen(const Expr &e) {
     case NameRef::SeqQ: return seqQ(l);
     case NameRef::SeqKv: return seqKv(l);
     case NameRef::Score: return score_;
-    case NameRef::Causal: return b_.create<attn::CausalOp>(l, b_.getI1Type(), qIdx_, kvIdx_);
+    case NameRef::Causal: return b_.create<attn::CausalOp>(l, b_.getI1Type(), qIdx_, kvIdx_, /*top_left=*/false);
     case NameRef::Constant:
       if (e.constType == dsl::Type::Int) return constI32(e.intValue, l);
       if (e.constType == dsl::Type::Bool) return constBool(e.boolValue, l);
@@ -189,14 +189,11 @@ Value Generator::genBinary(const Expr &e) {
   if (op == BinaryOp::Or || op == BinaryOp::BitOr) return b_.create<arith::OrIOp>(l, a, b);
   if (op == BinaryOp::BitXor) return b_.create<arith::XOrIOp>(l, a, b);
   if (op == BinaryOp::Shl || op == BinaryOp::Shr) {
-    // arith's shifts are poison for amounts outside 0..31; the language's are
-    // defined (dsl::shiftLeft32 / shiftRight32): those amounts select 0, or
-    // the sign (a >> 31). An unsigned compare takes negative amounts as large.
-    Value inRange = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, b, constI32(32, l));
-    if (op == BinaryOp::Shl)
-      return b_.create<arith::SelectOp>(l, inRange, b_.create<arith::ShLIOp>(l, a, b), constI32(0, l));
-    return b_.create<arith::SelectOp>(l, inRange, b_.create<arith::ShRSIOp>(l, a, b),
-                                      b_.create<arith::ShRSIOp>(l, a, constI32(31, l)));
+    // arith's shifts are poison for amounts outside 0..31; the language takes
+    // the amount modulo 32 (dsl::shiftLeft32 / shiftRight32): its low bits.
+    Value n = b_.create<arith::AndIOp>(l, b, constI32(31, l));
+    if (op == BinaryOp::Shl) return b_.create<arith::ShLIOp>(l, a, n);
+    return b_.create<arith::ShRSIOp>(l, a, n);
   }
   bool isFloat = a.getType().isF32() || b.getType().isF32();
   if (isFloat) {
@@ -234,8 +231,9 @@ Value Generator::genCall(const Expr &e) {
   if (name == "window") {
     Value left = a.size() == 1 ? b_.create<arith::SubIOp>(l, a[0], constI32(1, l)).getResult() : a[0];
     Value right = a.size() == 1 ? constI32(0, l) : a[1];
-    return b_.create<attn::WindowOp>(l, b_.getI1Type(), qIdx_, kvIdx_, left, right);
+    return b_.create<attn::WindowOp>(l, b_.getI1Type(), qIdx_, kvIdx_, left, right, e.topLeft);
   }
+  if (name == "causal") return b_.create<attn::CausalOp>(l, b_.getI1Type(), qIdx_, kvIdx_, e.topLeft);
   if (name == "sinks" || name == "prefix") return b_.create<attn::SinksOp>(l, b_.getI1Type(), kvIdx_, a[0]);
   if (name == "select") {
     if (e.type == dsl::Type::Float) {
@@ -244,9 +242,46 @@ Value Generator::genCall(const Expr &e) {
     }
     return b_.create<arith::SelectOp>(l, a[0], a[1], a[2]);
   }
+  if (name == "popcount") return b_.create<math::CtPopOp>(l, a[0]);
   bool intResult = e.type == dsl::Type::Int;
   if (!intResult)
     for (Value &v : a) v = toFloat(v, l);
+  if (name == "floor_div" || name == "floor_mod") {
+    if (intResult) {
+      // Python's rounding from C's: q - 1 and r + b where the remainder is
+      // non-zero and its sign differs from the divisor's (a zero divisor:
+      // q = r = 0, as `/` and `%` give).
+      Value q = b_.create<arith::DivSIOp>(l, a[0], a[1]), r = b_.create<arith::RemSIOp>(l, a[0], a[1]);
+      Value zero = constI32(0, l);
+      Value rNeg = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, r, zero);
+      Value bNeg = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, a[1], zero);
+      Value adjust = b_.create<arith::AndIOp>(l, b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, r, zero),
+                                              b_.create<arith::XOrIOp>(l, rNeg, bNeg));
+      if (name == "floor_div")
+        return b_.create<arith::SelectOp>(l, adjust, b_.create<arith::SubIOp>(l, q, constI32(1, l)), q);
+      return b_.create<arith::SelectOp>(l, adjust, b_.create<arith::AddIOp>(l, r, a[1]), r);
+    }
+    Value fl = b_.create<math::FloorOp>(l, b_.create<arith::DivFOp>(l, a[0], a[1]));
+    if (name == "floor_div") return fl;
+    return b_.create<arith::SubFOp>(l, a[0], b_.create<arith::MulFOp>(l, a[1], fl));
+  }
+  if (name == "sin") return b_.create<math::SinOp>(l, a[0]);
+  if (name == "cos") return b_.create<math::CosOp>(l, a[0]);
+  if (name == "erf") return b_.create<math::ErfOp>(l, a[0]);
+  if (name == "pow") return b_.create<math::PowFOp>(l, a[0], a[1]);
+  if (name == "gelu" || name == "gelu_tanh") {
+    // 0.5 x (1 + erf(x / sqrt 2)); 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+    Value x = a[0], inner;
+    if (name == "gelu") {
+      inner = b_.create<math::ErfOp>(l, b_.create<arith::MulFOp>(l, x, constF32(0.70710678118654752440, l)));
+    } else {
+      Value x3 = b_.create<arith::MulFOp>(l, b_.create<arith::MulFOp>(l, x, x), x);
+      Value arg = b_.create<arith::AddFOp>(l, x, b_.create<arith::MulFOp>(l, constF32(0.044715, l), x3));
+      inner = b_.create<math::TanhOp>(l, b_.create<arith::MulFOp>(l, constF32(0.79788456080286535588, l), arg));
+    }
+    Value half = b_.create<arith::MulFOp>(l, constF32(0.5, l), x);
+    return b_.create<arith::MulFOp>(l, half, b_.create<arith::AddFOp>(l, constF32(1.0, l), inner));
+  }
   if (name == "abs") return intResult ? Value(b_.create<math::AbsIOp>(l, a[0])) : Value(b_.create<math::AbsFOp>(l, a[0]));
   if (name == "min") return intResult ? Value(b_.create<arith::MinSIOp>(l, a[0], a[1])) : Value(b_.create<arith::MinimumFOp>(l, a[0], a[1]));
   if (name == "max") return intResult ? Value(b_.create<arith::MaxSIOp>(l, a[0], a[1])) : Value(b_.create<arith::MaximumFOp>(l, a[0], a[1]));

@@ -342,6 +342,11 @@ Expr Builder::evalProgram(const Program &p, Expr score, Expr b, Expr h, Expr q, 
     case Code::Tanh: v = tanhF(a, s_.fastExp); break;
     case Code::Floor: v = floor(a); break;
     case Code::Ceil: v = ceil(a); break;
+    case Code::Sin: v = sin(a); break;
+    case Code::Cos: v = cos(a); break;
+    case Code::Erf: v = erf(a); break;
+    case Code::Pow: v = pow(a, bb); break;
+    case Code::Popcount: v = cast<int32_t>(popcount(cast<uint32_t>(a))); break;
     case Code::CmpI: {
       Expr ua = cast<uint32_t>(a), ub = cast<uint32_t>(bb);
       switch (static_cast<CmpIPred>(in.pred)) {

@@ -1,6 +1,10 @@
 // Helpers shared by the unit tests: compile spec text through the pipeline.
 #pragma once
 
+#include <bit>
+#include <cmath>
+#include <functional>
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -129,6 +133,73 @@ inline std::vector<std::string> bitOpSpecs() {
       spec("  mask ((1 << (q_idx % 45)) | (kv_idx >> (kv_idx - 20))) != 0 || (~q_idx & kv_idx) == 0\n"),
       spec("  score_mod score + ((q_idx << (kv_idx % 40)) >> (kv_idx % 37) & 0xF) * 0.25 - (~kv_idx ^ 0x5A) % 7 * 0.5\n"),
   };
+}
+
+/// Top-left mask builtins (FlexAttention's alignment) and `bottom_right`
+/// spelled out, alone and combined, for the backends' matrices.
+inline std::vector<std::string> topLeftSpecs() {
+  auto spec = [](const std::string &body) {
+    return "attention tl {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n" + body + "}\n";
+  };
+  return {
+      spec("  mask causal(top_left)\n"),
+      spec("  mask window(9, top_left)\n"),
+      spec("  mask window(5, 3, top_left) || sinks(2)\n"),
+      spec("  mask causal(top_left) && window(40, bottom_right)\n"),
+  };
+}
+
+/// The language 1.1 functions, one per spec: `mask kv_idx == 0` keeps one
+/// key per row and `output lse` then returns the score_mod's value itself
+/// (m + log 1), so each row's lse is the function at that row's argument,
+/// compared with C++'s f64 value. Arguments are exact in f32 (quarters of
+/// q_idx - 40, heads 0 and 1), so only the function's own error shows.
+struct FunctionCase {
+  std::string fn, expr;
+  std::function<double(int32_t q, int32_t h)> want;
+};
+inline std::vector<FunctionCase> functionCases() {
+  auto x = [](int32_t q, int32_t h) { return (q - 40) * 0.25 + h * 0.125; };
+  const std::string X = "((q_idx - 40) * 0.25 + h * 0.125)";
+  return {
+      {"sin", "sin(" + X + ")", [=](int32_t q, int32_t h) { return std::sin(x(q, h)); }},
+      {"cos", "cos(" + X + ")", [=](int32_t q, int32_t h) { return std::cos(x(q, h)); }},
+      {"erf", "erf(" + X + " * 0.5)", [=](int32_t q, int32_t h) { return std::erf(x(q, h) * 0.5); }},
+      {"gelu", "gelu(" + X + ")", [=](int32_t q, int32_t h) { return dsl::gelu(x(q, h)); }},
+      {"gelu_tanh", "gelu_tanh(" + X + ")", [=](int32_t q, int32_t h) { return dsl::geluTanh(x(q, h)); }},
+      {"pow", "pow(1.5 + q_idx * 0.125, (h - 0.5) * 1.5) + pow(" + X + ", 3)",
+       [=](int32_t q, int32_t h) { return std::pow(1.5 + q * 0.125, (h - 0.5) * 1.5) + std::pow(x(q, h), 3); }},
+      {"floor_div", "floor_div(q_idx - 40, h * 3 - 4) + floor_div(q_idx, h * 0) * 1000 + floor_div(" + X + ", -0.75)",
+       [=](int32_t q, int32_t h) { return dsl::floorDiv32(q - 40, h * 3 - 4) + std::floor(x(q, h) / -0.75); }},
+      {"floor_mod", "floor_mod(q_idx - 40, 7 - h * 14) + floor_mod(" + X + ", 0.75) * 16",
+       [=](int32_t q, int32_t h) {
+         return dsl::floorMod32(q - 40, 7 - h * 14) + (x(q, h) - 0.75 * std::floor(x(q, h) / 0.75)) * 16;
+       }},
+      {"popcount", "popcount(q_idx * 0x1234567 ^ h << 31) + popcount(q_idx - 40)",
+       [=](int32_t q, int32_t h) {
+         const uint32_t m = static_cast<uint32_t>(q) * 0x1234567u ^ (static_cast<uint32_t>(h) << 31);
+         return double(std::popcount(m) + std::popcount(static_cast<uint32_t>(q - 40)));
+       }},
+  };
+}
+inline std::string functionSpec(const FunctionCase &c) {
+  return "attention fn {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n  mask kv_idx == 0\n  score_mod " +
+         c.expr + "\n}\n";
+}
+/// "" if every row's lse (batch 1, heads 2, bhsd: [1][2][seqQ]) is within
+/// max(ulps x ulp(want), atol) of the case's value, else the first miss.
+inline std::string checkFunctionLse(const FunctionCase &c, const std::vector<double> &lse, int32_t seqQ, double ulps,
+                                    double atol) {
+  if (lse.size() != size_t(2 * seqQ)) return "lse size";
+  for (int32_t h = 0; h < 2; ++h)
+    for (int32_t q = 0; q < seqQ; ++q) {
+      const double want = c.want(q, h), got = lse[size_t(h * seqQ + q)];
+      const double tol = std::max(ulps * std::ldexp(std::fabs(want), -23), atol);
+      if (!(std::fabs(got - want) <= tol))
+        return fmt::format("{}: q_idx {} h {}: got {:.9g}, want {:.9g} (error {:.3g}, allowed {:.3g})", c.fn, q, h, got,
+                           want, std::fabs(got - want), tol);
+    }
+  return "";
 }
 
 /// NaN and infinity in the inputs (docs/language.md, numerics): one element of

@@ -436,6 +436,35 @@ TEST_CASE("cuda emulated: integer bit operators agree with the reference", "[cud
   }
 }
 
+TEST_CASE("cuda emulated: top-left mask builtins agree with the reference", "[cuda][top_left]") {
+  for (const std::string &spec : topLeftSpecs()) {
+    Compiled c = compileText(spec);
+    INFO(spec);
+    CHECK(checkCuda(c, "tl", dsl::DType::F16, dsl::Layout::BHSD, kVariants[0], {{1, 1, 50}, {1, 7, 65}, {2, 65, 7}, {1, 130, 300}}) == "");
+    CHECK(checkCuda(c, "tl", dsl::DType::BF16, dsl::Layout::BSHD, kVariants[1], {{1, 7, 65}, {1, 130, 300}}) == "");
+  }
+}
+
+TEST_CASE("cuda emulated: functions of language 1.1 within their accuracy bounds", "[cuda][functions]") {
+  const int32_t Sq = 80;
+  for (const FunctionCase &fc : functionCases()) {
+    Compiled c = compileText(functionSpec(fc));
+    KernelPlan plan = planOf(c, "fn");
+    for (const Variant &v : kVariants) {
+      INFO(fc.expr);
+      std::string err;
+      auto k = buildCuda(plan, v, err);
+      INFO(err);
+      REQUIRE(k);
+      KernelArgs args = makeArgs(plan.desc, 1, Sq, 3, 5);
+      std::vector<const attnc_tensor *> t;
+      for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+      REQUIRE(k->run(t) == ATTNC_OK);
+      CHECK(checkFunctionLse(fc, args.output(1).data, Sq, 8, 1e-6) == "");
+    }
+  }
+}
+
 TEST_CASE("cuda emulated: masks whose integers wrap agree with the reference", "[cuda][wrap]") {
   for (const std::string &spec : wrapAroundSpecs()) {
     Compiled c = compileText(spec);

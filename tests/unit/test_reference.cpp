@@ -159,14 +159,24 @@ TEST_CASE("integer arithmetic is C arithmetic on i32", "[reference]") {
   CHECK(run(r, {&q, &k, &v}).data[0] == Approx(w[0] / (w[0] + w[1] + w[2] + w[3])));
 }
 
-TEST_CASE("integer bit operators are C's on i32, shifts defined for every amount", "[reference][bits]") {
-  // Constants fold with the language's rules: every clause below holds, so the mask keeps every pair.
+TEST_CASE("integer bit operators are C's on i32, shift amounts modulo 32", "[reference][bits]") {
+  // Constants fold with the language's rules; run-time amounts outside
+  // 0..31 take their low five bits: every clause below holds, so the mask
+  // keeps every pair.
   Ref c = make("attention a { dtype f32; heads 1; head_dim 1\n mask (0xFF & 0x0F) == 15 && (0xF0 | 0x0F) == 255 &&\n"
                "  (6 ^ 3) == 5 && ~0 == -1 && 0xFFFFFFFF == -1 && 0x7fffffff == 2147483647 && (1 << 31) < 0 &&\n"
-               "  (1 << 32) == 0 && (1 << -1) == 0 && (-8 >> 1) == -4 && (-8 >> 40) == -1 && (8 >> 32) == 0 &&\n"
+               "  (-8 >> 1) == -4 && (-8 >> 31) == -1 && (8 >> 31) == 0 &&\n"
+               "  (1 << (q_idx * 0 + 33)) == 2 && (1 << (q_idx * 0 - 1)) < 0 && (8 >> (kv_idx * 0 + 32)) == 8 &&\n"
+               "  (-8 >> (kv_idx * 0 + 40)) == -1 &&\n"
                "  1 + 2 << 1 == 6 && (6 & 3 | 8) == 10 && (1 | 6 ^ 3) == 5 }");
   HostTensor q0({1, 1, 3, 1}, 0.0), k0({1, 1, 5, 1}, 0.0), v0({1, 1, 5, 1}, 1.0);
   CHECK(c.k->countKept({&q0, &k0, &v0}, 0, 0, 3, 5) == 15);
+  // & | ^ on two bools: logical (both sides evaluated).
+  Ref lg = make("attention a { dtype f32; heads 1; head_dim 1\n mask (q_idx < 2) & (kv_idx < 3) | (kv_idx == 4) ^ (q_idx == 0) }");
+  int64_t wantL = 0;
+  for (int qi = 0; qi < 3; ++qi)
+    for (int kv = 0; kv < 5; ++kv) wantL += ((qi < 2) && (kv < 3)) || ((kv == 4) != (qi == 0));
+  CHECK(lg.k->countKept({&q0, &k0, &v0}, 0, 0, 3, 5) == wantL);
   // Data-dependent shift amounts (negative, 0..31, 32 and above) against C++ with the same rules.
   Ref r = make("attention a { dtype f32; heads 1; head_dim 1\n"
                " mask ((q_idx << (kv_idx - 8)) >> (q_idx - kv_idx) & 0x3F) != (kv_idx ^ ~q_idx) % 5 }");
@@ -181,6 +191,57 @@ TEST_CASE("integer bit operators are C's on i32, shifts defined for every amount
   CHECK(r.k->countKept({&q, &k, &v}, 0, 0, Sq, Skv) == want);
   CHECK(want > 0);
   CHECK(want < Sq * Skv);
+}
+
+TEST_CASE("functions of language 1.1 against C++ in f64", "[reference][functions]") {
+  const int32_t Sq = 80;
+  for (const test::FunctionCase &fc : test::functionCases()) {
+    INFO(fc.expr);
+    Ref r = make(test::functionSpec(fc));
+    KernelArgs args = makeArgs(r.k->desc(), 1, Sq, 3, 5);
+    HostTensor out, lse;
+    std::string err;
+    REQUIRE(r.k->run(args.inputs(), out, &lse, err));
+    // (f64 throughout, but the formulas' constants are the IR's f32 ones,
+    // as every float literal is: gelu's 1/sqrt(2) is off by 3e-8 of itself.)
+    CHECK(test::checkFunctionLse(fc, lse.data, Sq, 1, 1e-8) == "");
+  }
+  // Python's rounding: -7 // 2 == -4, -7 % 2 == 1, 7 % -2 == -1, and the
+  // language's zero divisor (0).
+  Ref c = make("attention a { dtype f32; heads 1; head_dim 1\n mask floor_div(-7, 2) == -4 && floor_mod(-7, 2) == 1 &&\n"
+               "  floor_mod(7, -2) == -1 && floor_div(7, 0) == 0 && floor_mod(-2147483647 - 1, -1) == 0 &&\n"
+               "  floor_div(-7.5, 2) == -4.0 && floor_mod(-7.5, 2) == 0.5 && popcount(-1) == 32 && popcount(0) == 0 &&\n"
+               "  pow(2, 10) == 1024.0 && gelu(0) == 0.0 }");
+  HostTensor q0({1, 1, 3, 1}, 0.0), k0({1, 1, 5, 1}, 0.0), v0({1, 1, 5, 1}, 1.0);
+  CHECK(c.k->countKept({&q0, &k0, &v0}, 0, 0, 3, 5) == 15);
+}
+
+TEST_CASE("top-left mask builtins are the index comparisons they stand for", "[reference][top_left]") {
+  // Each builtin against its definition written out, on a rectangular shape
+  // both ways round (where the alignments differ).
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"causal(top_left)", "kv_idx <= q_idx"},
+      {"causal(bottom_right)", "kv_idx <= q_idx + seq_kv - seq_q"},
+      {"window(6, top_left)", "q_idx - 6 < kv_idx && kv_idx <= q_idx"},
+      {"window(4, 2, top_left)", "q_idx - 4 <= kv_idx && kv_idx <= q_idx + 2"},
+      {"window(4, 2, bottom_right)", "window(4, 2)"},
+  };
+  for (auto [a, b] : pairs)
+    for (auto [sq, skv] : {std::pair<int64_t, int64_t>{7, 20}, {20, 7}, {9, 9}}) {
+      INFO(a << " vs " << b << " at " << sq << " x " << skv);
+      Ref ra = make("attention a { dtype f32; heads 1; head_dim 1; mask " + a + " }");
+      Ref rb = make("attention a { dtype f32; heads 1; head_dim 1; mask " + b + " }");
+      HostTensor q({1, 1, sq, 1}, 0.0), k({1, 1, skv, 1}, 0.0), v({1, 1, skv, 1}, 1.0);
+      // (Tiles of one pair: the whole pattern, pair by pair.)
+      std::vector<int64_t> ma, ka, mb, kb;
+      REQUIRE(ra.k->tileKept({&q, &k, &v}, 0, 0, sq, skv, 1, 1, ma, ka));
+      REQUIRE(rb.k->tileKept({&q, &k, &v}, 0, 0, sq, skv, 1, 1, mb, kb));
+      CHECK(ma == mb);
+    }
+  // And they differ where they should: causal(top_left) at 7 x 20 keeps q_idx + 1 keys per row.
+  Ref tl = make("attention a { dtype f32; heads 1; head_dim 1; mask causal(top_left) }");
+  HostTensor q({1, 1, 7, 1}, 0.0), k({1, 1, 20, 1}, 0.0), v({1, 1, 20, 1}, 1.0);
+  CHECK(tl.k->countKept({&q, &k, &v}, 0, 0, 7, 20) == 1 + 2 + 3 + 4 + 5 + 6 + 7);
 }
 
 TEST_CASE("additive (Bahdanau) scoring", "[reference]") {

@@ -251,6 +251,36 @@ TEST_CASE("x86: integer bit operators agree with the reference", "[x86][bits]") 
   }
 }
 
+TEST_CASE("x86: top-left mask builtins agree with the reference", "[x86][top_left]") {
+  for (const std::string &spec : topLeftSpecs()) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, "tl");
+    for (bool decode : {false, true}) {
+      INFO(spec << (decode ? " decode" : " prefill"));
+      CHECK(checkX86(c, "tl", dsl::DType::BF16, dsl::Layout::BSHD, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode),
+                     {{1, 1, 50}, {1, 7, 65}, {2, 65, 7}, {1, 130, 300}}) == "");
+    }
+  }
+}
+
+TEST_CASE("x86: functions of language 1.1 within their accuracy bounds", "[x86][functions]") {
+  const int32_t Sq = 80;
+  for (const FunctionCase &fc : functionCases()) {
+    Compiled c = compileText(functionSpec(fc));
+    KernelPlan plan = planOf(c, "fn");
+    for (bool decode : {false, true}) {
+      INFO(fc.expr << (decode ? " decode" : " prefill"));
+      std::string err;
+      auto k = x86::HalideKernel::create(plan, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), x86::hostIsa(), err);
+      INFO(err);
+      REQUIRE(k);
+      KernelArgs args = makeArgs(plan.desc, 1, Sq, 3, 5);
+      REQUIRE(k->run(args.tensors, 2, 0, err));
+      CHECK(checkFunctionLse(fc, args.output(1).data, Sq, 8, 1e-6) == "");
+    }
+  }
+}
+
 TEST_CASE("x86: masks whose integers wrap agree with the reference", "[x86][wrap]") {
   for (const std::string &spec : wrapAroundSpecs()) {
     Compiled c = compileText(spec);
