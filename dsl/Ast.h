@@ -62,7 +62,7 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 enum class ItemKind {
   Dtype, Heads, KvHeads, HeadDim, ValueDim, Layout, Scale, Param, Input,
-  Score, ScoreMod, Mask, Normalize, Output, Compress,
+  Score, ScoreMod, Mask, Normalize, Output, Compress, Let,
 };
 const char *itemName(ItemKind k);
 
@@ -96,6 +96,11 @@ struct Item {
   SourceRange inputTypeRange;
   std::vector<Dim> dims;
   std::vector<TransformDecl> transforms;
+  // let NAME = EXPR, let NAME(p, ...) = EXPR (word, expr): the parameters;
+  // Sema counts the uses of each (an unused let is a warning).
+  bool letIsFunction = false;
+  std::vector<std::pair<std::string, SourceRange>> letParams;
+  int letUses = 0;
 };
 
 struct AttentionDecl {
@@ -108,6 +113,10 @@ struct AttentionDecl {
 
 struct FileAst {
   std::vector<AttentionDecl> attentions;
+  std::vector<Item> lets;  // file-level `let`s, shared by every block of the file
 };
+
+/// A deep copy of an expression (Sema inlines `let`s with it).
+ExprPtr cloneExpr(const Expr &e);
 
 }  // namespace attnc::dsl

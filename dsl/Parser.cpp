@@ -10,7 +10,7 @@ namespace {
 
 const std::vector<std::string_view> kItemWords = {
     "dtype", "heads", "kv_heads", "head_dim", "value_dim", "layout", "scale", "param",
-    "input", "score", "score_mod", "mask", "normalize", "output", "compress"};
+    "input", "score", "score_mod", "mask", "normalize", "output", "compress", "let"};
 const std::vector<std::string_view> kTransformWords = {"prune", "sparse", "low_rank"};
 
 /// Thrown to abandon the current item after its error was reported; caught at
@@ -132,6 +132,19 @@ FileAst Parser::parseFile() {
   FileAst ast;
   skipNewlines();
   while (!at(Tok::Eof) && !diags_.saturated()) {
+    if (atWord("let")) {
+      // A file-level let, shared by the blocks of the file.
+      Item item;
+      try {
+        parseItem(item);
+        endItem();
+        ast.lets.push_back(std::move(item));
+      } catch (ItemError &) {
+        recover();
+      }
+      skipNewlines();
+      continue;
+    }
     if (!atWord("attention")) {
       if (!at(Tok::Error)) diags_.error(DiagKind::expected_attention, tok_.range, describe(tok_));
       // Skip to the next `attention` at the start of an item.
@@ -203,7 +216,7 @@ void Parser::parseItem(Item &item) {
       {"input", ItemKind::Input},       {"score", ItemKind::Score},
       {"score_mod", ItemKind::ScoreMod}, {"mask", ItemKind::Mask},
       {"normalize", ItemKind::Normalize}, {"output", ItemKind::Output},
-      {"compress", ItemKind::Compress}};
+      {"compress", ItemKind::Compress}, {"let", ItemKind::Let}};
   auto it = std::find_if(std::begin(kinds), std::end(kinds), [&](auto &p) { return p.first == w; });
   if (it == std::end(kinds)) {
     diags_.error(DiagKind::unknown_item, tok_.range, w, didYouMean(w, kItemWords));
@@ -279,6 +292,25 @@ void Parser::parseItem(Item &item) {
     }
     break;
   case ItemKind::Compress: parseCompress(item); break;
+  case ItemKind::Let:
+    word("a name");
+    if (at(Tok::LParen)) {
+      item.letIsFunction = true;
+      advance();
+      if (!at(Tok::RParen)) {
+        for (;;) {
+          Token t = expectIdent("a parameter name");
+          item.letParams.emplace_back(std::string(t.text), t.range);
+          if (!at(Tok::Comma)) break;
+          advance();
+        }
+      }
+      expect(Tok::RParen);
+    }
+    expect(Tok::Assign);
+    while (at(Tok::Newline)) advance();  // (the body may start on the next line)
+    item.expr = parseExpr();
+    break;
   }
 }
 

@@ -38,8 +38,19 @@ const char *spelling(UnaryOp op) {
 const char *itemName(ItemKind k) {
   static const char *s[] = {"dtype", "heads",  "kv_heads", "head_dim",  "value_dim",
                             "layout", "scale", "param",    "input",     "score",
-                            "score_mod", "mask", "normalize", "output", "compress"};
+                            "score_mod", "mask", "normalize", "output", "compress", "let"};
   return s[static_cast<int>(k)];
+}
+
+ExprPtr cloneExpr(const Expr &e) {
+  auto c = std::make_unique<Expr>();
+  c->kind = e.kind, c->range = e.range, c->depth = e.depth;
+  c->intValue = e.intValue, c->floatValue = e.floatValue, c->boolValue = e.boolValue;
+  c->name = e.name, c->nameRange = e.nameRange, c->unaryOp = e.unaryOp, c->binaryOp = e.binaryOp;
+  c->opRange = e.opRange;
+  for (const ExprPtr &a : e.args) c->args.push_back(a ? cloneExpr(*a) : nullptr);
+  c->type = e.type, c->ref = e.ref, c->inputIndex = e.inputIndex, c->constType = e.constType, c->topLeft = e.topLeft;
+  return c;
 }
 
 const char *transformName(TransformKind k) {
@@ -134,7 +145,9 @@ std::string dimsText(size_t n) { return fmt::format("{} dimension{}", n, n == 1 
 
 class SpecChecker {
 public:
-  SpecChecker(AttentionDecl &decl, DiagnosticEngine &diags) : decl_(decl), diags_(diags) {}
+  SpecChecker(AttentionDecl &decl, DiagnosticEngine &diags, std::vector<Item> *fileLets = nullptr,
+              bool reportFileLets = true)
+      : decl_(decl), diags_(diags), fileLets_(fileLets), reportFileLets_(reportFileLets) {}
   bool run(Spec &spec);
 
 private:
@@ -199,11 +212,148 @@ private:
   std::map<std::string, size_t> inputIndex_;
   std::vector<InputDecl> inputs_;
   std::string constWhat_;  // "`heads`", for not_constant messages
+
+  // `let`s: the file's, then the block's, in source order (`order`). A use
+  // is inlined: a copy of the body (a function's parameters replaced by
+  // copies of the call's arguments) takes the use's place and is checked
+  // there, so it is typed per use and legal where its body is.
+  struct Let {
+    Item *item;
+    int order;
+    bool file;
+    bool active = false;
+  };
+  std::vector<Item> *fileLets_;
+  bool reportFileLets_;  // (the file's lets are diagnosed once, with the first block)
+  std::map<std::string, Let> lets_;
+  std::vector<Let *> letStack_;
+  std::set<std::string> fileLetNames_;
+  size_t inlinedNodes_ = 0;
+  bool letLimitHit_ = false;
+  void collectLets(std::map<std::string, SourceRange> &declared);
+  void checkLetParams();
+  Value inlineLet(Expr &e, Ctx ctx, Let &let);
 };
+
+namespace {
+size_t countNodes(const Expr &e) {
+  size_t n = 1;
+  for (const ExprPtr &a : e.args)
+    if (a) n += countNodes(*a);
+  return n;
+}
+/// Replaces every name `params[i]` in `e` by a copy of `args[i]`.
+void substitute(ExprPtr &e, const std::vector<std::pair<std::string, SourceRange>> &params,
+                const std::vector<ExprPtr> &args) {
+  if (!e) return;
+  if (e->kind == ExprKind::Name)
+    for (size_t i = 0; i < params.size(); ++i)
+      if (e->name == params[i].first) {
+        e = cloneExpr(*args[i]);
+        return;
+      }
+  for (ExprPtr &a : e->args) substitute(a, params, args);
+}
+}  // namespace
+
+void SpecChecker::collectLets(std::map<std::string, SourceRange> &declared) {
+  int order = 0;
+  auto add = [&](Item &item, bool file) {
+    if (item.broken || item.word.empty()) return;
+    if (isReserved(item.word)) {
+      if (!file || reportFileLets_) diags_.error(DiagKind::reserved_name, item.wordRange, item.word);
+      return;
+    }
+    auto [it, fresh] = declared.emplace(item.word, item.wordRange);
+    if (!fresh) {
+      if (file && !reportFileLets_ && fileLetNames_.count(item.word)) return;
+      Diagnostic *d = diags_.error(DiagKind::duplicate_name, item.wordRange, item.word);
+      diags_.note(d, DiagKind::note_previous, it->second, fmt::format("`{}` is", item.word));
+      return;
+    }
+    lets_.emplace(item.word, Let{&item, order++, file});
+  };
+  if (fileLets_)
+    for (Item &item : *fileLets_) {
+      add(item, true);
+      fileLetNames_.insert(item.word);
+    }
+  for (Item &item : decl_.items)
+    if (item.kind == ItemKind::Let) add(item, false);
+}
+
+void SpecChecker::checkLetParams() {
+  for (auto &[name, let] : lets_) {
+    std::set<std::string> seen;
+    if (let.file && !reportFileLets_) continue;
+    for (auto &[p, range] : let.item->letParams) {
+      std::string what;
+      if (isReserved(p)) what = "a built-in name";
+      else if (params_.count(p)) what = fmt::format("the param `{}`", p);
+      else if (inputIndex_.count(p)) what = fmt::format("the input `{}`", p);
+      else if (lets_.count(p)) what = fmt::format("the let `{}`", p);
+      else if (!seen.insert(p).second) what = "another parameter of the same name";
+      if (!what.empty()) diags_.error(DiagKind::let_shadows, range, p, name, what);
+    }
+  }
+}
+
+Value SpecChecker::inlineLet(Expr &e, Ctx ctx, Let &let) {
+  Item &item = *let.item;
+  const bool call = e.kind == ExprKind::Call;
+  if (item.letIsFunction && !call) {
+    diags_.error(DiagKind::let_is_function, e.range, item.word,
+                 item.letParams.size() == 1 ? std::string("1 argument") : fmt::format("{} arguments", item.letParams.size()),
+                 item.word);
+    return errorValue();
+  }
+  if (!item.letIsFunction && call) {
+    diags_.error(DiagKind::let_not_function, e.nameRange, item.word);
+    return errorValue();
+  }
+  if (call && e.args.size() != item.letParams.size()) {
+    auto plural = [](size_t n) { return fmt::format("{} argument{}", n, n == 1 ? "" : "s"); };
+    diags_.error(DiagKind::wrong_arity, e.range, item.word, plural(item.letParams.size()), e.args.size());
+    return errorValue();
+  }
+  if (let.active) {
+    diags_.error(DiagKind::circular_definition, call ? e.nameRange : e.range, item.word);
+    return errorValue();
+  }
+  if (!letStack_.empty()) {
+    const Let &in = *letStack_.back();
+    // A let's body may use the lets above it (a file's lets: the file's only).
+    if (let.order > in.order || (in.file && !let.file)) {
+      diags_.error(DiagKind::let_before_definition, call ? e.nameRange : e.range, item.word);
+      return errorValue();
+    }
+  }
+  ++item.letUses;
+  if (!item.expr) return errorValue();
+  ExprPtr body = cloneExpr(*item.expr);
+  if (call) substitute(body, item.letParams, e.args);
+  constexpr size_t kMaxLevels = 64, kMaxNodes = 1000000;
+  inlinedNodes_ += countNodes(*body);
+  if (letStack_.size() >= kMaxLevels || inlinedNodes_ > kMaxNodes) {
+    if (!letLimitHit_) diags_.error(DiagKind::let_too_deep, e.range, kMaxLevels, kMaxNodes);
+    letLimitHit_ = true;  // (one error: every use still open stops here too)
+    return errorValue();
+  }
+  let.active = true;
+  letStack_.push_back(&let);
+  Value v = check(*body, ctx);
+  letStack_.pop_back();
+  let.active = false;
+  const SourceRange use = e.range;
+  e = std::move(*body);
+  e.range = use;  // (the use's place, for what its parent reports)
+  return v;
+}
 
 void SpecChecker::collectItems() {
   std::map<std::string, SourceRange> declared;
   for (Item &item : decl_.items) {
+    if (item.kind == ItemKind::Let) continue;  // (collectLets, below)
     if (item.broken) {
       present_.insert(item.kind);
       continue;
@@ -238,6 +388,8 @@ void SpecChecker::collectItems() {
     auto it = items_.find(k);
     params_[itemName(k)].item = it == items_.end() ? nullptr : it->second;
   }
+  collectLets(declared);
+  checkLetParams();
 }
 
 /// Evaluates a param or size item on first use (so they may refer to each
@@ -334,6 +486,7 @@ Value SpecChecker::checkName(Expr &e, Ctx ctx) {
     e.ref = NameRef::Score;
     return runtime(Type::Float);
   }
+  if (auto it = lets_.find(n); it != lets_.end()) return inlineLet(e, ctx, it->second);
   if (params_.count(n)) {
     Value v = evalNamed(n, e.range);
     e.ref = NameRef::Constant;
@@ -364,6 +517,7 @@ Value SpecChecker::checkName(Expr &e, Ctx ctx) {
 }
 
 Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
+  if (auto it = lets_.find(e.name); it != lets_.end()) return inlineLet(e, ctx, it->second);
   const FnInfo *fn = nullptr;
   for (auto &f : kFunctions)
     if (f.name == e.name) fn = &f;
@@ -980,6 +1134,9 @@ bool SpecChecker::run(Spec &spec) {
     report(spec.scoreMod, "`score_mod`");
     report(spec.sigmoidBias, "the bias of `sigmoid`");
   }
+  if (diags_.errorCount() == errorsBefore)
+    for (auto &[name, let] : lets_)
+      if (!let.file && let.item->letUses == 0) diags_.error(DiagKind::unused_let, let.item->wordRange, name);
   return diags_.errorCount() == errorsBefore;
 }
 
@@ -1047,6 +1204,7 @@ std::string kernelNameProblem(const std::string &name) {
 std::vector<Spec> analyze(FileAst &ast, DiagnosticEngine &diags) {
   std::vector<Spec> specs;
   std::map<std::string, SourceRange> names;
+  bool firstBlock = true;
   for (AttentionDecl &decl : ast.attentions) {
     if (decl.name.empty()) continue;  // its header failed to parse; already reported
     if (std::string why = kernelNameProblem(decl.name); !why.empty()) {
@@ -1060,10 +1218,15 @@ std::vector<Spec> analyze(FileAst &ast, DiagnosticEngine &diags) {
       continue;
     }
     Spec spec;
-    SpecChecker checker(decl, diags);
+    SpecChecker checker(decl, diags, &ast.lets, firstBlock);
+    firstBlock = false;
     if (checker.run(spec)) specs.push_back(std::move(spec));
     if (diags.saturated()) break;
   }
+  // A file's let that no block used (the blocks' own: in run()).
+  for (const Item &item : ast.lets)
+    if (!item.broken && !item.word.empty() && item.letUses == 0 && !diags.hasErrors())
+      diags.error(DiagKind::unused_let, item.wordRange, item.word);
   return specs;
 }
 

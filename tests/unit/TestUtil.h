@@ -1,8 +1,10 @@
 // Helpers shared by the unit tests: compile spec text through the pipeline.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 
 #include <sys/mman.h>
@@ -133,6 +135,19 @@ inline std::vector<std::string> bitOpSpecs() {
       spec("  mask ((1 << (q_idx % 45)) | (kv_idx >> (kv_idx - 20))) != 0 || (~q_idx & kv_idx) == 0\n"),
       spec("  score_mod score + ((q_idx << (kv_idx % 40)) >> (kv_idx % 37) & 0xF) * 0.25 - (~kv_idx ^ 0x5A) % 7 * 0.5\n"),
   };
+}
+
+/// The ported FlexAttention mods (examples/flex/*.attn, docs/porting.md),
+/// sorted; ATTNC_FLEX_ONLY=NAME keeps one.
+inline std::vector<std::string> flexExamples() {
+  std::vector<std::string> out;
+  for (const auto &e : std::filesystem::directory_iterator(sourcePath("examples/flex"))) {
+    if (e.path().extension() != ".attn") continue;
+    if (const char *only = std::getenv("ATTNC_FLEX_ONLY"); only && e.path().stem().string() != only) continue;
+    out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 /// Top-left mask builtins (FlexAttention's alignment) and `bottom_right`

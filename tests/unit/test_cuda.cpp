@@ -436,6 +436,20 @@ TEST_CASE("cuda emulated: integer bit operators agree with the reference", "[cud
   }
 }
 
+TEST_CASE("cuda emulated: the ported FlexAttention mods (examples/flex) agree with the reference", "[cuda][flex]") {
+  const std::vector<std::string> examples = flexExamples();
+  REQUIRE(examples.size() >= 15);
+  size_t i = 0;
+  for (const std::string &ex : examples) {
+    INFO(ex);
+    REQUIRE(supportedBy("cuda", sourcePath("examples/flex/" + ex + ".attn")));
+    Compiled c = compileText(readFile(sourcePath("examples/flex/" + ex + ".attn")));
+    const dsl::DType t = i % 2 ? dsl::DType::F32 : dsl::DType::F16;
+    CHECK(checkCuda(c, ex, t, dsl::Layout::BHSD, kVariants[i % 2], {{1, 256, 256}, {1, 100, 130}}) == "");
+    ++i;
+  }
+}
+
 TEST_CASE("cuda emulated: top-left mask builtins agree with the reference", "[cuda][top_left]") {
   for (const std::string &spec : topLeftSpecs()) {
     Compiled c = compileText(spec);

@@ -251,6 +251,23 @@ TEST_CASE("x86: integer bit operators agree with the reference", "[x86][bits]") 
   }
 }
 
+TEST_CASE("x86: the ported FlexAttention mods (examples/flex) agree with the reference", "[x86][flex]") {
+  const std::vector<std::string> examples = flexExamples();
+  REQUIRE(examples.size() >= 15);
+  size_t i = 0;
+  for (const std::string &ex : examples) {
+    INFO(ex);
+    REQUIRE(supportedBy("x86", sourcePath("examples/flex/" + ex + ".attn")));
+    Compiled c = compileText(readFile(sourcePath("examples/flex/" + ex + ".attn")));
+    KernelPlan plan = planOf(c, ex);
+    const dsl::DType t = i++ % 2 ? dsl::DType::F32 : dsl::DType::BF16;
+    for (bool decode : {false, true}) {
+      x86::Schedule s = x86::defaultSchedule(plan.desc, x86::hostIsa(), decode);
+      CHECK(checkX86(c, ex, t, dsl::Layout::BHSD, s, {{1, 256, 256}, {2, 1, 200}, {1, 100, 130}}) == "");
+    }
+  }
+}
+
 TEST_CASE("x86: top-left mask builtins agree with the reference", "[x86][top_left]") {
   for (const std::string &spec : topLeftSpecs()) {
     Compiled c = compileText(spec);
