@@ -57,6 +57,10 @@ struct Expr {
   int inputIndex = -1;       // for NameRef::Input and Index
   Type constType = Type::Error;  // for NameRef::Constant: the folded value's type
   bool topLeft = false;          // causal(top_left), window(..., top_left): q' = q_idx
+  // A bounded reduction `any(i in A..B: BODY)` (any all sum max min): a Call
+  // with args {A, B, BODY} and its index's name.
+  std::string reduceVar;
+  SourceRange reduceVarRange;
 };
 using ExprPtr = std::unique_ptr<Expr>;
 

@@ -22,6 +22,7 @@ std::string describe(Tok kind) {
   case Tok::Comma: return "`,`";
   case Tok::Semi: return "`;`";
   case Tok::Colon: return "`:`";
+  case Tok::DotDot: return "`..`";
   case Tok::Question: return "`?`";
   case Tok::Assign: return "`=`";
   case Tok::Plus: return "`+`";
@@ -103,7 +104,8 @@ Token Lexer::lexNumber(uint32_t begin) {
     while (pos_ < src.size() && std::isdigit(static_cast<unsigned char>(src[pos_]))) ++pos_;
   };
   digits();
-  if (pos_ < src.size() && src[pos_] == '.') {
+  // (`0..16` is a range: the `.` of `..` never starts a fraction.)
+  if (pos_ < src.size() && src[pos_] == '.' && !(pos_ + 1 < src.size() && src[pos_ + 1] == '.')) {
     isFloat = true;
     ++pos_;
     digits();
@@ -192,6 +194,12 @@ Token Lexer::next() {
   case ',': return make(Tok::Comma, begin);
   case ';': return make(Tok::Semi, begin);
   case ':': return make(Tok::Colon, begin);
+  case '.':
+    if (pos_ < src.size() && src[pos_] == '.') {
+      ++pos_;
+      return make(Tok::DotDot, begin);
+    }
+    break;  // (a lone `.`: an invalid character, below)
   case '?': return make(Tok::Question, begin);
   case '+': return make(Tok::Plus, begin);
   case '-': return make(Tok::Minus, begin);

@@ -18,6 +18,7 @@ enum class Tok {
   Plus, Minus, Star, Slash, Percent, Bang,
   EqEq, NotEq, Less, LessEq, Greater, GreaterEq, AndAnd, OrOr,
   Amp, Pipe, Caret, Tilde, Shl, Shr,  // integer bit operators
+  DotDot,                              // `..` of a reduction's range
   Error,  // an invalid character or number; already diagnosed
 };
 

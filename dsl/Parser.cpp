@@ -500,6 +500,20 @@ ExprPtr Parser::parsePostfix() {
       for (;;) {
         DepthGuard guard(*this, tok_.range);
         n->args.push_back(parseExpr());
+        // A bounded reduction: `any(i in A..B: BODY)`.
+        if (call && n->args.size() == 1 && n->args[0]->kind == ExprKind::Name && atWord("in")) {
+          n->reduceVar = n->args[0]->name;
+          n->reduceVarRange = n->args[0]->range;
+          n->args.clear();
+          advance();
+          n->args.push_back(parseExpr());
+          expect(Tok::DotDot);
+          n->args.push_back(parseExpr());
+          expect(Tok::Colon);
+          while (at(Tok::Newline)) advance();
+          n->args.push_back(parseExpr());
+          break;
+        }
         if (at(Tok::Comma)) {
           advance();
           continue;

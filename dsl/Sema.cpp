@@ -50,6 +50,7 @@ ExprPtr cloneExpr(const Expr &e) {
   c->opRange = e.opRange;
   for (const ExprPtr &a : e.args) c->args.push_back(a ? cloneExpr(*a) : nullptr);
   c->type = e.type, c->ref = e.ref, c->inputIndex = e.inputIndex, c->constType = e.constType, c->topLeft = e.topLeft;
+  c->reduceVar = e.reduceVar, c->reduceVarRange = e.reduceVarRange;
   return c;
 }
 
@@ -123,6 +124,7 @@ const FnInfo kFunctions[] = {
     {"sin", 1, 1},    {"cos", 1, 1},   {"erf", 1, 1},     {"gelu", 1, 1},   {"gelu_tanh", 1, 1},
     {"pow", 2, 2},    {"floor_div", 2, 2}, {"floor_mod", 2, 2}, {"popcount", 1, 1},
     {"causal", 1, 1},  // causal(top_left); plain `causal` is a name
+    {"any", 1, 1},    {"all", 1, 1},   {"sum", 1, 1},  // only as reductions: any(i in A..B: EXPR)
 };
 
 const std::vector<std::string_view> kIndexNames = {"b", "h", "q_idx", "kv_idx", "seq_q", "seq_kv"};
@@ -233,6 +235,7 @@ private:
   void collectLets(std::map<std::string, SourceRange> &declared);
   void checkLetParams();
   Value inlineLet(Expr &e, Ctx ctx, Let &let);
+  Value checkReduction(Expr &e, Ctx ctx);
 };
 
 namespace {
@@ -255,6 +258,108 @@ void substitute(ExprPtr &e, const std::vector<std::pair<std::string, SourceRange
   for (ExprPtr &a : e->args) substitute(a, params, args);
 }
 }  // namespace
+
+/// `any(i in A..B: BODY)` and `all sum max min`: A and B compile-time ints,
+/// the body copied once per value of i (a literal there), the copies joined
+/// by `||`, `&&`, `+`, `max` or `min` as a balanced tree; the backends see
+/// the unrolled expression (CSE shares what the copies have in common).
+Value SpecChecker::checkReduction(Expr &e, Ctx ctx) {
+  const std::string &fn = e.name;
+  if (fn != "any" && fn != "all" && fn != "sum" && fn != "max" && fn != "min") {
+    diags_.error(DiagKind::not_a_reduction, e.nameRange, fn);
+    return errorValue();
+  }
+  {
+    const std::string &v = e.reduceVar;
+    std::string what;
+    if (isReserved(v)) what = "a built-in name";
+    else if (params_.count(v)) what = fmt::format("the param `{}`", v);
+    else if (inputIndex_.count(v)) what = fmt::format("the input `{}`", v);
+    else if (lets_.count(v)) what = fmt::format("the let `{}`", v);
+    if (!what.empty()) {
+      diags_.error(DiagKind::let_shadows, e.reduceVarRange, v, fn, what);
+      return errorValue();
+    }
+  }
+  int64_t bounds[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const std::string saved = constWhat_;
+    constWhat_ = fmt::format("the range of `{}`", fn);
+    Value v = check(*e.args[i], Ctx::Constant);
+    constWhat_ = saved;
+    if (!wantInt(v, *e.args[i], fmt::format("the {} of `{}`'s range", i == 0 ? "start" : "end", fn)) || !v.isConst)
+      return errorValue();
+    bounds[i] = v.i;
+  }
+  constexpr int64_t kMaxTerms = 4096;
+  const int64_t n = std::max<int64_t>(0, bounds[1] - bounds[0]);
+  if (n > kMaxTerms) {
+    diags_.error(DiagKind::reduction_too_long, e.range, fn, n, kMaxTerms);
+    return errorValue();
+  }
+  const std::vector<std::pair<std::string, SourceRange>> var = {{e.reduceVar, e.reduceVarRange}};
+  auto term = [&](int64_t i) {
+    std::vector<ExprPtr> lit;
+    lit.push_back(std::make_unique<Expr>());
+    lit[0]->kind = ExprKind::IntLit, lit[0]->intValue = i, lit[0]->range = e.reduceVarRange;
+    ExprPtr t = cloneExpr(*e.args[2]);
+    substitute(t, var, lit);
+    return t;
+  };
+  // The body once, at the first value: its type, and its errors reported once.
+  ExprPtr first = term(bounds[0]);
+  Value v0 = check(*first, ctx);
+  if (v0.type == Type::Error) return errorValue();
+  if (fn == "any" || fn == "all") {
+    if (!wantBool(v0, *e.args[2], fmt::format("the body of `{}`", fn))) return errorValue();
+  } else if (!wantNumber(v0, *e.args[2], fmt::format("the body of `{}`", fn))) {
+    return errorValue();
+  }
+  const SourceRange use = e.range;
+  if (n == 0) {
+    if (fn == "max" || fn == "min") {
+      diags_.error(DiagKind::empty_reduction, use, fn, bounds[0], bounds[1]);
+      return errorValue();
+    }
+    Expr lit;
+    if (fn == "sum") {
+      lit.kind = v0.type == Type::Int ? ExprKind::IntLit : ExprKind::FloatLit;
+    } else {
+      lit.kind = ExprKind::BoolLit;
+      lit.boolValue = fn == "all";
+    }
+    lit.range = use;
+    e = std::move(lit);
+    return check(e, ctx);
+  }
+  std::vector<ExprPtr> terms;
+  for (int64_t i = bounds[0]; i < bounds[0] + n; ++i) terms.push_back(term(i));
+  while (terms.size() > 1) {
+    std::vector<ExprPtr> next;
+    for (size_t i = 0; i + 1 < terms.size(); i += 2) {
+      auto j = std::make_unique<Expr>();
+      j->range = use;
+      if (fn == "max" || fn == "min") {
+        j->kind = ExprKind::Call;
+        j->name = fn;
+        j->nameRange = e.nameRange;
+      } else {
+        j->kind = ExprKind::Binary;
+        j->binaryOp = fn == "any" ? BinaryOp::Or : fn == "all" ? BinaryOp::And : BinaryOp::Add;
+        j->opRange = e.nameRange;
+      }
+      j->depth = std::max(terms[i]->depth, terms[i + 1]->depth) + 1;
+      j->args.push_back(std::move(terms[i]));
+      j->args.push_back(std::move(terms[i + 1]));
+      next.push_back(std::move(j));
+    }
+    if (terms.size() % 2) next.push_back(std::move(terms.back()));
+    terms = std::move(next);
+  }
+  e = std::move(*terms[0]);
+  e.range = use;
+  return check(e, ctx);
+}
 
 void SpecChecker::collectLets(std::map<std::string, SourceRange> &declared) {
   int order = 0;
@@ -517,7 +622,12 @@ Value SpecChecker::checkName(Expr &e, Ctx ctx) {
 }
 
 Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
+  if (!e.reduceVar.empty()) return checkReduction(e, ctx);
   if (auto it = lets_.find(e.name); it != lets_.end()) return inlineLet(e, ctx, it->second);
+  if (e.name == "any" || e.name == "all" || e.name == "sum") {
+    diags_.error(DiagKind::reduction_form, e.nameRange, e.name);
+    return errorValue();
+  }
   const FnInfo *fn = nullptr;
   for (auto &f : kFunctions)
     if (f.name == e.name) fn = &f;

@@ -150,6 +150,20 @@ inline std::vector<std::string> flexExamples() {
   return out;
 }
 
+/// Bounded reductions in masks (an input's top-k membership, VSA-style) and
+/// score mods, for the backends' matrices.
+inline std::vector<std::string> reductionSpecs() {
+  auto spec = [](const std::string &body) {
+    return "attention red {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n" + body + "}\n";
+  };
+  return {
+      spec("  input topk : i32[batch, heads, 8, 4]\n"
+           "  mask any(j in 0..4: topk[b, h, q_idx / 16, j] == kv_idx / 16) || kv_idx == 0\n"),
+      spec("  mask all(i in 1..4: (q_idx + kv_idx * i) % 7 != 0)\n"
+           "  score_mod score + sum(i in 0..4: sin(q_idx * 0.1 + i)) * 0.1 - min(i in 0..3: abs(kv_idx - i * 9)) * 0.01\n"),
+  };
+}
+
 /// Top-left mask builtins (FlexAttention's alignment) and `bottom_right`
 /// spelled out, alone and combined, for the backends' matrices.
 inline std::vector<std::string> topLeftSpecs() {

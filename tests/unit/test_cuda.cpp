@@ -450,6 +450,15 @@ TEST_CASE("cuda emulated: the ported FlexAttention mods (examples/flex) agree wi
   }
 }
 
+TEST_CASE("cuda emulated: bounded reductions agree with the reference", "[cuda][reduce]") {
+  for (const std::string &spec : reductionSpecs()) {
+    Compiled c = compileText(spec);
+    INFO(spec);
+    CHECK(checkCuda(c, "red", dsl::DType::F16, dsl::Layout::BHSD, kVariants[0], {{2, 65, 70}, {1, 128, 128}}) == "");
+    CHECK(checkCuda(c, "red", dsl::DType::F32, dsl::Layout::BSHD, kVariants[1], {{1, 7, 65}}) == "");
+  }
+}
+
 TEST_CASE("cuda emulated: top-left mask builtins agree with the reference", "[cuda][top_left]") {
   for (const std::string &spec : topLeftSpecs()) {
     Compiled c = compileText(spec);

@@ -170,3 +170,23 @@ TEST_CASE("let: named expressions and functions inline to the IR written out by 
   big += " mask f39(q_idx) > 0\n}\n";
   CHECK(errors(big) == 1);
 }
+
+TEST_CASE("bounded reductions unroll to the expression written out", "[frontend][reduce]") {
+  const std::string red = "attention a {\n dtype f32\n heads 2\n head_dim 8\n param k = 3\n"
+                          " input sel : i32[batch, heads, 4]\n"
+                          " mask any(j in 0..k + 1: sel[b, h, j] == kv_idx / 16) || all(i in 2..2: false)\n"
+                          " score_mod score + sum(i in 0..3: i * 0.5) + max(i in 1..3: q_idx - i) + sum(i in 5..1: i)\n}\n";
+  const std::string hand = "attention a {\n dtype f32\n heads 2\n head_dim 8\n param k = 3\n"
+                           " input sel : i32[batch, heads, 4]\n"
+                           " mask (sel[b, h, 0] == kv_idx / 16 || sel[b, h, 1] == kv_idx / 16) ||\n"
+                           "      (sel[b, h, 2] == kv_idx / 16 || sel[b, h, 3] == kv_idx / 16) || true\n"
+                           " score_mod score + ((0 * 0.5 + 1 * 0.5) + 2 * 0.5) + max(q_idx - 1, q_idx - 2) + 0\n}\n";
+  test::Compiled a = test::compileText(red), b = test::compileText(hand);
+  CHECK(a.comp->printIR(false) == b.comp->printIR(false));
+  // `..` is a token: `0..16` is not the float `0.`; a float still lexes.
+  CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask any(i in 0..16: kv_idx == i) && 0.5 < 1.\n}\n") == 0);
+  // The index is a local name: it may not hide another.
+  CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask any(h in 0..4: kv_idx == h)\n}\n") == 1);
+  // A body error is reported once, not once per value.
+  CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask any(i in 0..50: kv_idx + 0.5)\n}\n") == 1);
+}

@@ -268,6 +268,18 @@ TEST_CASE("x86: the ported FlexAttention mods (examples/flex) agree with the ref
   }
 }
 
+TEST_CASE("x86: bounded reductions agree with the reference", "[x86][reduce]") {
+  for (const std::string &spec : reductionSpecs()) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, "red");
+    for (bool decode : {false, true}) {
+      INFO(spec << (decode ? " decode" : " prefill"));
+      CHECK(checkX86(c, "red", dsl::DType::BF16, dsl::Layout::BHSD, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode),
+                     {{1, 1, 50}, {2, 65, 70}, {1, 128, 128}}) == "");
+    }
+  }
+}
+
 TEST_CASE("x86: top-left mask builtins agree with the reference", "[x86][top_left]") {
   for (const std::string &spec : topLeftSpecs()) {
     Compiled c = compileText(spec);
