@@ -93,6 +93,19 @@ TEST_CASE("mask analysis matches brute force", "[mask]") {
       {"mask kv_idx - 2147483647 < q_idx - 2147483647", true, true},  // both sides stay in i32
       {"mask kv_idx - 2147483647 <= q_idx + seq_kv - seq_q - 2147483647", false, false},  // wraps for some shapes
       {"mask kv_idx - 1000000000 <= q_idx + seq_kv - seq_q - 1000000000", true, true},  // causal, in i32 for every shape
+      // Language 1.1: top-left builtins stay exact; bit operators, floor
+      // division and popcount are opaque (run-time classification);
+      // reductions and lets are what they unroll and inline to.
+      {"mask causal(top_left)", true, true},
+      {"mask window(3, 2, top_left)", true, true},
+      {"mask window(4, top_left) || sinks(2)", true, false},
+      {"mask ((q_idx ^ kv_idx) & 3) == 0 && causal", false, false},
+      {"mask (kv_idx >> 2) <= (q_idx >> 2)", false, false},
+      {"mask floor_div(kv_idx, 4) <= floor_div(q_idx, 4)", false, false},
+      {"mask popcount(q_idx & kv_idx) == 0", false, false},
+      {"mask any(i in 0..3: kv_idx == q_idx - i * 2)", true, false},
+      {"mask all(i in 1..3: (kv_idx * i) % 5 != 1) || causal(top_left)", false, false},
+      {"let near(x, y) = abs(x - y) <= 2\n mask near(q_idx, kv_idx)", false, false},
   };
   const int64_t shapes[][4] = {{17, 17, 4, 4}, {13, 29, 5, 3}, {29, 13, 3, 7}, {1, 40, 1, 6}, {40, 1, 7, 1}, {23, 23, 23, 23}};
   for (const Case &c : cases)
