@@ -73,6 +73,20 @@ void checkX86Specs(const std::vector<std::string> &specs, const std::string &nam
   }
 }
 
+/// Each spec (kernel `name`) with the default prefill and decode schedules
+/// against the reference.
+void checkX86Defaults(const std::vector<std::string> &specs, const std::string &name, dsl::DType t, dsl::Layout l,
+                      const std::vector<Shape> &shapes) {
+  for (const std::string &spec : specs) {
+    Compiled c = compileText(spec);
+    KernelPlan plan = planOf(c, name);
+    for (bool decode : {false, true}) {
+      INFO(spec << (decode ? " decode" : " prefill"));
+      CHECK(checkX86(c, name, t, l, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), shapes) == "");
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<Shape> kShapes = {{1, 1, 1}, {1, 7, 65}, {3, 65, 7}, {1, 1, 1000}, {2, 16, 300}, {1, 130, 129}};
@@ -240,15 +254,7 @@ TEST_CASE("x86: NaN and infinity in the inputs follow the numerics contract on e
 namespace attnc::test {
 
 TEST_CASE("x86: integer bit operators agree with the reference", "[x86][bits]") {
-  for (const std::string &spec : bitOpSpecs()) {
-    Compiled c = compileText(spec);
-    KernelPlan plan = planOf(c, "bits");
-    for (bool decode : {false, true}) {
-      INFO(spec << (decode ? " decode" : " prefill"));
-      CHECK(checkX86(c, "bits", dsl::DType::F32, dsl::Layout::BHSD,
-                     x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), {{1, 7, 65}, {2, 16, 300}, {1, 130, 129}}) == "");
-    }
-  }
+  checkX86Defaults(bitOpSpecs(), "bits", dsl::DType::F32, dsl::Layout::BHSD, {{1, 7, 65}, {2, 16, 300}, {1, 130, 129}});
 }
 
 TEST_CASE("x86: the ported FlexAttention mods (examples/flex) agree with the reference", "[x86][flex]") {
@@ -269,27 +275,12 @@ TEST_CASE("x86: the ported FlexAttention mods (examples/flex) agree with the ref
 }
 
 TEST_CASE("x86: bounded reductions agree with the reference", "[x86][reduce]") {
-  for (const std::string &spec : reductionSpecs()) {
-    Compiled c = compileText(spec);
-    KernelPlan plan = planOf(c, "red");
-    for (bool decode : {false, true}) {
-      INFO(spec << (decode ? " decode" : " prefill"));
-      CHECK(checkX86(c, "red", dsl::DType::BF16, dsl::Layout::BHSD, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode),
-                     {{1, 1, 50}, {2, 65, 70}, {1, 128, 128}}) == "");
-    }
-  }
+  checkX86Defaults(reductionSpecs(), "red", dsl::DType::BF16, dsl::Layout::BHSD, {{1, 1, 50}, {2, 65, 70}, {1, 128, 128}});
 }
 
 TEST_CASE("x86: top-left mask builtins agree with the reference", "[x86][top_left]") {
-  for (const std::string &spec : topLeftSpecs()) {
-    Compiled c = compileText(spec);
-    KernelPlan plan = planOf(c, "tl");
-    for (bool decode : {false, true}) {
-      INFO(spec << (decode ? " decode" : " prefill"));
-      CHECK(checkX86(c, "tl", dsl::DType::BF16, dsl::Layout::BSHD, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode),
-                     {{1, 1, 50}, {1, 7, 65}, {2, 65, 7}, {1, 130, 300}}) == "");
-    }
-  }
+  checkX86Defaults(topLeftSpecs(), "tl", dsl::DType::BF16, dsl::Layout::BSHD,
+                   {{1, 1, 50}, {1, 7, 65}, {2, 65, 7}, {1, 130, 300}});
 }
 
 TEST_CASE("x86: functions of language 1.1 within their accuracy bounds", "[x86][functions]") {
