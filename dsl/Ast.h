@@ -70,10 +70,9 @@ enum class ItemKind {
 };
 const char *itemName(ItemKind k);
 
+/// An input dimension as written: an integer, a name or a size expression.
 struct Dim {
-  std::string text;   // a name, or the digits of an integer
-  bool isInt = false;
-  int64_t value = 0;
+  ExprPtr expr;
   SourceRange range;
 };
 

@@ -254,16 +254,11 @@ void Parser::parseItem(Item &item) {
     item.inputTypeRange = t.range;
     expect(Tok::LBracket);
     for (;;) {
+      // An integer, a name or a size expression (`ceil_div(seq_q, 16)`):
+      // Sema decides which names and operators a size may use.
       Dim d;
-      d.range = tok_.range;
-      d.text = std::string(tok_.text);
-      if (at(Tok::Int)) {
-        d.isInt = true;
-        d.value = tok_.intValue;
-      } else if (!at(Tok::Ident)) {
-        failExpected("a dimension");
-      }
-      advance();
+      d.expr = parseExpr();
+      d.range = d.expr->range;
       item.dims.push_back(std::move(d));
       if (at(Tok::Comma)) {
         advance();

@@ -78,7 +78,7 @@ std::optional<DType> dtypeFromName(std::string_view name) {
 bool isFloat(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 const char *dimName(InputDim::Kind k) {
-  static const char *s[] = {"", "batch", "heads", "kv_heads", "seq_q", "seq_kv"};
+  static const char *s[] = {"", "batch", "heads", "kv_heads", "seq_q", "seq_kv", ""};
   return s[static_cast<int>(k)];
 }
 
@@ -122,7 +122,7 @@ const FnInfo kFunctions[] = {
     {"max", 2, 2},    {"clamp", 3, 3}, {"floor", 1, 1},   {"ceil", 1, 1},   {"select", 3, 3},
     {"softcap", 2, 2}, {"window", 1, 2}, {"sinks", 1, 1}, {"prefix", 1, 1},
     {"sin", 1, 1},    {"cos", 1, 1},   {"erf", 1, 1},     {"gelu", 1, 1},   {"gelu_tanh", 1, 1},
-    {"pow", 2, 2},    {"floor_div", 2, 2}, {"floor_mod", 2, 2}, {"popcount", 1, 1},
+    {"pow", 2, 2},    {"floor_div", 2, 2}, {"floor_mod", 2, 2}, {"popcount", 1, 1}, {"ceil_div", 2, 2},
     {"causal", 1, 1},  // causal(top_left); plain `causal` is a name
     {"any", 1, 1},    {"all", 1, 1},   {"sum", 1, 1},  // only as reductions: any(i in A..B: EXPR)
 };
@@ -159,6 +159,8 @@ private:
   int64_t intItem(ItemKind k, int64_t dflt, bool required, int64_t min);
   int64_t positiveInt(Expr *e, const char *what, int64_t min = 1);
   void checkInputs(Spec &spec);
+  bool inputDim(Expr &e, InputDim &dim);
+  std::optional<SizeExpr> sizeExpr(Expr &e);
   void checkTransforms(Spec &spec);
 
   // Expressions.
@@ -717,12 +719,13 @@ Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
     allConst = allConst && v.isConst;
   }
   bool intResult = allInt && (name == "abs" || name == "min" || name == "max" || name == "clamp" ||
-                               name == "floor_div" || name == "floor_mod");
+                               name == "floor_div" || name == "floor_mod" || name == "ceil_div");
   if (!allConst) return runtime(intResult ? Type::Int : Type::Float);
   if (intResult) {
     if (name == "abs") return intConst(wrap32(std::llabs(a[0].i)));
     if (name == "min") return intConst(std::min(a[0].i, a[1].i));
     if (name == "floor_div") return intConst(dsl::floorDiv32(static_cast<int32_t>(a[0].i), static_cast<int32_t>(a[1].i)));
+    if (name == "ceil_div") return intConst(dsl::ceilDiv32(static_cast<int32_t>(a[0].i), static_cast<int32_t>(a[1].i)));
     if (name == "floor_mod") return intConst(dsl::floorMod32(static_cast<int32_t>(a[0].i), static_cast<int32_t>(a[1].i)));
     if (name == "max") return intConst(std::max(a[0].i, a[1].i));
     return intConst(std::max(std::min(a[0].i, a[2].i), a[1].i));
@@ -751,6 +754,7 @@ Value SpecChecker::checkCall(Expr &e, Ctx ctx) {
   else if (name == "gelu_tanh") r = dsl::geluTanh(x);
   else if (name == "pow") r = std::pow(x, a[1].asFloat());
   else if (name == "floor_div") r = std::floor(x / a[1].asFloat());
+  else if (name == "ceil_div") r = std::ceil(x / a[1].asFloat());
   else if (name == "floor_mod") r = x - a[1].asFloat() * std::floor(x / a[1].asFloat());
   return floatConst(r);
 }
@@ -959,48 +963,141 @@ void SpecChecker::checkInputs(Spec &spec) {
       diags_.error(DiagKind::invalid_input_rank, item.wordRange, item.word, item.dims.size());
       ok = false;
     }
-    for (const Dim &d : item.dims) {
+    for (Dim &d : item.dims) {
       InputDim dim;
-      if (d.isInt) {
-        if (d.value < 1) {
-          diags_.error(DiagKind::value_out_of_range, d.range, "input dimension", "at least 1", d.value);
-          ok = false;
-        }
-        dim.size = d.value;
-      } else {
-        std::optional<InputDim::Kind> n = dimKindFromName(d.text);
-        if (!n && params_.count(d.text) && params_.at(d.text).item) {
-          // A param: a fixed size known at compile time.
-          Value v = evalNamed(d.text, d.range);
-          if (v.type == Type::Error) {
-            ok = false;
-          } else if (v.type != Type::Int) {
-            diags_.error(DiagKind::expected_integer, d.range, "an input dimension", typeName(v.type));
-            ok = false;
-          } else if (v.i < 1) {
-            diags_.error(DiagKind::value_out_of_range, d.range, "input dimension", "at least 1", v.i);
-            ok = false;
-          }
-          dim.size = v.i;
-        } else if (!n) {
-          std::vector<std::string_view> cands = {"batch", "heads", "kv_heads", "seq_q", "seq_kv"};
-          for (auto &p : paramOrder_) cands.push_back(p);
-          std::string hint = didYouMean(d.text, cands);
-          if (hint.empty())
-            hint = "; expected an integer, a param or one of `batch`, `heads`, `kv_heads`, `seq_q`, `seq_kv`";
-          diags_.error(DiagKind::unknown_dimension, d.range, d.text, hint);
-          ok = false;
-        } else {
-          dim.kind = *n;
-        }
-      }
-      in.dims.push_back(dim);
+      ok = inputDim(*d.expr, dim) && ok;
+      in.dims.push_back(std::move(dim));
     }
     if (!ok) continue;
     it->second = inputs_.size();
     inputs_.push_back(std::move(in));
   }
   spec.inputs = inputs_;
+}
+
+namespace {
+
+/// Whether an expression names a run-time length (`batch`, `seq_q`, `seq_kv`).
+bool mentionsLength(const Expr &e) {
+  if (e.kind == ExprKind::Name) return e.name == "batch" || e.name == "seq_q" || e.name == "seq_kv";
+  for (auto &a : e.args)
+    if (mentionsLength(*a)) return true;
+  return false;
+}
+
+}  // namespace
+
+/// One dimension of an input: an integer or param (fixed), a name of a
+/// run-time size, or a size expression of the lengths (docs/language.md,
+/// "Inputs"); a size that folds to a constant is fixed and must be >= 1.
+bool SpecChecker::inputDim(Expr &e, InputDim &dim) {
+  if (e.kind == ExprKind::Name) {
+    if (std::optional<InputDim::Kind> n = dimKindFromName(e.name)) {
+      dim.kind = *n;
+      return true;
+    }
+  }
+  std::optional<SizeExpr> s = sizeExpr(e);
+  if (!s) return false;
+  if (s->code.size() == 1 && s->code[0].op == SizeExpr::Op::Const) {
+    const int64_t v = s->code[0].value;
+    if (v < 1) {
+      diags_.error(DiagKind::value_out_of_range, e.range, "input dimension", "at least 1", v);
+      return false;
+    }
+    dim.size = v;
+    return true;
+  }
+  dim.kind = InputDim::Expr;
+  dim.expr = std::move(*s);
+  return true;
+}
+
+/// A size expression's program, constant parts folded; nullopt after a
+/// diagnostic. Parts that name no length are ordinary constant expressions
+/// (params, lets, any operator); the rest may use only + - * /, unary minus,
+/// ceil_div, min and max.
+std::optional<SizeExpr> SpecChecker::sizeExpr(Expr &e) {
+  using Op = SizeExpr::Op;
+  const std::string what = "an input dimension";
+  if (e.kind == ExprKind::Name && !params_.count(e.name) && !lets_.count(e.name) && e.name != "batch" &&
+      e.name != "seq_q" && e.name != "seq_kv") {
+    std::vector<std::string_view> cands = {"batch", "heads", "kv_heads", "seq_q", "seq_kv"};
+    for (auto &p : paramOrder_) cands.push_back(p);
+    std::string hint = didYouMean(e.name, cands);
+    if (hint.empty())
+      hint = "; expected an integer, a param, one of `batch`, `heads`, `kv_heads`, `seq_q`, `seq_kv` or an "
+             "expression of them";
+    diags_.error(DiagKind::unknown_dimension, e.range, e.name, hint);
+    return std::nullopt;
+  }
+  if (!mentionsLength(e)) {
+    std::string saved = constWhat_;
+    constWhat_ = what;
+    Value v = check(e, Ctx::Constant);
+    constWhat_ = saved;
+    if (!wantInt(v, e, what) || !v.isConst) return std::nullopt;
+    return SizeExpr{{{Op::Const, v.i}}};
+  }
+  // A binary step; constant operands fold (both are then the last steps).
+  auto combine = [&](SizeExpr a, SizeExpr b, Op op, SourceRange where) -> std::optional<SizeExpr> {
+    if ((op == Op::Div || op == Op::CeilDiv) && b.code.size() == 1 && b.code[0].op == Op::Const &&
+        b.code[0].value == 0) {
+      diags_.error(DiagKind::constant_division_by_zero, where);
+      return std::nullopt;
+    }
+    a.code.insert(a.code.end(), b.code.begin(), b.code.end());
+    a.code.push_back({op});
+    return a;
+  };
+  switch (e.kind) {
+  case ExprKind::Name:
+    e.type = Type::Int;
+    return SizeExpr{{{e.name == "batch" ? Op::Batch : e.name == "seq_q" ? Op::SeqQ : Op::SeqKv}}};
+  case ExprKind::Unary: {
+    if (e.unaryOp != UnaryOp::Neg && e.unaryOp != UnaryOp::Plus) break;
+    std::optional<SizeExpr> x = sizeExpr(*e.args[0]);
+    if (!x || e.unaryOp == UnaryOp::Plus) return x;
+    return combine(SizeExpr{{{Op::Const, 0}}}, std::move(*x), Op::Sub, e.opRange);
+  }
+  case ExprKind::Binary: {
+    const BinaryOp op = e.binaryOp;
+    if (op != BinaryOp::Add && op != BinaryOp::Sub && op != BinaryOp::Mul && op != BinaryOp::Div) break;
+    std::optional<SizeExpr> l = sizeExpr(*e.args[0]);
+    std::optional<SizeExpr> r = sizeExpr(*e.args[1]);
+    if (!l || !r) return std::nullopt;
+    return combine(std::move(*l), std::move(*r),
+                   op == BinaryOp::Add ? Op::Add : op == BinaryOp::Sub ? Op::Sub : op == BinaryOp::Mul ? Op::Mul : Op::Div,
+                   e.opRange);
+  }
+  case ExprKind::Call: {
+    if (!e.reduceVar.empty() || lets_.count(e.name) ||
+        (e.name != "ceil_div" && e.name != "min" && e.name != "max"))
+      break;
+    if (e.args.size() != 2) {
+      diags_.error(DiagKind::wrong_arity, e.range, e.name, "2 arguments", e.args.size());
+      return std::nullopt;
+    }
+    std::optional<SizeExpr> a = sizeExpr(*e.args[0]);
+    std::optional<SizeExpr> b = sizeExpr(*e.args[1]);
+    if (!a || !b) return std::nullopt;
+    return combine(std::move(*a), std::move(*b),
+                   e.name == "ceil_div" ? Op::CeilDiv : e.name == "min" ? Op::Min : Op::Max, e.range);
+  }
+  default: break;
+  }
+  // Anything else over a length: a comparison, `%`, a bit operator, `?:`,
+  // another function, an input.
+  std::string thing = e.kind == ExprKind::Binary  ? fmt::format("`{}`", spelling(e.binaryOp))
+                      : e.kind == ExprKind::Unary ? fmt::format("`{}`", spelling(e.unaryOp))
+                      : e.kind == ExprKind::Call  ? fmt::format("`{}`", e.name)
+                      : e.kind == ExprKind::Index ? fmt::format("input `{}`", e.name)
+                                                  : std::string("`?:`");
+  diags_.error(DiagKind::bad_size_expression, e.kind == ExprKind::Binary || e.kind == ExprKind::Unary ? e.opRange
+                                              : e.kind == ExprKind::Call || e.kind == ExprKind::Index ? e.nameRange
+                                                                                                       : e.range,
+               thing);
+  return std::nullopt;
 }
 
 void SpecChecker::checkTransforms(Spec &spec) {

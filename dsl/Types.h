@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "dsl/SizeExpr.h"
+
 namespace attnc::dsl {
 
 /// The language's integer shifts (docs/language.md, "Integers"): C's results
@@ -28,6 +30,14 @@ inline int32_t floorDiv32(int32_t a, int32_t b) {
   if (b == -1) return static_cast<int32_t>(0u - static_cast<uint32_t>(a));
   int32_t q = a / b, r = a % b;
   return (r != 0 && ((r < 0) != (b < 0))) ? q - 1 : q;
+}
+/// ceil(a / b) on int32 (ceil_div): the truncated quotient plus one where
+/// the exact quotient is positive and not whole; a zero divisor gives 0.
+inline int32_t ceilDiv32(int32_t a, int32_t b) {
+  if (b == 0) return 0;
+  if (b == -1) return static_cast<int32_t>(0u - static_cast<uint32_t>(a));
+  int32_t q = a / b, r = a % b;
+  return (r != 0 && ((r < 0) == (b < 0))) ? q + 1 : q;
 }
 inline int32_t floorMod32(int32_t a, int32_t b) {
   if (b == 0 || b == -1) return 0;
@@ -52,10 +62,12 @@ enum class Layout { BHSD, BSHD };
 enum class ScoreKind { Dot, Additive };
 enum class Normalize { Softmax, Sigmoid };
 
-/// One dimension of an `input` tensor: a fixed size or a run-time size.
+/// One dimension of an `input` tensor: a fixed size, a run-time size, or an
+/// expression of the run-time lengths (`ceil_div(seq_q, 16)`).
 struct InputDim {
-  enum Kind { Fixed, Batch, Heads, KvHeads, SeqQ, SeqKv } kind = Fixed;
+  enum Kind { Fixed, Batch, Heads, KvHeads, SeqQ, SeqKv, Expr } kind = Fixed;
   int64_t size = 0;  // for Fixed
+  SizeExpr expr;     // for Expr
 };
 const char *dimName(InputDim::Kind k);
 /// `batch heads kv_heads seq_q seq_kv`; nullopt for anything else.

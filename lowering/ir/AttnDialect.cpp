@@ -1,5 +1,6 @@
 #include "lowering/ir/AttnDialect.h"
 
+#include "dsl/SizeExpr.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/Builders.h"
@@ -306,7 +307,8 @@ LogicalResult InputOp::verify() {
   for (Attribute a : dims) {
     llvm::StringRef d = llvm::cast<StringAttr>(a).getValue();
     long long v;
-    if (!isKnownDim(d) && (d.getAsInteger(10, v) || v < 1))
+    if (!isKnownDim(d) && (d.getAsInteger(10, v) || v < 1) &&
+        !dsl::SizeExpr::parse(std::string_view(d.data(), d.size())))
       return emitOpError() << "invalid dimension `" << d << "`";
   }
   return success();

@@ -160,9 +160,12 @@ def Attn_InputOp : Attn_Op<"input", [HasParent<"KernelOp">]> {
   let summary = "a run-time tensor the kernel reads";
   let description = [{
     Declares an extra kernel argument. Each entry of `dims` is a positive
-    integer or one of `batch`, `heads`, `kv_heads`, `seq_q`, `seq_kv`.
+    integer, one of `batch`, `heads`, `kv_heads`, `seq_q`, `seq_kv`, or a
+    size expression of the lengths in its canonical text (`dsl::SizeExpr`:
+    integers, `batch`, `seq_q`, `seq_kv`, `+ - * /`, `ceil_div`, `min`, `max`).
 
-    Example: `attn.input "doc" : <i32> ["seq_kv"]`
+    Example: `attn.input "doc" : <i32> ["seq_kv"]`,
+    `attn.input "blocks" : <i32> ["batch", "ceil_div(seq_q, 16)", "8"]`
   }];
   let arguments = (ins StrAttr:$name, Attn_DTypeAttr:$element_type, StrArrayAttr:$dims);
   let assemblyFormat = "$name `:` $element_type $dims attr-dict";

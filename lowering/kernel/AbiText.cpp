@@ -34,7 +34,7 @@ std::string shapeText(const ArgDesc &a) {
   std::string s = "[";
   for (size_t i = 0; i < a.dims.size(); ++i) {
     if (i) s += ", ";
-    s += a.dims[i].kind == DimSym::Fixed ? std::to_string(a.dims[i].size) : dimSymName(a.dims[i].kind);
+    s += dimSymText(a.dims[i]);
   }
   return s + "]";
 }
@@ -107,6 +107,11 @@ std::string checkStatements(const KernelDesc &d) {
                            "must be %lld as in `{4}`, got %lld\", (long long){2}, (long long){0}->shape[{1}]);\n",
                            a.name, i, var, dimSymName(s.kind), it->second);
         }
+      } else if (s.kind == DimSym::SizeExpr) {
+        // An expression of the lengths, which q and k (or latent) bound above.
+        o << fmt::format("  if ((rc = check_size({0}, \"{0}\", {1}, \"{2}\", {3}, batch, seq_q, seq_kv)) != ATTNC_OK) "
+                         "return rc;\n",
+                         a.name, i, s.expr.text(), s.expr.text("sz_"));
       } else if (s.kind == DimSym::QBlocks || s.kind == DimSym::KvBlocks) {
         // ceil(seq / B): q and k, which bind the lengths, come first.
         const char *seq = s.kind == DimSym::QBlocks ? "seq_q" : "seq_kv";

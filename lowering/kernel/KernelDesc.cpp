@@ -6,8 +6,14 @@ namespace attnc {
 
 const char *dimSymName(DimSym::Kind k) {
   static const char *s[] = {"batch", "heads",  "kv_heads", "seq_q",    "seq_kv",    "head_dim",
-                            "value_dim", "units", "rank", "rank + rope", "head_dim - rope", "q_blocks", "kv_blocks", ""};
+                            "value_dim", "units", "rank", "rank + rope", "head_dim - rope", "q_blocks", "kv_blocks", "", ""};
   return s[k];
+}
+
+std::string dimSymText(const DimSym &s) {
+  if (s.kind == DimSym::Fixed) return std::to_string(s.size);
+  if (s.kind == DimSym::SizeExpr) return s.expr.text();
+  return dimSymName(s.kind);
 }
 
 bool KernelDesc::isPruned(int64_t h) const {
@@ -16,7 +22,7 @@ bool KernelDesc::isPruned(int64_t h) const {
 
 std::vector<ArgDesc> KernelDesc::signature() const {
   using D = DimSym;
-  auto d = [](D::Kind k) { return D{k, 0}; };
+  auto d = [](D::Kind k) { return D{k, 0, {}}; };
   bool bshd = layout == dsl::Layout::BSHD;
   auto qkv = [&](D::Kind heads, D::Kind seq, D::Kind dim) {
     return bshd ? std::vector<D>{d(D::Batch), d(seq), d(heads), d(dim)}
@@ -42,12 +48,13 @@ std::vector<ArgDesc> KernelDesc::signature() const {
     ArgDesc a{in.name, in.dtype, {}};
     for (const dsl::InputDim &id : in.dims) {
       switch (id.kind) {
-      case dsl::InputDim::Fixed: a.dims.push_back({D::Fixed, id.size}); break;
+      case dsl::InputDim::Fixed: a.dims.push_back({D::Fixed, id.size, {}}); break;
       case dsl::InputDim::Batch: a.dims.push_back(d(D::Batch)); break;
       case dsl::InputDim::Heads: a.dims.push_back(d(D::Heads)); break;
       case dsl::InputDim::KvHeads: a.dims.push_back(d(D::KvHeads)); break;
       case dsl::InputDim::SeqQ: a.dims.push_back(d(D::SeqQ)); break;
       case dsl::InputDim::SeqKv: a.dims.push_back(d(D::SeqKv)); break;
+      case dsl::InputDim::Expr: a.dims.push_back({D::SizeExpr, 0, id.expr}); break;
       }
     }
     args.push_back(std::move(a));
@@ -106,6 +113,22 @@ bool bindShapes(const KernelDesc &desc, const std::vector<std::vector<int64_t>> 
         case DimSym::LatentDim: want = desc.rank + desc.ropeDim; break;
         case DimSym::NopeDim: want = desc.headDim - desc.ropeDim; break;
         case DimSym::Fixed: want = d.size; what = "fixed size"; break;
+        case DimSym::SizeExpr:
+          // After the lengths are bound (pass 0); as the headers' check_size.
+          if (pass == 0) continue;
+          want = d.expr.eval(bound[0], bound[1], bound[2]);
+          if (want < 1) {
+            error = fmt::format("`{}` dimension {} ({}) is {} for batch {}, seq_q {}, seq_kv {}; an input's size must "
+                                "be at least 1",
+                                a.name, j, d.expr.text(), want, bound[0], bound[1], bound[2]);
+            return false;
+          }
+          if (got != want) {
+            error = fmt::format("`{}` dimension {} ({}) must be {} for batch {}, seq_q {}, seq_kv {}, got {}", a.name,
+                                j, d.expr.text(), want, bound[0], bound[1], bound[2], got);
+            return false;
+          }
+          continue;
         case DimSym::QBlocks:
           if (pass == 0) continue;
           want = (bound[1] + desc.sparseBlock - 1) / desc.sparseBlock;

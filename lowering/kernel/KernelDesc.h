@@ -15,11 +15,15 @@ namespace attnc {
 struct DimSym {
   // LatentDim: rank + rope (a latent row of low_rank kv ... rope P); NopeDim:
   // head_dim - rope (what k_up makes of a key).
-  enum Kind { Batch, Heads, KvHeads, SeqQ, SeqKv, HeadDim, ValueDim, Units, Rank, LatentDim, NopeDim, QBlocks, KvBlocks, Fixed };
+  // SizeExpr: an input's size expression of the lengths (`ceil_div(seq_q, 16)`).
+  enum Kind { Batch, Heads, KvHeads, SeqQ, SeqKv, HeadDim, ValueDim, Units, Rank, LatentDim, NopeDim, QBlocks, KvBlocks, Fixed, SizeExpr };
   Kind kind = Fixed;
-  int64_t size = 0;  // for Fixed
+  int64_t size = 0;     // for Fixed
+  dsl::SizeExpr expr;   // for SizeExpr
 };
 const char *dimSymName(DimSym::Kind k);
+/// How a dimension is written in headers and messages: `seq_q`, `64`, `ceil_div(seq_q, 16)`.
+std::string dimSymText(const DimSym &s);
 
 struct ArgDesc {
   std::string name;
@@ -92,6 +96,7 @@ inline int64_t extentOf(const DimSym &s, const KernelDesc &d, int64_t batch, int
   case DimSym::QBlocks: return (seqQ + d.sparseBlock - 1) / d.sparseBlock;
   case DimSym::KvBlocks: return (seqKv + d.sparseBlock - 1) / d.sparseBlock;
   case DimSym::Fixed: return s.size;
+  case DimSym::SizeExpr: return s.expr.eval(batch, seqQ, seqKv);
   }
   return 1;
 }

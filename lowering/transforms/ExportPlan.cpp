@@ -176,8 +176,12 @@ KernelDesc describeKernel(attn::KernelOp k) {
       for (Attribute a : in.getDims()) {
         llvm::StringRef s = cast<StringAttr>(a).getValue();
         dsl::InputDim dim;
-        if (auto kind = dsl::dimKindFromName(std::string_view(s))) dim.kind = *kind;
-        else s.getAsInteger(10, dim.size);
+        if (auto kind = dsl::dimKindFromName(std::string_view(s))) {
+          dim.kind = *kind;
+        } else if (s.getAsInteger(10, dim.size)) {  // (not an integer: a size expression, verified)
+          dim.kind = dsl::InputDim::Expr;
+          dim.expr = dsl::SizeExpr::parse(std::string_view(s.data(), s.size())).value_or(dsl::SizeExpr{});
+        }
         id.dims.push_back(dim);
       }
       d.inputs.push_back(std::move(id));

@@ -84,7 +84,9 @@ void Generator::genKernel(const dsl::Spec &spec) {
     SmallVector<StringRef> dims;
     SmallVector<std::string> storage;
     for (const dsl::InputDim &d : in.dims)
-      storage.push_back(d.kind == dsl::InputDim::Fixed ? std::to_string(d.size) : dsl::dimName(d.kind));
+      storage.push_back(d.kind == dsl::InputDim::Fixed  ? std::to_string(d.size)
+                        : d.kind == dsl::InputDim::Expr ? d.expr.text()
+                                                        : dsl::dimName(d.kind));
     for (auto &s : storage) dims.push_back(s);
     b_.create<attn::InputOp>(loc(in.range), b_.getStringAttr(in.name),
                              attn::DTypeAttr::get(&ctx_, attn::toIR(in.dtype)), b_.getStrArrayAttr(dims));
@@ -246,6 +248,21 @@ Value Generator::genCall(const Expr &e) {
   bool intResult = e.type == dsl::Type::Int;
   if (!intResult)
     for (Value &v : a) v = toFloat(v, l);
+  if (name == "ceil_div") {
+    if (intResult) {
+      // The truncated quotient, plus one where the remainder is non-zero and
+      // has the divisor's sign (the exact quotient is positive and not whole).
+      Value q = b_.create<arith::DivSIOp>(l, a[0], a[1]), r = b_.create<arith::RemSIOp>(l, a[0], a[1]);
+      Value zero = constI32(0, l);
+      Value rNeg = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, r, zero);
+      Value bNeg = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, a[1], zero);
+      Value sameSign = b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, rNeg, bNeg);
+      Value adjust =
+          b_.create<arith::AndIOp>(l, b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, r, zero), sameSign);
+      return b_.create<arith::SelectOp>(l, adjust, b_.create<arith::AddIOp>(l, q, constI32(1, l)), q);
+    }
+    return b_.create<math::CeilOp>(l, b_.create<arith::DivFOp>(l, a[0], a[1]));
+  }
   if (name == "floor_div" || name == "floor_mod") {
     if (intResult) {
       // Python's rounding from C's: q - 1 and r + b where the remainder is

@@ -18,6 +18,7 @@
 #include "linformer.h"
 #include "llama3_8b.h"
 #include "mla_latent.h"
+#include "moba.h"
 #include "mqa_decode.h"
 #include "packed_docs.h"
 #include "pruned_heads.h"
@@ -97,6 +98,7 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(block_sparse, "block_sparse");  // a random block mask (a quarter of the blocks dropped) and causal
   each(mqa_decode, "mqa_decode");
   each(packed_docs, "packed_docs");
+  each(moba, "moba");  // an input of ceil_div(seq_q, 64) rows
   each(pruned_heads, "pruned_heads");  // prefill and decode: pruned heads 0, lse -inf
   each(sigmoid_attn, "sigmoid_attn");
   each(sliding_sinks, "sliding_sinks");
@@ -104,6 +106,32 @@ TEST_CASE("aot kernels match the reference", "[aot]") {
   each(topk_sparse, "topk_sparse");
   each(linformer, "linformer");  // E.K and F.V, then attention over 256 keys
   each(mla_latent, "mla_latent");  // absorbed low rank: q through k_up, the latent as keys and values, v_up  // the top-T plan, then the block-sparse kernel
+}
+
+TEST_CASE("aot: an input sized by an expression of the lengths is checked against its value", "[aot]") {
+  Spec s = load("moba");  // picked : i32[batch, heads, ceil_div(seq_q, block), top], block 64, top 3
+  auto run = [&](int64_t sq, int64_t skv, int64_t rows, std::vector<std::string> words) {
+    KernelArgs a = makeArgs(s.desc, 1, sq, skv, 3);
+    a.tensors[3].shape[2] = rows;  // (fewer rows than allocated: the memory stays valid)
+    std::vector<unsigned char> before = a.mem.back();
+    int rc = call(moba, a);
+    std::string msg = moba_last_error();
+    INFO("message: " << msg);
+    for (const std::string &w : words) CHECK(msg.find(w) != std::string::npos);
+    if (rc != ATTNC_OK) CHECK(a.mem.back() == before);  // out untouched
+    return rc;
+  };
+  CHECK(run(129, 129, 3, {}) == ATTNC_OK);  // ceil(129 / 64) = 3
+  CHECK(run(129, 129, 2, {"`picked`", "dimension 2", "ceil_div(seq_q, 64)", "must be 3", "seq_q 129", "got 2"}) ==
+        ATTNC_E_SHAPE);
+  CHECK(run(128, 200, 2, {}) == ATTNC_OK);
+  CHECK(run(64, 64, 0, {"must be 1", "got 0"}) == ATTNC_E_SHAPE);
+  // An empty call (no rows): the table has ceil_div(0, 64) = 0 rows.
+  KernelArgs e = makeArgs(s.desc, 1, 1, 64, 3);
+  e.tensors[0].shape[2] = 0, e.tensors[3].shape[2] = 0, e.tensors.back().shape[2] = 0;
+  CHECK(call(moba, e) == ATTNC_OK);
+  e.tensors[3].shape[2] = 1;
+  CHECK(call(moba, e) == ATTNC_E_SHAPE);
 }
 
 TEST_CASE("aot bad arguments: every status with a message naming the tensor", "[aot]") {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "attnc_device.cuh"
+#include "dsl/SizeExpr.h"
 #include "attnc_runtime.h"
 
 double attnc_simt_f16(uint16_t h);
@@ -95,11 +96,18 @@ bool parseHeader(const std::string &path, Kernel &k, std::string &err) {
       std::string ty = rest.substr(rest.find(" : ") + 3);
       a.dtype = ty.substr(0, ty.find('['));
       std::string dims = ty.substr(ty.find('[') + 1, ty.find(']') - ty.find('[') - 1);
-      std::istringstream ds(dims);
+      // Split at the commas outside parentheses (`ceil_div(seq_q, 16)` is one dim).
       std::string d;
-      while (std::getline(ds, d, ',')) {
-        d.erase(0, d.find_first_not_of(' '));
-        a.dims.push_back(d);
+      int depth = 0;
+      for (char c : dims + ",") {
+        if (c == ',' && depth == 0) {
+          d.erase(0, d.find_first_not_of(' '));
+          a.dims.push_back(d);
+          d.clear();
+          continue;
+        }
+        depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        d += c;
       }
       a.output = line.find("(output)") != std::string::npos;
       k.args.push_back(a);
@@ -219,7 +227,14 @@ int main(int argc, char **argv) {
       int64_t count = 1;
       for (int d = t.ndim - 1; d >= 0; --d) {
         const std::string &sym = a.dims[d];
-        t.shape[d] = ext.count(sym) ? ext[sym] : std::stoll(sym);
+        if (ext.count(sym)) {
+          t.shape[d] = ext[sym];
+        } else if (auto e = attnc::dsl::SizeExpr::parse(sym)) {  // an integer or a size expression
+          t.shape[d] = e->eval(B, SQ, SKV);
+        } else {
+          std::fprintf(stderr, "gpu_runner: cannot read dimension `%s` of `%s`\n", sym.c_str(), a.name.c_str());
+          return 2;
+        }
         t.stride[d] = count;
         count *= t.shape[d];
       }

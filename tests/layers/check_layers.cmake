@@ -6,6 +6,7 @@
 #   runtime    <- nothing        the ABI headers generated code includes
 #   dsl        <- runtime        the front end (dsl/Types.h: its value types)
 #   kernel     <- dsl/Types.h    the plan: plain data, no MLIR, no Halide
+#                                 (and dsl/SizeExpr.h, which Types.h includes)
 #   ir         <- kernel         the attn dialect (MLIR)
 #   transforms <- ir             MLIRGen, passes, pipeline, export to the plan
 #   schedules  <- kernel         schedule spaces and heuristics
@@ -38,7 +39,7 @@ set(may_driver driver types dsl kernel ir transforms schedules reference x86 cud
 # The layer an include names, or "" for the C/C++ library and other packages.
 function(classify inc out)
   set(l "")
-  if(inc STREQUAL "dsl/Types.h")
+  if(inc STREQUAL "dsl/Types.h" OR inc STREQUAL "dsl/SizeExpr.h")
     set(l types)
   elseif(inc MATCHES "^dsl/")
     set(l dsl)

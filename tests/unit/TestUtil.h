@@ -164,6 +164,25 @@ inline std::vector<std::string> reductionSpecs() {
   };
 }
 
+/// Inputs sized by expressions of the lengths (language 1.1): block tables
+/// of ceil(seq / 16) rows, a top-k list per query block, biases sized from
+/// min/max/batch; integer inputs are in [0, 4) (makeArgs).
+inline std::vector<std::string> sizeExprSpecs() {
+  auto spec = [](const std::string &body) {
+    return "attention sized {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n  param B = 16\n" + body + "}\n";
+  };
+  return {
+      spec("  input qdoc : i32[batch, ceil_div(seq_q, B)]\n"
+           "  input kvdoc : i32[batch, (seq_kv + B - 1) / B]\n"
+           "  mask qdoc[b, q_idx / B] == kvdoc[b, kv_idx / B] || kv_idx == 0\n"),
+      spec("  input topk : i32[batch, heads, ceil_div(seq_q, B), 4]\n"
+           "  mask any(j in 0..4: topk[b, h, q_idx / B, j] == kv_idx / B) || causal\n"),
+      spec("  input bias : f32[min(seq_q, 64), 2 * seq_kv - seq_kv + 1]\n"
+           "  input per_batch : f32[batch * 2, max(seq_kv / 32, 1)]\n"
+           "  score_mod score + bias[min(q_idx, 63), kv_idx + 1] - per_batch[b * 2 + 1, kv_idx / 32] * 0.5\n"),
+  };
+}
+
 /// Top-left mask builtins (FlexAttention's alignment) and `bottom_right`
 /// spelled out, alone and combined, for the backends' matrices.
 inline std::vector<std::string> topLeftSpecs() {
@@ -204,6 +223,8 @@ inline std::vector<FunctionCase> functionCases() {
        [=](int32_t q, int32_t h) {
          return dsl::floorMod32(q - 40, 7 - h * 14) + (x(q, h) - 0.75 * std::floor(x(q, h) / 0.75)) * 16;
        }},
+      {"ceil_div", "ceil_div(q_idx - 40, h * 3 - 4) + ceil_div(q_idx, h * 0) * 1000 + ceil_div(" + X + ", -0.75)",
+       [=](int32_t q, int32_t h) { return dsl::ceilDiv32(q - 40, h * 3 - 4) + std::ceil(x(q, h) / -0.75); }},
       {"popcount", "popcount(q_idx * 0x1234567 ^ h << 31) + popcount(q_idx - 40)",
        [=](int32_t q, int32_t h) {
          const uint32_t m = static_cast<uint32_t>(q) * 0x1234567u ^ (static_cast<uint32_t>(h) << 31);

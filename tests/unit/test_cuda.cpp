@@ -459,6 +459,15 @@ TEST_CASE("cuda emulated: bounded reductions agree with the reference", "[cuda][
   }
 }
 
+TEST_CASE("cuda emulated: inputs sized by expressions of the lengths agree with the reference", "[cuda][size_expr]") {
+  for (const std::string &spec : sizeExprSpecs()) {
+    Compiled c = compileText(spec);
+    INFO(spec);
+    CHECK(checkCuda(c, "sized", dsl::DType::F16, dsl::Layout::BHSD, kVariants[0], {{2, 65, 70}, {1, 17, 300}}) == "");
+    CHECK(checkCuda(c, "sized", dsl::DType::F32, dsl::Layout::BSHD, kVariants[1], {{1, 1, 50}, {1, 128, 128}}) == "");
+  }
+}
+
 TEST_CASE("cuda emulated: top-left mask builtins agree with the reference", "[cuda][top_left]") {
   for (const std::string &spec : topLeftSpecs()) {
     Compiled c = compileText(spec);

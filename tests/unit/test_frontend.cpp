@@ -190,3 +190,69 @@ TEST_CASE("bounded reductions unroll to the expression written out", "[frontend]
   // A body error is reported once, not once per value.
   CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask any(i in 0..50: kv_idx + 0.5)\n}\n") == 1);
 }
+
+TEST_CASE("input sizes as expressions of the lengths", "[frontend][size_expr]") {
+  using dsl::SizeExpr;
+  // The canonical text reads back to the same program; evaluation rounds
+  // as documented and never overflows.
+  for (const char *t : {"ceil_div(seq_q, 16)", "seq_kv + 1", "2 * (seq_q - 1)", "(seq_kv + 16 - 1) / 16",
+                        "min(seq_q, 4) * 2 - (-1)", "max(batch * 2, seq_kv / 32)", "seq_q - (seq_kv - 3)"}) {
+    INFO(t);
+    std::optional<SizeExpr> e = SizeExpr::parse(t);
+    REQUIRE(e);
+    CHECK(e->text() == t);
+    CHECK(SizeExpr::parse(e->text()) == e);
+  }
+  for (const char *bad : {"", "seq_q +", "q_idx", "ceil_div(seq_q)", "seq_q % 2", "(seq_q", "seq_q)", "1 2"}) {
+    INFO(bad);
+    CHECK(!SizeExpr::parse(bad));
+  }
+  auto ev = [](const char *t, int64_t b, int64_t sq, int64_t skv) { return SizeExpr::parse(t)->eval(b, sq, skv); };
+  CHECK(ev("ceil_div(seq_q, 16)", 1, 33, 0) == 3);
+  CHECK(ev("ceil_div(seq_q, 16)", 1, 32, 0) == 2);
+  CHECK(ev("ceil_div(seq_q, 16)", 1, 0, 0) == 0);
+  CHECK(ev("ceil_div(seq_q - 40, 16)", 1, 7, 0) == -2);  // ceil(-33 / 16)
+  CHECK(ev("(seq_q - 40) / 16", 1, 7, 0) == -2);         // toward zero
+  CHECK(ev("seq_q / (seq_kv - 5)", 1, 7, 5) == 0);       // a zero divisor
+  CHECK(ev("seq_q * seq_q * seq_q * seq_q", 1, int64_t(1) << 40, 0) == SizeExpr::kLimit);
+  CHECK(ev("0 - seq_q * seq_q * seq_q", 1, int64_t(1) << 40, 0) == -SizeExpr::kLimit);
+
+  // Sema: run-time parts stay, compile-time parts fold (a size that folds
+  // is a fixed size), names of run-time sizes keep their plain form.
+  auto dims = [](const std::string &decl) {
+    test::Compiled c = test::compileText("attention a {\n dtype f32\n heads 4\n head_dim 8\n param B = 16\n let t = 4\n"
+                                         " input x : " + decl + "\n mask x[" + std::string(decl.find(',') == std::string::npos ? "0" : "0, 0") + "] == 0\n}\n");
+    std::string ir = c.comp->printIR(false);
+    size_t at = ir.find("attn.input");
+    return ir.substr(at, ir.find('\n', at) - at);
+  };
+  CHECK(dims("i32[batch, ceil_div(seq_q, B)]") == R"x(attn.input "x" : <i32> ["batch", "ceil_div(seq_q, 16)"])x");
+  CHECK(dims("i32[heads * t, ceil_div(64, B)]") == R"x(attn.input "x" : <i32> ["16", "4"])x");
+  CHECK(dims("i32[seq_kv, -(-seq_q) + +heads]") == R"x(attn.input "x" : <i32> ["seq_kv", "0 - (0 - seq_q) + 4"])x");
+  // Errors: what a size may not use, each reported once.
+  auto spec = [](const std::string &decl) {
+    return "attention a {\n dtype f32\n heads 4\n head_dim 8\n input x : i32[" + decl + "]\n mask x[0] == 0\n}\n";
+  };
+  for (const char *bad : {"seq_q % 16", "q_idx", "seq_q / 2.0", "ceil_div(seq_q, 0)", "ceil_div(seq_q)",
+                          "seq_q > 1 ? 1 : 2", "exp(seq_q)", "seq_q & 15", "16 - 16", "seq_k / 2", "-seq_q * (1 < 2)"}) {
+    INFO(bad);
+    CHECK(errors(spec(bad)) == 1);
+  }
+  // The run-time check of a size expression (the JIT's bindShapes; the
+  // generated headers' check_size in tests/aot).
+  test::Compiled c = test::compileText("attention a {\n dtype f32\n heads 2\n head_dim 8\n"
+                                       " input blocks : i32[batch, ceil_div(seq_q, 16), seq_kv - 4]\n"
+                                       " mask blocks[b, q_idx / 16, kv_idx] == 0\n}\n");
+  KernelDesc d = test::planOf(c, "a").desc;
+  auto bind = [&](int64_t sq, int64_t skv, std::vector<int64_t> blocks, std::string &err) {
+    std::vector<std::vector<int64_t>> shapes = {{1, 2, sq, 8}, {1, 2, skv, 8}, {1, 2, skv, 8}, blocks, {1, 2, sq, 8}};
+    CallSizes sizes;
+    return bindShapes(d, shapes, sizes, err);
+  };
+  std::string err;
+  CHECK(bind(33, 10, {1, 3, 6}, err));
+  CHECK(!bind(33, 10, {1, 2, 6}, err));
+  CHECK(err == "`blocks` dimension 1 (ceil_div(seq_q, 16)) must be 3 for batch 1, seq_q 33, seq_kv 10, got 2");
+  CHECK(!bind(33, 4, {1, 3, 0}, err));
+  CHECK(err == "`blocks` dimension 2 (seq_kv - 4) is 0 for batch 1, seq_q 33, seq_kv 4; an input's size must be at least 1");
+}

@@ -211,7 +211,10 @@ TEST_CASE("functions of language 1.1 against C++ in f64", "[reference][functions
   Ref c = make("attention a { dtype f32; heads 1; head_dim 1\n mask floor_div(-7, 2) == -4 && floor_mod(-7, 2) == 1 &&\n"
                "  floor_mod(7, -2) == -1 && floor_div(7, 0) == 0 && floor_mod(-2147483647 - 1, -1) == 0 &&\n"
                "  floor_div(-7.5, 2) == -4.0 && floor_mod(-7.5, 2) == 0.5 && popcount(-1) == 32 && popcount(0) == 0 &&\n"
-               "  pow(2, 10) == 1024.0 && gelu(0) == 0.0 }");
+               "  pow(2, 10) == 1024.0 && gelu(0) == 0.0 && ceil_div(7, 2) == 4 && ceil_div(-7, 2) == -3 &&\n"
+               "  ceil_div(7, -2) == -3 && ceil_div(-7, -2) == 4 && ceil_div(8, 2) == 4 && ceil_div(7, 0) == 0 &&\n"
+               "  ceil_div(-7.5, 2) == -3.0 && ceil_div(q_idx + 5, 2) == (q_idx + 6) / 2 &&\n"
+               "  ceil_div(-q_idx - 5, 2) == -((q_idx + 5) / 2) && ceil_div(kv_idx - 3, -2) == -floor_div(kv_idx - 3, 2) }");
   HostTensor q0({1, 1, 3, 1}, 0.0), k0({1, 1, 5, 1}, 0.0), v0({1, 1, 5, 1}, 1.0);
   CHECK(c.k->countKept({&q0, &k0, &v0}, 0, 0, 3, 5) == 15);
 }

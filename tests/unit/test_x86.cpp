@@ -278,6 +278,11 @@ TEST_CASE("x86: bounded reductions agree with the reference", "[x86][reduce]") {
   checkX86Defaults(reductionSpecs(), "red", dsl::DType::BF16, dsl::Layout::BHSD, {{1, 1, 50}, {2, 65, 70}, {1, 128, 128}});
 }
 
+TEST_CASE("x86: inputs sized by expressions of the lengths agree with the reference", "[x86][size_expr]") {
+  checkX86Defaults(sizeExprSpecs(), "sized", dsl::DType::BF16, dsl::Layout::BHSD,
+                   {{1, 1, 50}, {2, 65, 70}, {1, 128, 128}, {1, 17, 300}});
+}
+
 TEST_CASE("x86: top-left mask builtins agree with the reference", "[x86][top_left]") {
   checkX86Defaults(topLeftSpecs(), "tl", dsl::DType::BF16, dsl::Layout::BSHD,
                    {{1, 1, 50}, {1, 7, 65}, {2, 65, 7}, {1, 130, 300}});

@@ -1,7 +1,7 @@
 /* The helpers of every generated entry point's argument checks (C99 and
  * C++), embedded at build time (lowering/kernel/AbiText.cpp, checkHelpers):
  * this thread's last error, fail(), dtype_name(), check_tensor(),
- * check_extent(), the aliasing checks and fill_tensor(). Needs <stdarg.h>,
+ * check_extent(), check_size(), the aliasing checks and fill_tensor(). Needs <stdarg.h>,
  * <stdio.h>, <stdint.h>, <string.h>, attnc_runtime.h. */
 static __thread char last_error[512];
 
@@ -56,6 +56,53 @@ static int check_extent(const attnc_tensor *t, const char *name, int dim, const 
   return ATTNC_OK;
 }
 
+/* Size expressions of the lengths (an input declared `i32[ceil_div(seq_q, 16)]`),
+ * evaluated as attnc's compiler does (dsl/SizeExpr.h): every value clamped to
+ * +-2^61, so nothing overflows; `/` rounds toward zero, ceil_div up; a zero
+ * divisor gives 0. */
+static inline int64_t sz_clamp(int64_t v) {
+  const int64_t lim = (int64_t)1 << 61;
+  return v > lim ? lim : v < -lim ? -lim : v;
+}
+static inline int64_t sz_add(int64_t a, int64_t b) { return sz_clamp(a + b); }
+static inline int64_t sz_sub(int64_t a, int64_t b) { return sz_clamp(a - b); }
+static inline int64_t sz_mul(int64_t a, int64_t b) {
+  const uint64_t ua = a < 0 ? (uint64_t)0 - (uint64_t)a : (uint64_t)a;
+  const uint64_t ub = b < 0 ? (uint64_t)0 - (uint64_t)b : (uint64_t)b;
+  const int neg = (a < 0) != (b < 0);
+  int64_t m;
+  if (a == 0 || b == 0) return 0;
+  if (ua > ((uint64_t)1 << 61) / ub) return neg ? -((int64_t)1 << 61) : ((int64_t)1 << 61);
+  m = (int64_t)(ua * ub);
+  return neg ? -m : m;
+}
+static inline int64_t sz_div(int64_t a, int64_t b) { return b == 0 ? 0 : a / b; }
+static inline int64_t sz_ceil_div(int64_t a, int64_t b) {
+  int64_t q, r;
+  if (b == 0) return 0;
+  q = a / b;
+  r = a % b;
+  return (r != 0 && ((r < 0) == (b < 0))) ? q + 1 : q;
+}
+static inline int64_t sz_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t sz_max(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* A dimension given by a size expression: its extent must be the value for
+ * this call's lengths, which must be at least 1 unless the call is empty (no
+ * batch, rows or keys: the kernel reads no input then). */
+static inline int check_size(const attnc_tensor *t, const char *name, int dim, const char *what, int64_t want,
+                      int64_t batch, int64_t seq_q, int64_t seq_kv) {
+  if (want < 0 || (want == 0 && batch > 0 && seq_q > 0 && seq_kv > 0))
+    return fail(ATTNC_E_SHAPE,
+                "`%s` dimension %d (%s) is %lld for batch %lld, seq_q %lld, seq_kv %lld; an input's size must be at "
+                "least 1",
+                name, dim, what, (long long)want, (long long)batch, (long long)seq_q, (long long)seq_kv);
+  if (t->shape[dim] != want)
+    return fail(ATTNC_E_SHAPE, "`%s` dimension %d (%s) must be %lld for batch %lld, seq_q %lld, seq_kv %lld, got %lld",
+                name, dim, what, (long long)want, (long long)batch, (long long)seq_q, (long long)seq_kv,
+                (long long)t->shape[dim]);
+  return ATTNC_OK;
+}
 
 /* The bytes [*lo, *hi) a tensor's elements lie in (lo == hi when it is empty). */
 static void byte_span(const attnc_tensor *t, int64_t elem, uintptr_t *lo, uintptr_t *hi) {
