@@ -6,7 +6,8 @@ blank lines) against the expression lines of examples/flex/NAME.attn (`let`,
 
   flex_lines.py [ROOT]            prints the table (Markdown)
   flex_lines.py [ROOT] --check    exits 1 if a port is longer than twice its Python,
-                                  an example has no section, or a section no example
+                                  an example has no section, a section no example,
+                                  or a section's spec differs from its example file
   flex_lines.py [ROOT] --write    rewrites the table in docs/porting.md"""
 import os
 import re
@@ -29,6 +30,9 @@ for name, body in sections:
     if not os.path.exists(path):
         problems.append(f"{name}: no examples/flex/{name}.attn")
         continue
+    shown = re.findall(r"```\n(.*?)```", body[m.end():], re.S)  # (after the python block)
+    if not shown or shown[0] != open(path).read():
+        problems.append(f"{name}: the spec in docs/porting.md differs from examples/flex/{name}.attn")
     ex, cont = 0, False
     for line in open(path):
         t = line.split("#")[0].strip()

@@ -438,7 +438,7 @@ TEST_CASE("cuda emulated: integer bit operators agree with the reference", "[cud
 
 TEST_CASE("cuda emulated: the ported FlexAttention mods (examples/flex) agree with the reference", "[cuda][flex]") {
   const std::vector<std::string> examples = flexExamples();
-  REQUIRE(examples.size() >= 15);
+  REQUIRE(examples.size() >= 29);  // (docs/porting.md: every section has one)
   size_t i = 0;
   for (const std::string &ex : examples) {
     INFO(ex);

@@ -259,7 +259,7 @@ TEST_CASE("x86: integer bit operators agree with the reference", "[x86][bits]") 
 
 TEST_CASE("x86: the ported FlexAttention mods (examples/flex) agree with the reference", "[x86][flex]") {
   const std::vector<std::string> examples = flexExamples();
-  REQUIRE(examples.size() >= 15);
+  REQUIRE(examples.size() >= 29);  // (docs/porting.md: every section has one)
   size_t i = 0;
   for (const std::string &ex : examples) {
     INFO(ex);
