@@ -17,6 +17,36 @@ const std::vector<std::string_view> kTransformWords = {"prune", "sparse", "low_r
 /// item level, where the parser skips to the next item boundary.
 struct ItemError {};
 
+struct BinInfo {
+  int prec;
+  BinaryOp op;
+};
+std::optional<BinInfo> binaryInfo(Tok k) {
+  switch (k) {
+  // C's precedence, loosest first.
+  case Tok::OrOr: return BinInfo{1, BinaryOp::Or};
+  case Tok::AndAnd: return BinInfo{2, BinaryOp::And};
+  case Tok::Pipe: return BinInfo{3, BinaryOp::BitOr};
+  case Tok::Caret: return BinInfo{4, BinaryOp::BitXor};
+  case Tok::Amp: return BinInfo{5, BinaryOp::BitAnd};
+  case Tok::EqEq: return BinInfo{6, BinaryOp::Eq};
+  case Tok::NotEq: return BinInfo{6, BinaryOp::Ne};
+  case Tok::Less: return BinInfo{7, BinaryOp::Lt};
+  case Tok::LessEq: return BinInfo{7, BinaryOp::Le};
+  case Tok::Greater: return BinInfo{7, BinaryOp::Gt};
+  case Tok::GreaterEq: return BinInfo{7, BinaryOp::Ge};
+  case Tok::Shl: return BinInfo{8, BinaryOp::Shl};
+  case Tok::Shr: return BinInfo{8, BinaryOp::Shr};
+  case Tok::Plus: return BinInfo{9, BinaryOp::Add};
+  case Tok::Minus: return BinInfo{9, BinaryOp::Sub};
+  case Tok::Star: return BinInfo{10, BinaryOp::Mul};
+  case Tok::Slash: return BinInfo{10, BinaryOp::Div};
+  case Tok::Percent: return BinInfo{10, BinaryOp::Rem};
+  default: return std::nullopt;
+  }
+}
+
+
 class Parser {
 public:
   Parser(const SourceFile &file, DiagnosticEngine &diags)
@@ -206,6 +236,12 @@ AttentionDecl Parser::parseAttention() {
 }
 
 void Parser::parseItem(Item &item) {
+  // A line that starts with an operator: the expression above ended at its
+  // newline (docs/language.md, "Lines").
+  if (binaryInfo(tok_.kind) || at(Tok::Question) || at(Tok::Colon)) {
+    diags_.error(DiagKind::line_starts_with_operator, tok_.range, describe(tok_));
+    throw ItemError{};
+  }
   if (!at(Tok::Ident)) failExpected("an item");
   std::string_view w = tok_.text;
   static const std::pair<std::string_view, ItemKind> kinds[] = {
@@ -396,8 +432,10 @@ ExprPtr Parser::parseTernary() {
   ExprPtr cond = parseBinary(0);
   if (!at(Tok::Question)) return cond;
   advance();
+  while (at(Tok::Newline)) advance();  // (a line ending in `?` or `:` continues)
   ExprPtr yes = parseTernary();
   expect(Tok::Colon);
+  while (at(Tok::Newline)) advance();
   ExprPtr no = parseTernary();
   auto e = node(ExprKind::Ternary, {cond->range.begin, no->range.end});
   e->args.push_back(std::move(cond));
@@ -407,36 +445,6 @@ ExprPtr Parser::parseTernary() {
   return e;
 }
 
-namespace {
-struct BinInfo {
-  int prec;
-  BinaryOp op;
-};
-std::optional<BinInfo> binaryInfo(Tok k) {
-  switch (k) {
-  // C's precedence, loosest first.
-  case Tok::OrOr: return BinInfo{1, BinaryOp::Or};
-  case Tok::AndAnd: return BinInfo{2, BinaryOp::And};
-  case Tok::Pipe: return BinInfo{3, BinaryOp::BitOr};
-  case Tok::Caret: return BinInfo{4, BinaryOp::BitXor};
-  case Tok::Amp: return BinInfo{5, BinaryOp::BitAnd};
-  case Tok::EqEq: return BinInfo{6, BinaryOp::Eq};
-  case Tok::NotEq: return BinInfo{6, BinaryOp::Ne};
-  case Tok::Less: return BinInfo{7, BinaryOp::Lt};
-  case Tok::LessEq: return BinInfo{7, BinaryOp::Le};
-  case Tok::Greater: return BinInfo{7, BinaryOp::Gt};
-  case Tok::GreaterEq: return BinInfo{7, BinaryOp::Ge};
-  case Tok::Shl: return BinInfo{8, BinaryOp::Shl};
-  case Tok::Shr: return BinInfo{8, BinaryOp::Shr};
-  case Tok::Plus: return BinInfo{9, BinaryOp::Add};
-  case Tok::Minus: return BinInfo{9, BinaryOp::Sub};
-  case Tok::Star: return BinInfo{10, BinaryOp::Mul};
-  case Tok::Slash: return BinInfo{10, BinaryOp::Div};
-  case Tok::Percent: return BinInfo{10, BinaryOp::Rem};
-  default: return std::nullopt;
-  }
-}
-}  // namespace
 
 ExprPtr Parser::parseBinary(int minPrec) {
   ExprPtr lhs = parseUnary();

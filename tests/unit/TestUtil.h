@@ -232,8 +232,8 @@ inline std::vector<FunctionCase> functionCases() {
        }},
   };
 }
-inline std::string functionSpec(const FunctionCase &c) {
-  return "attention fn {\n  dtype f32\n  heads 2\n  head_dim 16\n  output lse\n  mask kv_idx == 0\n  score_mod " +
+inline std::string functionSpec(const FunctionCase &c, const std::string &dtype = "f32") {
+  return "attention fn {\n  dtype " + dtype + "\n  heads 2\n  head_dim 16\n  output lse\n  mask kv_idx == 0\n  score_mod " +
          c.expr + "\n}\n";
 }
 /// "" if every row's lse (batch 1, heads 2, bhsd: [1][2][seqQ]) is within

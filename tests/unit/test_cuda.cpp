@@ -479,11 +479,14 @@ TEST_CASE("cuda emulated: top-left mask builtins agree with the reference", "[cu
 
 TEST_CASE("cuda emulated: functions of language 1.1 within their accuracy bounds", "[cuda][functions]") {
   const int32_t Sq = 80;
-  for (const FunctionCase &fc : functionCases()) {
-    Compiled c = compileText(functionSpec(fc));
+  // f32 (the SIMT FMA path) and f16 (the mma path): the score_mod runs on
+  // each one's own score fragments.
+  for (const FunctionCase &fc : functionCases())
+  for (const char *dtype : {"f32", "f16"}) {
+    Compiled c = compileText(functionSpec(fc, dtype));
     KernelPlan plan = planOf(c, "fn");
     for (const Variant &v : kVariants) {
-      INFO(fc.expr);
+      INFO(fc.expr << " " << dtype);
       std::string err;
       auto k = buildCuda(plan, v, err);
       INFO(err);

@@ -106,8 +106,16 @@ TEST_CASE("an expression continues after a binary operator at the end of a line"
                            "   (kv_idx >= q_idx - 8 ||\n    (kv_idx &\n 1) == 0)\n}\n";
   test::Compiled a = test::compileText(one), b = test::compileText(four);
   CHECK(a.comp->printIR(false) == b.comp->printIR(false));
-  // Without an operator the line still ends the item: `mask causal` then a stray expression.
-  CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal\n  && kv_idx > 0\n}\n") >= 1);
+  // `?`, `:`, `,` and a let's `=` continue too.
+  const std::string ternary = "attention a {\n dtype f32\n heads 2\n head_dim 8\n let f(x,\n   y) =\n   x + y\n"
+                              " mask q_idx > 2 ?\n   true :\n   kv_idx < f(1,\n 2)\n}\n";
+  const std::string flat = "attention a {\n dtype f32\n heads 2\n head_dim 8\n mask q_idx > 2 ? true : kv_idx < 1 + 2\n}\n";
+  CHECK(test::compileText(ternary).comp->printIR(false) == test::compileText(flat).comp->printIR(false));
+  // Without an operator the line still ends the item: a line that starts
+  // with one gets one error saying so (line_starts_with_operator).
+  auto f = dsl::checkSource("t.attn", "attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal\n  && kv_idx > 0\n}\n");
+  REQUIRE(f->diags->errorCount() == 1);
+  CHECK(f->diags->diagnostics()[0].kind == dsl::DiagKind::line_starts_with_operator);
   // An operator before the closing brace is still an error, at the brace.
   CHECK(errors("attention a {\n dtype f32\n heads 2\n head_dim 8\n mask causal &&\n}\n") == 1);
 }

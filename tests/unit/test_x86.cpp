@@ -290,11 +290,12 @@ TEST_CASE("x86: top-left mask builtins agree with the reference", "[x86][top_lef
 
 TEST_CASE("x86: functions of language 1.1 within their accuracy bounds", "[x86][functions]") {
   const int32_t Sq = 80;
-  for (const FunctionCase &fc : functionCases()) {
-    Compiled c = compileText(functionSpec(fc));
+  for (const FunctionCase &fc : functionCases())
+  for (const char *dtype : {"f32", "bf16"}) {  // (bf16: the bf16-dot prefill path)
+    Compiled c = compileText(functionSpec(fc, dtype));
     KernelPlan plan = planOf(c, "fn");
     for (bool decode : {false, true}) {
-      INFO(fc.expr << (decode ? " decode" : " prefill"));
+      INFO(fc.expr << " " << dtype << (decode ? " decode" : " prefill"));
       std::string err;
       auto k = x86::HalideKernel::create(plan, x86::defaultSchedule(plan.desc, x86::hostIsa(), decode), x86::hostIsa(), err);
       INFO(err);
