@@ -103,6 +103,7 @@ TEST_CASE("mask analysis matches brute force", "[mask]") {
       {"mask (kv_idx >> 2) <= (q_idx >> 2)", false, false},
       {"mask floor_div(kv_idx, 4) <= floor_div(q_idx, 4)", false, false},
       {"mask popcount(q_idx & kv_idx) == 0", false, false},
+      {"mask ceil_div(kv_idx, 4) <= ceil_div(q_idx, 4) && ceil_div(q_idx - kv_idx, -3) < 2", false, false},
       {"mask any(i in 0..3: kv_idx == q_idx - i * 2)", true, false},
       {"mask all(i in 1..3: (kv_idx * i) % 5 != 1) || causal(top_left)", false, false},
       {"let near(x, y) = abs(x - y) <= 2\n mask near(q_idx, kv_idx)", false, false},
