@@ -124,25 +124,16 @@ Target cudaTarget() {
     co.schedule = o.schedule;
     co.decodeSchedule = o.decodeSchedule;
     co.explain = o.explain;
-    // The tuning database (cost-model or measured entries for this arch): a
-    // kernel takes the prefill and the decode entry of its largest bucket,
-    // unless the command line gives schedules (docs/tuning.md).
+    // The tuning database (cost-model or measured entries for this arch):
+    // one variant per shape bucket, unless the command line gives schedules
+    // (docs/tuning.md).
     if (o.schedule.empty() && o.decodeSchedule.empty()) {
       std::string path;
-      for (auto &[name, entries] : tunedEntries(plans, o, std::string("cuda-") + cuda::archName(co.arch), path)) {
-        const TuningEntry *pre = nullptr, *dec = nullptr;
-        for (const TuningEntry &e : entries) {
-          const TuningEntry *&slot = e.variant == "decode" ? dec : pre;
-          if (!slot || e.bucket.seqQ * e.bucket.seqKv * e.bucket.batch > slot->bucket.seqQ * slot->bucket.seqKv * slot->bucket.batch)
-            slot = &e;
-        }
-        if (pre) co.prefillFor[name] = pre->schedule;
-        if (dec) co.decodeFor[name] = dec->schedule;
-        if (pre || dec)
-          co.noteFor[name] = fmt::format("tuning database {}: prefill {}, decode {}", path,
-                                         pre ? pre->how + " for " + pre->bucket.str() : "heuristic",
-                                         dec ? dec->how + " for " + dec->bucket.str() : "heuristic");
-      }
+      for (auto &[name, entries] : tunedEntries(plans, o, std::string("cuda-") + cuda::archName(co.arch), path))
+        for (const TuningEntry &e : entries)
+          co.tuned[name].push_back({e.bucket.batch, e.bucket.seqQ, e.bucket.seqKv, e.variant == "decode", e.schedule,
+                                    fmt::format("tuning database {}, {}, {}: {:.4f} ms against the default's {:.4f} ms",
+                                                path, e.when, e.how, e.seconds * 1e3, e.defaultSeconds * 1e3)});
     }
     noteLegalized(plans, o, [&](const KernelDesc &d, bool decode, const std::string &text) -> std::string {
       cuda::Schedule asked = cuda::defaultSchedule(d, co.arch, decode);

@@ -1,4 +1,5 @@
 #include "driver/Tune.h"
+#include "driver/TuneCommon.h"
 
 #include <unistd.h>
 
@@ -27,8 +28,6 @@
 #include "lowering/x86/Policy.h"
 #include "lowering/x86/X86Build.h"
 #include "lowering/x86/ToHalide.h"
-#include "lowering/cuda/EmitCuda.h"
-#include "schedules/cuda/Schedule.h"
 
 namespace attnc::driver {
 
@@ -95,18 +94,6 @@ private:
 };
 
 /// Progress on a terminal: one line rewritten; elsewhere plain lines.
-struct Progress {
-  bool tty = ::isatty(2);
-  void line(const std::string &s) {
-    if (tty) std::fprintf(stderr, "\r\033[K%s", s.c_str());
-    else std::fprintf(stderr, "%s\n", s.c_str());
-    std::fflush(stderr);
-  }
-  void done() {
-    if (tty) std::fprintf(stderr, "\n");
-  }
-};
-
 x86::Isa isaOf(const std::string &target) {
   if (target == "x86-avx2") return x86::Isa::Avx2;
   if (target == "x86-avx512") return x86::Isa::Avx512;
@@ -160,36 +147,23 @@ double keptPairs(const KernelPlan &plan, int64_t Sq, int64_t Skv, uint32_t seed)
   return n < 0 ? double(Sq) * double(Skv) : double(n);
 }
 
-std::string svgBars(const std::vector<const Candidate *> &cs, double gflopsPerSecond, const std::string &title,
-                    const std::string &winner) {
-  const double rowH = 16, left = 330, width = 360, top = 40;
-  double maxG = 1;
-  for (const Candidate *c : cs)
-    if (c->verified) maxG = std::max(maxG, gflopsPerSecond / c->best);
-  std::string s = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" "
-      "height=\"{:.0f}\" font-family=\"monospace\" font-size=\"11\">\n<text x=\"10\" y=\"20\">{}</text>\n",
-      left + width + 120, top + rowH * double(cs.size()) + 20, title);
-  double y = top;
+/// The plot's bars for the x86 candidates.
+std::vector<PlotBar> barsOf(const std::vector<const Candidate *> &cs, double gflopsPerSecond, const std::string &winner) {
+  std::vector<PlotBar> bars;
   for (const Candidate *c : cs) {
-    const double g = c->verified ? gflopsPerSecond / c->best : 0;
-    const char *cls = !c->rejected.empty() ? "rejected" : c->text() == winner ? "winner" : c->label == "default" ? "default" : "candidate";
-    const char *fill = std::string(cls) == "winner" ? "#2171b5" : std::string(cls) == "default" ? "#fd8d3c" : std::string(cls) == "rejected" ? "#de2d26" : "#9ecae1";
-    s += fmt::format("<text x=\"10\" y=\"{:.0f}\">{}</text>\n", y + 11, c->text().substr(0, 48));
-    s += fmt::format("<rect class=\"{}\" x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\"/>\n", cls,
-                     left, y + 2, std::max(1.0, width * g / maxG), rowH - 4, fill);
-    s += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\">{}</text>\n", left + width + 6, y + 11,
-                     c->verified ? fmt::format("{:.1f} GFLOP/s", g) : (c->rejected.empty() ? "not timed" : "rejected"));
-    y += rowH;
+    PlotBar b;
+    b.text = c->text();
+    b.gflops = c->verified ? gflopsPerSecond / c->best : 0;
+    b.cls = !c->rejected.empty() ? "rejected" : c->text() == winner ? "winner" : c->label == "default" ? "default" : "candidate";
+    b.note = c->verified ? fmt::format("{:.1f} GFLOP/s", b.gflops) : (c->rejected.empty() ? "not timed" : "rejected");
+    bars.push_back(b);
   }
-  return s + "</svg>\n";
+  return bars;
 }
 
-int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOptions &o);
+}  // namespace
 
-/// Writes a tune's winner to the database and says so; an exit code (the
-/// result was printed before, so a failure loses only the entry).
-int store(const std::string &dbPath, const TuningEntry &e, const char *how) {
+int storeTuned(const std::string &dbPath, const TuningEntry &e, const char *how) {
   std::string werr, warn;
   if (!TuningDb::upsert(dbPath, e, werr, warn))
     return report(ErrorId::tune_failed, werr + " (the result above was not stored)");
@@ -199,67 +173,25 @@ int store(const std::string &dbPath, const TuningEntry &e, const char *how) {
   return 0;
 }
 
-std::string nvccPath() {
-  if (const char *e = std::getenv("NVCC"); e && *e) return e;
-  for (const char *p : {"/usr/local/cuda/bin/nvcc", "/usr/bin/nvcc"})
-    if (::access(p, X_OK) == 0) return p;
-  if (FILE *f = ::popen("command -v nvcc 2>/dev/null", "r")) {
-    char buf[512] = {0};
-    const bool got = std::fgets(buf, sizeof buf, f) != nullptr;
-    ::pclose(f);
-    std::string s = got ? buf : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
+std::string svgBars(const std::vector<PlotBar> &bars, const std::string &title) {
+  const double rowH = 16, left = 330, width = 360, top = 40;
+  double maxG = 1e-30;
+  for (const PlotBar &b : bars) maxG = std::max(maxG, b.gflops);
+  std::string s = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" "
+      "height=\"{:.0f}\" font-family=\"monospace\" font-size=\"11\">\n<text x=\"10\" y=\"20\">{}</text>\n",
+      left + width + 120, top + rowH * double(bars.size()) + 20, title);
+  double y = top;
+  for (const PlotBar &b : bars) {
+    const char *fill = b.cls == "winner" ? "#2171b5" : b.cls == "default" ? "#fd8d3c" : b.cls == "rejected" ? "#de2d26" : "#9ecae1";
+    s += fmt::format("<text x=\"10\" y=\"{:.0f}\">{}</text>\n", y + 11, b.text.substr(0, 48));
+    s += fmt::format("<rect class=\"{}\" x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\"/>\n", b.cls,
+                     left, y + 2, std::max(1.0, width * b.gflops / maxG), rowH - 4, fill);
+    s += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\">{}</text>\n", left + width + 6, y + 11, b.note);
+    y += rowH;
   }
-  return "";
+  return s + "</svg>\n";
 }
-
-struct PtxasFigures {
-  int regs = 0, spills = 0;
-};
-
-/// The attention kernels' registers and spilled bytes (the most of the
-/// file's attention_kernel instantiations) with `s` as the prefill (or
-/// decode) schedule, from `nvcc -Xptxas -v`.
-PtxasFigures ptxasOf(const KernelPlan &plan, const cuda::Schedule &s, bool decode, cuda::Arch arch,
-                     const std::string &nvcc, std::string &why) {
-  PtxasFigures f;
-  char tmpl[] = "/tmp/attnc-tune-cuda-XXXXXX";
-  if (!::mkdtemp(tmpl)) return why = "no temporary directory", f;
-  const std::string dir = tmpl;
-  cuda::EmitOptions eo;
-  eo.dir = dir + "/k";
-  eo.arch = arch;
-  (decode ? eo.decodeSchedule : eo.schedule) = s.str();
-  std::string err;
-  if (cuda::emit({plan}, eo, err) != EmitStatus::Ok) {
-    std::filesystem::remove_all(dir);
-    return why = "cannot generate: " + err, f;
-  }
-  const std::string name = plan.desc.name, log = dir + "/ptxas.txt";
-  const std::string cmd = fmt::format("'{}' -std=c++17 -O3 -arch={} -Xptxas -v -c '{}/k/{}.cu' -o '{}/k.o' > '{}' 2>&1", nvcc,
-                                      arch == cuda::Arch::Sm90a ? "sm_90a" : cuda::archName(arch), dir, name, dir, log);
-  const int rc = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string line;
-  bool attention = false;
-  while (std::getline(in, line)) {
-    if (line.find("Compiling entry function") != std::string::npos) attention = line.find("attention_kernel") != std::string::npos;
-    if (!attention) continue;
-    if (auto at = line.find("bytes spill stores"); at != std::string::npos) {
-      // "N bytes stack frame, S bytes spill stores, L bytes spill loads"
-      int stack = 0, stores = 0, loads = 0;
-      std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack, &stores, &loads);
-      f.spills = std::max(f.spills, stores + loads);
-    }
-    if (auto at = line.find("Used "); at != std::string::npos) f.regs = std::max(f.regs, std::atoi(line.c_str() + at + 5));
-  }
-  std::filesystem::remove_all(dir);
-  if (rc != 0 || f.regs == 0) why = fmt::format("nvcc failed ({})", cmd);
-  return f;
-}
-
-}  // namespace
 
 bool readShapes(const std::string &path, std::vector<TuneShape> &out, std::string &error) {
   std::ifstream f(path);
@@ -642,10 +574,9 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
                   dflt->model * 1e3, win->model * 1e3, dflt->best * 1e3, win->best * 1e3);
     if (!o.plot.empty()) {
       std::ofstream f(o.plot, std::ios::binary);
-      f << svgBars(order, usefulFlops,
+      f << svgBars(barsOf(order, usefulFlops, win->text()),
                    fmt::format("attnc tune `{}` b{} q{} kv{}: GFLOP/s of every candidate", d.name, shape.batch,
-                               shape.seqQ, shape.seqKv),
-                   win->text());
+                               shape.seqQ, shape.seqKv));
       if (!f) status = report(ErrorId::cannot_write, o.plot);
     }
     if (o.store) {
@@ -656,106 +587,10 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
       e.seconds = win->best, e.defaultSeconds = dflt ? dflt->best : 0;
       e.how = "measured", e.candidates = int(built + rejected), e.tuneSeconds = tuneS;
       e.key = currentMachine(target);
-      if (int rc = store(dbPath, e, ""); rc) status = rc;
+      if (int rc = storeTuned(dbPath, e, ""); rc) status = rc;
     }
   }
   return status;
 }
-
-namespace {
-
-/// CUDA without a GPU: every legal schedule of a small grid ranked by the
-/// cost model (cuda::modelSeconds: occupancy, the tiles' padding, the card's
-/// roofline); the best is stored with how = "cost model".
-int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOptions &o) {
-  const KernelDesc &d = plan.desc;
-  cuda::Arch arch;
-  if (!cuda::archFromName(o.arch, arch)) return report(ErrorId::unknown_arch, o.arch);
-  const std::string target = std::string("cuda-") + cuda::archName(arch);
-  const std::string dbPath = TuningDb::resolvePath(o.db);
-  std::fprintf(stderr, "attnc tune: `%s` for %s: no GPU here, so candidates are ranked by the cost model (not timed)\n",
-               d.name.c_str(), target.c_str());
-  int status = 0;
-  for (const TuneShape &shape : o.shapes) {
-    const bool decode = shape.seqQ * d.tileGroup() <= cuda::defaultSchedule(d, arch, true).blockM();
-    const ShapeBucket bucket = ShapeBucket::of(shape.batch, shape.seqQ, shape.seqKv);
-    const cuda::Schedule def = cuda::defaultSchedule(d, arch, decode);
-    std::vector<std::pair<double, cuda::Schedule>> ranked;
-    std::set<std::string> seen;
-    // The default first: among equal estimates (a stable sort) it stays ahead.
-    seen.insert(def.str());
-    ranked.push_back({cuda::modelSeconds(d, def, arch, o.card, shape.batch, shape.seqQ, shape.seqKv), def});
-    for (int wm : {1, 2, 4, 8})
-      for (int wn : {1, 2, 4})
-        for (int mt : {1, 2})
-          for (int n : {16, 32, 64, 128})
-            for (int st : {1, 2}) {
-              cuda::Schedule s = def;
-              s.warpsM = wm, s.warpsN = wn, s.mTiles = mt, s.blockN = n, s.stages = st;
-              std::string why;
-              if ((wn > 1 && wm > 1) || !cuda::legalize(d, arch, s, why) || !seen.insert(s.str()).second) continue;
-              ranked.push_back({cuda::modelSeconds(d, s, arch, o.card, shape.batch, shape.seqQ, shape.seqKv), s});
-            }
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
-    const size_t legal = ranked.size();
-    double defS = cuda::modelSeconds(d, def, arch, o.card, shape.batch, shape.seqQ, shape.seqKv);
-    // The best few (and the default) through nvcc where it is installed:
-    // `ptxas -v`'s registers limit the blocks per SM in the model, and a
-    // schedule that spills is dropped.
-    if (o.ptxas > 0) {
-      const std::string nvcc = nvccPath();
-      if (nvcc.empty()) {
-        std::fprintf(stderr, "attnc tune: nvcc not found (set NVCC): registers not asked of ptxas\n");
-      } else {
-        std::vector<std::pair<double, cuda::Schedule>> checked;
-        std::vector<cuda::Schedule> ask;
-        for (size_t i = 0; i < ranked.size() && int(ask.size()) < o.ptxas; ++i) ask.push_back(ranked[i].second);
-        if (std::find_if(ask.begin(), ask.end(), [&](const cuda::Schedule &x) { return x.str() == def.str(); }) == ask.end())
-          ask.push_back(def);
-        for (const cuda::Schedule &s : ask) {
-          std::string why;
-          const PtxasFigures f = ptxasOf(plan, s, decode, arch, nvcc, why);
-          if (!why.empty()) {
-            std::printf("     %-48s ptxas: %s\n", s.str().c_str(), why.c_str());
-            continue;
-          }
-          if (f.spills > 0) {
-            std::printf("     %-48s ptxas: %d registers, %d bytes spilled: dropped\n", s.str().c_str(), f.regs, f.spills);
-            continue;
-          }
-          const double t = cuda::modelSeconds(d, s, arch, o.card, shape.batch, shape.seqQ, shape.seqKv, f.regs);
-          if (s.str() == def.str()) defS = t;
-          std::printf("     %-48s ptxas: %d registers\n", s.str().c_str(), f.regs);
-          checked.push_back({t, s});
-        }
-        if (!checked.empty()) {
-          std::stable_sort(checked.begin(), checked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
-          ranked = checked;  // (only schedules ptxas has seen may win)
-        }
-      }
-    }
-    std::printf("`%s`, batch %lld, seq_q %lld, seq_kv %lld (%s, %s): %zu legal schedules ranked by the cost model%s\n",
-                d.name.c_str(), (long long)shape.batch, (long long)shape.seqQ, (long long)shape.seqKv,
-                decode ? "decode" : "prefill", target.c_str(), legal,
-                ranked.size() < legal ? fmt::format(", the best {} with ptxas's registers", ranked.size()).c_str() : "");
-    for (size_t i = 0; i < std::min<size_t>(6, ranked.size()); ++i)
-      std::printf("%-4s %-48s model %9.4f ms\n", i == 0 ? "best" : "", ranked[i].second.str().c_str(),
-                  ranked[i].first * 1e3);
-    std::printf("     %-48s model %9.4f ms  (default)\n", def.str().c_str(), defS * 1e3);
-    if (ranked.empty()) continue;
-    if (o.store) {
-      TuningEntry e;
-      e.kernel = d.name, e.specHash = specHash, e.target = target, e.bucket = bucket;
-      e.variant = decode ? "decode" : "prefill";
-      e.schedule = ranked[0].second.str();
-      e.seconds = ranked[0].first, e.defaultSeconds = defS, e.how = "cost model", e.candidates = int(ranked.size());
-      e.key = currentMachine(target);
-      if (int rc = store(dbPath, e, " (how: cost model)"); rc) status = rc;
-    }
-  }
-  return status;
-}
-
-}  // namespace
 
 }  // namespace attnc::driver

@@ -32,6 +32,9 @@ struct TuneOptions {
   bool store = true;
   bool injectWrong = false;     // tests: a candidate whose output is corrupted must be rejected
   int ptxas = 4;                // cuda: the best few schedules asked of `nvcc -Xptxas -v` (0: none)
+  /// cuda: "auto" (time on the GPU when there is one, else rank by the cost
+  /// model), "gpu", "model", or "emulator" (tests: time on the SIMT emulator).
+  std::string measure = "auto";
 };
 
 /// Tunes `plan` (whose lowered IR hashes to `specHash`). Returns an exit code.

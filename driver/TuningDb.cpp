@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -181,17 +182,41 @@ const TuningEntry *TuningDb::find(const std::string &specHash, const std::string
   return nullptr;
 }
 
+namespace {
+bool cudaTarget(const std::string &target) { return target.rfind("cuda", 0) == 0; }
+/// CUDA entries, best first: timed on a GPU, ranked by the cost model, timed
+/// on the SIMT emulator (tests of the tuner).
+int cudaRank(const TuningEntry &e) { return e.how == "measured" ? 2 : e.how == "cost model" ? 1 : 0; }
+}  // namespace
+
 std::vector<TuningEntry> TuningDb::usable(const std::string &specHash, const std::string &target,
                                           const MachineKey &m) const {
   std::vector<TuningEntry> out;
-  for (const TuningEntry &e : entries_)
-    if (e.specHash == specHash && e.target == target && e.key == m) out.push_back(e);
+  if (!cudaTarget(target)) {
+    for (const TuningEntry &e : entries_)
+      if (e.specHash == specHash && e.target == target && e.key == m) out.push_back(e);
+    return out;
+  }
+  // A CUDA compile runs anywhere (nvcc needs no GPU), so entries of every
+  // machine of these versions apply: per bucket and variant the best kind
+  // (a GPU's timing, then the cost model's ranking, then the emulator's),
+  // the newest among equals.
+  for (const TuningEntry &e : entries_) {
+    if (e.specHash != specHash || e.target != target || e.key.versions != m.versions) continue;
+    auto same = std::find_if(out.begin(), out.end(), [&](const TuningEntry &x) {
+      return x.bucket == e.bucket && x.variant == e.variant;
+    });
+    if (same == out.end()) out.push_back(e);
+    else if (cudaRank(e) > cudaRank(*same) || (cudaRank(e) == cudaRank(*same) && e.when > same->when)) *same = e;
+  }
   return out;
 }
 
 int TuningDb::foreign(const std::string &specHash, const std::string &target, const MachineKey &m) const {
   int n = 0;
-  for (const TuningEntry &e : entries_) n += e.specHash == specHash && e.target == target && !(e.key == m);
+  for (const TuningEntry &e : entries_)
+    n += e.specHash == specHash && e.target == target &&
+         !(cudaTarget(target) ? e.key.versions == m.versions : e.key == m);
   return n;
 }
 

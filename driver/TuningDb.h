@@ -24,7 +24,7 @@ struct ShapeBucket {
 
 /// What a measurement depends on: the machine and the toolchain.
 struct MachineKey {
-  std::string machine;   // x86: CPU model and features; cuda: GPU name and arch, or "model" (cost-model ranking)
+  std::string machine;   // x86: CPU model and features; cuda: the GPU timed on, "SIMT emulator", or "cost model (no GPU)"
   std::string versions;  // attnc, Halide and LLVM (or CUDA) versions
   bool operator==(const MachineKey &) const = default;
 };
@@ -37,7 +37,7 @@ struct TuningEntry {
   std::string variant;   // "prefill" or "decode"
   std::string schedule;  // the knobs (schedules/x86 or schedules/cuda text)
   double seconds = 0, defaultSeconds = 0;  // best measured (or modelled) time, and the default's
-  std::string how;       // "measured" or "cost model"
+  std::string how;       // "measured", "cost model" or (cuda, tests) "measured (SIMT emulator)"
   int candidates = 0;
   double tuneSeconds = 0;
   std::string when;      // ISO 8601, UTC
@@ -59,9 +59,13 @@ public:
   /// The entry for this kernel hash, target, bucket and machine, if any.
   const TuningEntry *find(const std::string &specHash, const std::string &target, const ShapeBucket &b,
                           const MachineKey &m) const;
-  /// Every usable entry (this machine) of a kernel hash and target.
+  /// Every usable entry of a kernel hash and target: x86, this machine's;
+  /// CUDA (compiles need no GPU), every machine's of these versions, one per
+  /// bucket and variant: a GPU's timing, else the cost model's, else the
+  /// emulator's, the newest among equals.
   std::vector<TuningEntry> usable(const std::string &specHash, const std::string &target, const MachineKey &m) const;
-  /// Entries of other machines or versions for this kernel hash and target (to say why none is used).
+  /// Entries for this kernel hash and target that `usable` leaves out for
+  /// their machine or versions (to say why none is used).
   int foreign(const std::string &specHash, const std::string &target, const MachineKey &m) const;
 
   const std::vector<TuningEntry> &entries() const { return entries_; }

@@ -184,8 +184,8 @@ int main(int argc, char **argv) {
   attnc::driver::TuneShape tshape;
   bool noAuto = false, noStore = false;
   tune->add_option("spec", tuneSpec, "the .attn file")->required();
-  tune->add_option("-t,--target", tuo.target, "x86 (default), x86-avx2, x86-avx512 or cuda (ranked by the cost model "
-                                              "without a GPU)")
+  tune->add_option("-t,--target", tuo.target, "x86 (default), x86-avx2, x86-avx512 or cuda (timed on a GPU, ranked by "
+                                              "the cost model without one)")
       ->check(CLI::IsMember({"x86", "x86-avx2", "x86-avx512", "cuda"}));
   tune->add_option("--kernel", tuneKernel, "which attention of the file (default: every one)");
   tune->add_option("--batch", tshape.batch, "batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
@@ -201,6 +201,9 @@ int main(int argc, char **argv) {
   tune->add_option("--threads", tuo.threads, "x86: threads (default: every core)")->check(CLI::Range(1, 1024));
   tune->add_option("--arch", tuo.arch, "cuda: sm_80, sm_86, sm_89 or sm_90a (default)");
   tune->add_option("--card", tuo.card, "cuda: the card of the cost model's roofline (default: the arch's)");
+  tune->add_option("--measure", tuo.measure, "cuda: auto (time on the GPU when this machine has one of --arch, else "
+                                           "rank by the cost model), gpu, model, or emulator (tests)")
+      ->check(CLI::IsMember({"auto", "gpu", "model", "emulator"}));
   tune->add_flag("--no-autoschedulers", noAuto, "x86: skip Halide's autoschedulers");
   tune->add_option("--ptxas", tuo.ptxas, "cuda: how many of the best schedules to compile with nvcc for their "
                                          "registers (default 4; 0: none)")

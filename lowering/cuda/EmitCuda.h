@@ -17,9 +17,15 @@ struct EmitOptions {
   Arch arch = Arch::Sm80;
   std::string schedule;        // knobs over the default prefill schedule
   std::string decodeSchedule;  // knobs over the default decode schedule
-  /// Per kernel name: schedules from the tuning database (instead of the
-  /// texts above) and a note on where they came from (in NAME.cu).
-  std::map<std::string, std::string> prefillFor, decodeFor, noteFor;
+  /// Per kernel name: the tuning database's schedules, one per shape bucket
+  /// and variant (knobs over that variant's default), with where each came
+  /// from; each runs for the calls of its bucket (docs/tuning.md).
+  struct Tuned {
+    int64_t batch = 1, seqQ = 1, seqKv = 1;
+    bool decode = false;
+    std::string schedule, source;
+  };
+  std::map<std::string, std::vector<Tuned>> tuned;
   bool explain = false;
 };
 

@@ -287,7 +287,7 @@ std::string unsupported(const KernelPlan &plan) {
 }
 
 bool generate(const KernelPlan &plan, const Schedule &pre, const Schedule &dec, Arch arch, CudaSources &out,
-              std::string &error, const std::string &scheduleSource) {
+              std::string &error, const std::string &scheduleSource, const std::vector<TunedSchedule> &tuned) {
   const KernelDesc &d = plan.desc;
   const KernelRegions &regions = plan.regions;
   const SourceNotes &notes = plan.notes;
@@ -507,6 +507,29 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
   o << fmt::format("static_assert(Decode::kSmem == {}, \"shared memory as schedules/cuda computes it\");\n",
                    smemBytes(d, dec));
   o << "constexpr int kPrefillMaxSplits = " << pre.maxSplits << ", kDecodeMaxSplits = " << dec.maxSplits << ";\n";
+  // Tuned variants, each for its shape bucket (docs/tuning.md).
+  for (size_t i = 0; i < tuned.size(); ++i) {
+    const TunedSchedule &t = tuned[i];
+    o << fmt::format("// tuned, for calls whose batch, seq_q and seq_kv round up to {}, {}, {}: {} {} ({})\n", t.batch,
+                     t.seqQ, t.seqKv, t.decode ? "decode" : "prefill", t.schedule.str(), t.source);
+    o << fmt::format("using Tuned{} = Tiles<{}>;\n", i, inst(t.schedule));
+    o << fmt::format("static_assert(Tuned{}::kSmem == {}, \"shared memory as schedules/cuda computes it\");\n", i,
+                     smemBytes(d, t.schedule));
+    o << fmt::format("constexpr int kTuned{}MaxSplits = {};\n", i, t.schedule.maxSplits);
+  }
+  if (!tuned.empty())
+    o << "// The power of two at or above x (x >= 1): a call's shape bucket.\n"
+         "static inline int64_t attnc_pow2(int64_t x) {\n  int64_t p = 1;\n  while (p < x) p <<= 1;\n  return p;\n}\n";
+  // `return RUN<T>(...)` for the call's variant: a tuned bucket's, else the policy's.
+  auto dispatch = [&](const std::string &indent, const std::string &call) {
+    std::string r;
+    for (size_t i = 0; i < tuned.size(); ++i)
+      r += fmt::format("{0}if (attnc_pow2(batch) == {1} && attnc_pow2(seq_q) == {2} && attnc_pow2(seq_kv) == {3})\n"
+                       "{0}  return {4};\n",
+                       indent, tuned[i].batch, tuned[i].seqQ, tuned[i].seqKv,
+                       fmt::format(fmt::runtime(call), fmt::format("Tuned{}", i), fmt::format("kTuned{}MaxSplits", i)));
+    return r;
+  };
 
   // ---- Host side.
   o << "\n// ---- Host API ---------------------------------------------------------------------\n";
@@ -568,6 +591,7 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
   }
   h << "  p.batch = (int)batch;\n  p.seq_q = (int)seq_q;\n  p.seq_kv = (int)seq_kv;\n  p.seq_kv_in = (int)seq_kv;\n"
        "  p.nsplit = 1;\n";
+  h << dispatch("  ", "run<{}>(p, {}, workspace, workspace_bytes, own_workspace, stream)");
   h << "  // Decoding: the packed rows of a kv head (seq_q x group) fit one decode block.\n"
        "  if (seq_q * kGroup <= Decode::kBM)\n"
        "    return run<Decode>(p, kDecodeMaxSplits, workspace, workspace_bytes, own_workspace, stream);\n";
@@ -582,6 +606,7 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
     << N << "_entry(" << callArgs << "workspace, workspace_bytes, false, cuda_stream);\n}\n\n";
   h << "size_t " << N << "_cuda_workspace_size(int64_t batch, int64_t seq_q, int64_t seq_kv) {\n"
     << "  if (batch < 1 || seq_q < 1 || seq_kv < 1) return 0;\n"
+    << dispatch("  ", "workspace_bytes<{}>(batch, seq_q, seq_kv, {})")
     << "  if (seq_q * kGroup <= Decode::kBM) return workspace_bytes<Decode>(batch, seq_q, seq_kv, kDecodeMaxSplits);\n"
     << "  return workspace_bytes<Prefill>(batch, seq_q, seq_kv, kPrefillMaxSplits);\n}\n\n";
   h << "}  /* extern \"C\" */\n";
@@ -614,7 +639,12 @@ ATTNC_DEVICE int32_t attnc_ftoi(float x) {
          : mat ? " * low_rank kv (MLA, materialized) keeps k_up and v_up transposed there: every call needs\n"
                  " * workspace (a _cuda_ws workspace smaller than that is ATTNC_E_ARGUMENT).\n"
                : "")
-     << " * Include without any CUDA header; compile " << N << ".cu with nvcc (docs/cuda.md). */\n";
+     << fmt::format(" * Schedules (docs/tuning.md): prefill \"{}\", decode \"{}\" ({})\n", pre.str(), dec.str(),
+                    scheduleSource.empty() ? "heuristic (schedules/cuda)" : scheduleSource);
+  for (const TunedSchedule &t : tuned)
+    hd << fmt::format(" *   tuned, for calls whose batch, seq_q and seq_kv round up to {}, {}, {}: {} \"{}\" ({})\n",
+                      t.batch, t.seqQ, t.seqKv, t.decode ? "decode" : "prefill", t.schedule.str(), t.source);
+  hd << " * Include without any CUDA header; compile " << N << ".cu with nvcc (docs/cuda.md). */\n";
   hd << "#ifndef " << guard << "\n#define " << guard << "\n\n#include <stddef.h>\n#include \"attnc_runtime.h\"\n\n";
   hd << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   hd << "int " << N << "_cuda(" << params << ", void *cuda_stream);\n";

@@ -820,3 +820,57 @@ TEST_CASE("cuda MLA: latent queries and outputs in the workspace, the query coun
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda tuned variants: each shape bucket runs its own schedule, the rest the default policy",
+          "[cuda][tuning]") {
+  Compiled c = compileExample("mqa_decode");
+  KernelPlan plan = planOf(c, "mqa_decode");
+  const KernelDesc &desc = plan.desc;
+  const cuda::Arch arch = cuda::Arch::Sm80;
+  std::string err;
+  cuda::Schedule pre = cuda::defaultSchedule(desc, arch, false), dec = cuda::defaultSchedule(desc, arch, true);
+  REQUIRE(cuda::legalize(desc, arch, pre, err));
+  dec.mlaMaterialized = pre.mlaMaterialized;
+  REQUIRE(cuda::legalize(desc, arch, dec, err));
+  // A decode bucket that must not split (the default splits there), and a
+  // prefill bucket with another warp layout, tile width and pipeline depth.
+  std::vector<cuda::TunedSchedule> tuned(2);
+  tuned[0] = {1, 1, 2048, true, dec, "test: no split"};
+  REQUIRE(cuda::parseSchedule("split1", tuned[0].schedule, err));
+  tuned[1] = {2, 64, 128, false, pre, "test: other tiles"};
+  REQUIRE(cuda::parseSchedule("wm2 wd2 mt2 n16 s1", tuned[1].schedule, err));
+  for (cuda::TunedSchedule &t : tuned) REQUIRE(cuda::legalize(desc, arch, t.schedule, err));
+  cuda::CudaSources src;
+  REQUIRE(cuda::generate(plan, pre, dec, arch, src, err, "", tuned));
+  CHECK_THAT(src.source, Catch::Contains("using Tuned0 = Tiles<"));
+  CHECK_THAT(src.source, Catch::Contains("attnc_pow2(batch) == 2 && attnc_pow2(seq_q) == 64 && attnc_pow2(seq_kv) == 128"));
+  CHECK_THAT(src.header, Catch::Contains("tuned, for calls whose batch, seq_q and seq_kv round up to 1, 1, 2048: decode"));
+  auto k = EmuKernel::build(desc.name, src, err);
+  REQUIRE(k);
+
+  // The dispatch, seen through the workspace query: the tuned decode bucket
+  // needs none (split1), its neighbours split as the default does.
+  CHECK(k->workspaceSize(1, 1, 2000) == 0);
+  CHECK(k->workspaceSize(1, 1, 1025) == 0);
+  CHECK(k->workspaceSize(1, 1, 1000) > 0);
+  CHECK(k->workspaceSize(1, 1, 2049) > 0);
+  CHECK(k->workspaceSize(2, 1, 2000) > 0);
+
+  // Every variant computes the reference's numbers: inside each bucket, on
+  // its edges and outside it.
+  auto ref = ReferenceKernel::create(plan);
+  for (Shape s : std::vector<Shape>{{1, 1, 2000}, {1, 1, 1000}, {2, 33, 65}, {2, 64, 128}, {2, 65, 128}, {1, 40, 100}}) {
+    KernelArgs args = makeArgs(desc, s.batch, s.seqQ, s.seqKv, static_cast<uint32_t>(s.seqKv));
+    HostTensor out;
+    REQUIRE(ref->run(args.inputs(), out, nullptr, err));
+    std::vector<const attnc_tensor *> t;
+    for (const attnc_tensor &a : args.tensors) t.push_back(&a);
+    INFO("B=" << s.batch << " Sq=" << s.seqQ << " Skv=" << s.seqKv);
+    REQUIRE(k->run(t) == ATTNC_OK);
+    CHECK(compareTensors(args.output(0), out, toleranceFor(desc.dtype), "out", [](size_t) { return 0.0; }) == "");
+  }
+}
+
+}  // namespace attnc::test

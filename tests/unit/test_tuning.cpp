@@ -85,6 +85,43 @@ TEST_CASE("tuning db: entries round-trip, replace their slot, and match this mac
   CHECK(db.foreign("h1", "x86-avx512", m) == 1);
 }
 
+TEST_CASE("tuning db: CUDA entries of any machine apply, a GPU's timing before the model's before the emulator's",
+          "[tuning]") {
+  const std::string path = scratch("cuda.json"), target("cuda-sm_90a");
+  std::string err, warn;
+  auto cudaEntry = [&](int64_t seqQ, const std::string &how, const std::string &machine, const std::string &sched) {
+    TuningEntry e = entry("h", seqQ, sched);
+    e.target = target, e.how = how;
+    e.key = driver::currentMachine(target);
+    e.key.machine = machine;
+    return e;
+  };
+  REQUIRE(TuningDb::upsert(path, cudaEntry(1024, "measured (SIMT emulator)", "SIMT emulator", "n16"), err, warn));
+  REQUIRE(TuningDb::upsert(path, cudaEntry(1024, "cost model", "cost model (no GPU)", "n32"), err, warn));
+  REQUIRE(TuningDb::upsert(path, cudaEntry(4096, "measured (SIMT emulator)", "SIMT emulator", "n128"), err, warn));
+  const auto m = driver::currentMachine(target);
+  TuningDb db = TuningDb::load(path, true, warn);
+  auto scheduleOf = [&](int64_t seqQ) {
+    for (const TuningEntry &e : db.usable("h", target, m))
+      if (e.bucket == ShapeBucket::of(1, seqQ, seqQ)) return e.schedule;
+    return std::string("none");
+  };
+  CHECK(db.usable("h", target, m).size() == 2);  // one per bucket and variant
+  CHECK(scheduleOf(1024) == "n32");              // the model's before the emulator's
+  CHECK(scheduleOf(4096) == "n128");             // the emulator's where it is the only one
+  REQUIRE(TuningDb::upsert(path, cudaEntry(1024, "measured", "NVIDIA H100 80GB HBM3 (sm_90)", "n64"), err, warn));
+  db = TuningDb::load(path, true, warn);
+  CHECK(scheduleOf(1024) == "n64");  // a GPU's timing first, whichever GPU of the arch
+  CHECK(db.foreign("h", target, m) == 0);
+  // Another attnc version's entries are not used (and counted as foreign).
+  TuningEntry old = cudaEntry(64, "measured", "NVIDIA A100", "n16");
+  old.key.versions = "attnc 0.0.1, Halide 14, ABI 1";
+  REQUIRE(TuningDb::upsert(path, old, err, warn));
+  db = TuningDb::load(path, true, warn);
+  CHECK(scheduleOf(64) == "none");
+  CHECK(db.foreign("h", target, m) == 1);
+}
+
 TEST_CASE("tuning db: unreadable databases warn once and give the heuristic and writes keep them aside", "[tuning]") {
   const std::string path = scratch("bad.json");
   std::string warn;
