@@ -35,6 +35,8 @@ struct TuneOptions {
   /// cuda: "auto" (time on the GPU when there is one, else rank by the cost
   /// model), "gpu", "model", or "emulator" (tests: time on the SIMT emulator).
   std::string measure = "auto";
+  std::string exportJob;  // cuda: write the measured job here (to run on a GPU machine) instead of running it
+  std::string importJob;  // cuda: check and store the results of such a job
 };
 
 /// Tunes `plan` (whose lowered IR hashes to `specHash`). Returns an exit code.

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "driver/Errors.h"
 #include "driver/TuneCommon.h"
@@ -169,136 +170,74 @@ bool writeArg(const KernelArgs &a, size_t i, const std::string &path) {
   return bool(f);
 }
 
-/// The measured tune of one shape: builds `cands` (the first is the
-/// default), checks them against the reference and times them on `how`
-/// ("gpu" or "emulator"). Fills each candidate's verdict and times; returns
-/// the device's name, or "" with `error` when the job could not run.
-std::string measure(const KernelPlan &plan, bool decode, const TuneShape &shape, cuda::Arch arch, const std::string &how,
-                    const TuneOptions &o, std::vector<CudaCandidate> &cands, Progress &progress, std::string &error) {
+/// Writes a measured tune's directory for one shape: each candidate's
+/// sources (its schedule as both of the kernel's schedules, so that it runs
+/// on every shape) in cI/ with cI/build.sh, the timer with build-timer.sh
+/// (each script leaves its log and exit status beside it), the inputs of the
+/// check and timing shapes, job.txt, and run.sh, which runs the builds in
+/// parallel and then the timer into timer.out. Paths inside are relative and
+/// the scripts name only nvcc (or g++), so the directory can be carried to a
+/// GPU machine without attnc (--export-job). False, with `error`.
+bool writeJob(const KernelPlan &plan, bool decode, const TuneShape &shape, cuda::Arch arch, bool emulate, uint32_t seed,
+              int rounds, std::vector<CudaCandidate> &cands, const std::string &dir, std::string &error) {
   const KernelDesc &d = plan.desc;
-  const bool emulate = how == "emulator";
-  const std::string nvcc = emulate ? "" : nvccPath();
-  const char *cxxEnv = std::getenv("CXX");
-  const std::string cxx = cxxEnv && *cxxEnv ? cxxEnv : "g++";
-  char tmpl[] = "/tmp/attnc-tune-cuda-XXXXXX";
-  if (!::mkdtemp(tmpl)) return error = "no temporary directory", "";
-  const std::string dir = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      if (!std::getenv("ATTNC_TUNE_KEEP")) {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-      }
-    }
-  } cleanup{dir};
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return error = "cannot create " + dir + ": " + ec.message(), false;
   const std::string archFlag = arch == cuda::Arch::Sm90a ? "sm_90a" : cuda::archName(arch);
-
-  // ---- Sources: each candidate's schedule as both the prefill and the
-  // decode schedule, so that whichever the policy picks on the check shape
-  // and on the timing shape runs it.
+  auto script = [&](const std::string &path, const std::string &body) {
+    std::ofstream f(path);
+    f << "#!/bin/sh\n# attnc tune -target cuda (docs/tuning.md); run from the job directory.\n" << body << "\n";
+    return bool(f);
+  };
   for (size_t i = 0; i < cands.size(); ++i) {
     CudaCandidate &c = cands[i];
-    c.dir = fmt::format("{}/c{}", dir, i);
+    c.dir = fmt::format("c{}", i);
     cuda::EmitOptions eo;
-    eo.dir = c.dir;
+    eo.dir = dir + "/" + c.dir;
     eo.arch = arch;
     eo.schedule = eo.decodeSchedule = fullText(d, c.s);
     std::string err;
-    if (cuda::emit({plan}, eo, err) != EmitStatus::Ok) c.rejected = "cannot generate: " + err.substr(0, 300);
-  }
-  // ---- Builds, a few at a time.
-  std::ofstream(dir + "/timer.cpp") << templates::kCudaTimer;
-  const std::string timerCmd =
-      emulate ? fmt::format("'{}' -std=c++17 -O1 -DATTNC_SIMT_EMULATION -I '{}/c0' '{}/timer.cpp' -o '{}/timer' -ldl -pthread "
-                            "> '{}/timer.log' 2>&1",
-                            cxx, dir, dir, dir, dir)
-              : fmt::format("'{}' -std=c++17 -O2 -cudart shared -I '{}/c0' -x cu '{}/timer.cpp' -o '{}/timer' -ldl > '{}/timer.log' 2>&1",
-                            nvcc, dir, dir, dir, dir);
-  std::vector<std::string> cmds{timerCmd};
-  for (const CudaCandidate &c : cands) {
-    const std::string cu = fmt::format("{}/{}.cu", c.dir, d.name);
-    cmds.push_back(c.rejected.empty()
-                       ? emulate ? fmt::format("'{}' -std=c++17 -O1 -g0 -fPIC -shared -DATTNC_SIMT_EMULATION -I '{}' -x c++ "
-                                               "'{}' -o '{}/k.so' > '{}/log.txt' 2>&1",
-                                               cxx, c.dir, cu, c.dir, c.dir)
-                                 : fmt::format("'{}' -std=c++17 -O3 -arch={} -Xptxas -v -shared -Xcompiler -fPIC -cudart shared "
-                                               "-I '{}' '{}' -o '{}/k.so' > '{}/log.txt' 2>&1",
-                                               nvcc, archFlag, c.dir, cu, c.dir, c.dir)
-                       : "");
-  }
-  std::vector<int> rcs(cmds.size(), 0);
-  const unsigned jobs = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
-  std::atomic<size_t> next{0}, finished{0};
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < std::min<size_t>(jobs, cmds.size()); ++t)
-    pool.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < cmds.size();) {
-        if (!cmds[i].empty()) rcs[i] = std::system(cmds[i].c_str());
-        finished.fetch_add(1);
-      }
-    });
-  const auto t0 = Clock::now();
-  while (finished.load() < cmds.size()) {
-    progress.line(fmt::format("  building with {}: {}/{} done ({:.0f} s)", emulate ? cxx : "nvcc", finished.load(),
-                              cmds.size(), since(t0)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(progress.tty ? 250 : 5000));
-  }
-  for (std::thread &t : pool) t.join();
-  progress.done();
-  if (rcs[0] != 0) return error = "the timer does not build: " + timerCmd + "\n" + slurp(dir + "/timer.log"), "";
-  for (size_t i = 0; i < cands.size(); ++i) {
-    CudaCandidate &c = cands[i];
-    if (!c.rejected.empty()) continue;
-    if (rcs[i + 1] != 0) {
-      c.rejected = "does not build: " + slurp(c.dir + "/log.txt", 300);
+    if (cuda::emit({plan}, eo, err) != EmitStatus::Ok) {
+      if (i == 0) return error = "the default schedule cannot be generated: " + err, false;
+      c.rejected = "cannot generate: " + err.substr(0, 300);
       continue;
     }
-    if (!emulate) {  // ptxas's registers and spills (the attention kernels')
-      std::ifstream in(c.dir + "/log.txt");
-      std::string line;
-      bool attention = false;
-      while (std::getline(in, line)) {
-        if (line.find("Compiling entry function") != std::string::npos)
-          attention = line.find("attention_kernel") != std::string::npos;
-        if (!attention) continue;
-        if (line.find("bytes spill stores") != std::string::npos) {
-          int stack = 0, stores = 0, loads = 0;
-          std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack,
-                      &stores, &loads);
-          c.spills = std::max(c.spills, stores + loads);
-        }
-        if (auto at = line.find("Used "); at != std::string::npos) c.regs = std::max(c.regs, std::atoi(line.c_str() + at + 5));
-      }
-      if (c.spills > 0) {
-        c.rejected = fmt::format("spills {} bytes ({} registers, ptxas)", c.spills, c.regs);
-        continue;
-      }
-    }
-    c.built = true;
+    const std::string cu = c.dir + "/" + d.name + ".cu";
+    const std::string cmd =
+        emulate ? fmt::format("\"${{CXX:-g++}}\" -std=c++17 -O1 -g0 -fPIC -shared -DATTNC_SIMT_EMULATION -I {0} -x c++ {1} "
+                              "-o {0}/k.so > {0}/log.txt 2>&1",
+                              c.dir, cu)
+                : fmt::format("\"${{NVCC:-nvcc}}\" -std=c++17 -O3 -arch={2} -Xptxas -v -shared -Xcompiler -fPIC -cudart shared "
+                              "-I {0} {1} -o {0}/k.so > {0}/log.txt 2>&1",
+                              c.dir, cu, archFlag);
+    if (!script(dir + "/" + c.dir + "/build.sh", cmd + "\necho $? > " + c.dir + "/rc"))
+      return error = "cannot write in " + dir, false;
   }
+  std::ofstream(dir + "/timer.cpp") << templates::kCudaTimer;
+  const std::string timerCmd =
+      emulate ? "\"${CXX:-g++}\" -std=c++17 -O1 -DATTNC_SIMT_EMULATION -I c0 timer.cpp -o timer -ldl -pthread > timer.log 2>&1"
+              : "\"${NVCC:-nvcc}\" -std=c++17 -O2 -cudart shared -I c0 -x cu timer.cpp -o timer -ldl > timer.log 2>&1";
+  if (!script(dir + "/build-timer.sh", timerCmd + "\necho $? > timer.rc") ||
+      !script(dir + "/run.sh", "cd \"$(dirname \"$0\")\" || exit 2\nPATH=$PATH:/usr/local/cuda/bin\nexport PATH\n"
+                               "ls build-timer.sh c*/build.sh | xargs -P \"$(nproc 2>/dev/null || echo 4)\" -n 1 sh\n"
+                               "./timer . > timer.out 2>&1"))
+    return error = "cannot write in " + dir, false;
 
   // ---- Data: a small check shape (the reference's) and the timing shape.
   const int64_t vq = decode ? shape.seqQ : std::min<int64_t>(shape.seqQ, 80);
   const int64_t vk = std::min<int64_t>(shape.seqKv, 200);
-  KernelArgs va = makeArgs(d, 1, vq, vk, o.seed);
+  KernelArgs va = makeArgs(d, 1, vq, vk, seed);
   scaleProjections(va);
-  fillBlockMask(va, 0.5, o.seed);
-  HostTensor rOut, rLse, rMax;
-  {
-    std::string err;
-    auto ref = ReferenceKernel::create(plan);
-    if (!ref || !ref->run(va.inputs(), rOut, d.outputLse ? &rLse : nullptr, err, 0, &rMax))
-      return error = "the reference run: " + err, "";
-  }
+  fillBlockMask(va, 0.5, seed);
   const bool projections = d.lowRank != KernelDesc::LowRank::None;
-  KernelArgs ta = makeArgs(d, shape.batch, shape.seqQ, shape.seqKv, o.seed + 1, 1.0, projections);
+  KernelArgs ta = makeArgs(d, shape.batch, shape.seqQ, shape.seqKv, seed + 1, 1.0, projections);
   if (projections) scaleProjections(ta);
-  fillBlockMask(ta, 0.25, o.seed + 1);
+  fillBlockMask(ta, 0.25, seed + 1);
   std::ofstream job(dir + "/job.txt");
   job << "kernel " << d.name << "\n";
   job << fmt::format("shape 1 {} {} {} {} {}\n", vq, vk, shape.batch, shape.seqQ, shape.seqKv);
-  job << "rounds " << (emulate ? 2 : std::clamp(int(o.budget / 6), 5, 30)) << "\n";
+  job << "rounds " << rounds << "\n";
   job << "sample " << (emulate ? 0.0 : 0.05) << "\n";
   for (size_t i = 0; i < va.sig.size(); ++i) {
     job << "arg " << int(va.sig[i].output) << " " << va.tensors[i].dtype << " " << va.tensors[i].ndim;
@@ -307,28 +246,93 @@ std::string measure(const KernelPlan &plan, bool decode, const TuneShape &shape,
     job << "\n";
     if (!va.sig[i].output &&
         (!writeArg(va, i, fmt::format("{}/check-{}.bin", dir, i)) || !writeArg(ta, i, fmt::format("{}/time-{}.bin", dir, i))))
-      return error = "cannot write the inputs in " + dir + " (disk full?)", "";
+      return error = "cannot write the inputs in " + dir + " (disk full?)", false;
   }
-  std::vector<size_t> ids;  // job candidate -> cands index
-  for (size_t i = 0; i < cands.size(); ++i)
-    if (cands[i].built) {
-      job << "cand " << cands[i].dir << "/k.so\n";
-      ids.push_back(i);
-    }
+  for (const CudaCandidate &c : cands) job << "cand " << c.dir << "/k.so\n";
   job.close();
-  if (ids.empty()) return error = "no candidate built", "";
+  if (!job) return error = "cannot write " + dir + "/job.txt", false;
+  return true;
+}
 
-  // ---- Run: the check's outputs, then the interleaved timing rounds.
-  progress.line(fmt::format("  checking and timing {} candidates on the {}", ids.size(),
-                            emulate ? "SIMT emulator" : "GPU"));
-  int rc = 0;
-  const std::string out = capture(fmt::format("'{}/timer' '{}' 2>&1", dir, dir), &rc);
+/// Runs a job here: the builds a few at a time (with progress), then the timer.
+void runJob(const std::string &dir, const std::vector<CudaCandidate> &cands, bool emulate, Progress &progress) {
+  std::vector<std::string> scripts{"build-timer.sh"};
+  for (const CudaCandidate &c : cands)
+    if (c.rejected.empty()) scripts.push_back(c.dir + "/build.sh");
+  std::string env;
+  if (!emulate) env = fmt::format("NVCC='{}' ", nvccPath());
+  const unsigned jobs = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0}, finished{0};
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < std::min<size_t>(jobs, scripts.size()); ++t)
+    pool.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < scripts.size();) {
+        [[maybe_unused]] const int rc = std::system(fmt::format("cd '{}' && {}sh {}", dir, env, scripts[i]).c_str());
+        finished.fetch_add(1);
+      }
+    });
+  const auto t0 = Clock::now();
+  while (finished.load() < scripts.size()) {
+    progress.line(fmt::format("  building with {}: {}/{} done ({:.0f} s)", emulate ? "g++" : "nvcc", finished.load(),
+                              scripts.size(), since(t0)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(progress.tty ? 250 : 5000));
+  }
+  for (std::thread &t : pool) t.join();
   progress.done();
-  std::string device;
-  std::istringstream lines(out);
-  std::string line;
+  progress.line(fmt::format("  checking and timing on the {}", emulate ? "SIMT emulator" : "GPU"));
+  [[maybe_unused]] const int rc = std::system(fmt::format("cd '{}' && ./timer . > timer.out 2>&1", dir).c_str());
+  progress.done();
+}
+
+/// Reads a job's results (here or carried back from another machine): the
+/// builds' verdicts and ptxas's registers, the timer's lines, the check's
+/// outputs against the reference. Fills each candidate's verdict and times;
+/// returns the device's name, or "" with `error` when the job did not run.
+std::string readJob(const KernelPlan &plan, bool decode, const TuneShape &shape, uint32_t seed, const std::string &dir,
+                    std::vector<CudaCandidate> &cands, std::string &error) {
+  const KernelDesc &d = plan.desc;
+  auto firstLine = [](const std::string &path) {
+    std::ifstream in(path);
+    std::string l;
+    std::getline(in, l);
+    return l;
+  };
+  if (firstLine(dir + "/timer.rc") != "0")
+    return error = "the timer did not build in " + dir + ":\n" + slurp(dir + "/timer.log"), "";
+  for (CudaCandidate &c : cands) {
+    if (!c.rejected.empty()) continue;
+    if (firstLine(dir + "/" + c.dir + "/rc") != "0") {
+      c.rejected = "does not build: " + slurp(dir + "/" + c.dir + "/log.txt", 300);
+      continue;
+    }
+    // ptxas's registers and spills of the attention kernels (nvcc builds).
+    std::ifstream in(dir + "/" + c.dir + "/log.txt");
+    std::string line;
+    bool attention = false;
+    while (std::getline(in, line)) {
+      if (line.find("Compiling entry function") != std::string::npos)
+        attention = line.find("attention_kernel") != std::string::npos;
+      if (!attention) continue;
+      if (line.find("bytes spill stores") != std::string::npos) {
+        int stack = 0, stores = 0, loads = 0;
+        std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack, &stores,
+                    &loads);
+        c.spills = std::max(c.spills, stores + loads);
+      }
+      if (auto at = line.find("Used "); at != std::string::npos) c.regs = std::max(c.regs, std::atoi(line.c_str() + at + 5));
+    }
+    if (c.spills > 0) {
+      c.rejected = fmt::format("spills {} bytes ({} registers, ptxas)", c.spills, c.regs);
+      continue;
+    }
+    c.built = true;
+  }
+  // ---- The timer's lines.
+  std::ifstream out(dir + "/timer.out");
+  if (!out) return error = "no timer.out in " + dir + " (the job has not run)", "";
+  std::string device, line;
   std::map<size_t, std::string> failed;
-  while (std::getline(lines, line)) {
+  while (std::getline(out, line)) {
     std::istringstream in(line);
     std::string key;
     in >> key;
@@ -339,27 +343,39 @@ std::string measure(const KernelPlan &plan, bool decode, const TuneShape &shape,
     } else if (key == "CHECK" || key == "TIME") {
       size_t j = 0;
       in >> j;
-      if (j >= ids.size()) continue;
-      CudaCandidate &c = cands[ids[j]];
+      if (j >= cands.size()) continue;
       if (key == "TIME") {
         double t = 0;
-        if (in >> t && t > 0) c.times.push_back(t);
+        if (in >> t && t > 0) cands[j].times.push_back(t);
         continue;
       }
       int status = 0;
       in >> status;
       std::string msg;
       std::getline(in >> std::ws, msg);
-      if (status != 0) failed[ids[j]] = fmt::format("status {}: {}", status, msg);
+      if (status != 0) failed[j] = fmt::format("status {}: {}", status, msg);
     }
   }
-  if (device.empty()) return error = fmt::format("the timer did not run (status {}):\n{}", rc, out.substr(0, 2000)), "";
-  // ---- Verdicts: the check's outputs against the reference.
+  if (device.empty()) return error = "the timer did not run:\n" + slurp(dir + "/timer.out", 2000), "";
+  // ---- Verdicts: the check's outputs against the reference (the same data).
+  const int64_t vq = decode ? shape.seqQ : std::min<int64_t>(shape.seqQ, 80);
+  const int64_t vk = std::min<int64_t>(shape.seqKv, 200);
+  KernelArgs va = makeArgs(d, 1, vq, vk, seed);
+  scaleProjections(va);
+  fillBlockMask(va, 0.5, seed);
+  HostTensor rOut, rLse, rMax;
+  {
+    std::string err;
+    auto ref = ReferenceKernel::create(plan);
+    if (!ref || !ref->run(va.inputs(), rOut, d.outputLse ? &rLse : nullptr, err, 0, &rMax))
+      return error = "the reference run: " + err, "";
+  }
   const size_t outIdx = va.sig.size() - (d.outputLse ? 2 : 1);
-  for (size_t j = 0; j < ids.size(); ++j) {
-    CudaCandidate &c = cands[ids[j]];
-    if (failed.count(ids[j])) {
-      c.rejected = "fails to run: " + failed[ids[j]];
+  for (size_t j = 0; j < cands.size(); ++j) {
+    CudaCandidate &c = cands[j];
+    if (!c.built) continue;
+    if (failed.count(j)) {
+      c.rejected = "fails to run: " + failed[j];
       continue;
     }
     bool read = true;
@@ -387,60 +403,244 @@ std::string measure(const KernelPlan &plan, bool decode, const TuneShape &shape,
   return device;
 }
 
+/// The default of a shape's variant and the legal schedules of the grid,
+/// ranked by the cost model (the default first among equals).
+std::vector<std::pair<double, cuda::Schedule>> rankSchedules(const KernelDesc &d, cuda::Arch arch, const std::string &card,
+                                                             const TuneShape &shape, const cuda::Schedule &def) {
+  std::vector<std::pair<double, cuda::Schedule>> ranked;
+  std::set<std::string> seen;
+  seen.insert(def.str());
+  ranked.push_back({cuda::modelSeconds(d, def, arch, card, shape.batch, shape.seqQ, shape.seqKv), def});
+  for (int wm : {1, 2, 4, 8})
+    for (int wn : {1, 2, 4})
+      for (int mt : {1, 2})
+        for (int n : {16, 32, 64, 128})
+          for (int st : {1, 2}) {
+            cuda::Schedule s = def;
+            s.warpsM = wm, s.warpsN = wn, s.mTiles = mt, s.blockN = n, s.stages = st;
+            std::string why;
+            if ((wn > 1 && wm > 1) || !cuda::legalize(d, arch, s, why) || !seen.insert(s.str()).second) continue;
+            ranked.push_back({cuda::modelSeconds(d, s, arch, card, shape.batch, shape.seqQ, shape.seqKv), s});
+          }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+  return ranked;
+}
+
+/// The measured candidates of a shape: the default, the model's best few, and
+/// (tests) an injected wrong one.
+std::vector<CudaCandidate> measuredCandidates(const std::vector<std::pair<double, cuda::Schedule>> &ranked,
+                                              const cuda::Schedule &def, double defS, size_t keep, bool injectWrong) {
+  std::vector<CudaCandidate> cands;
+  CudaCandidate dc;
+  dc.s = def, dc.label = "default", dc.model = defS;
+  cands.push_back(dc);
+  for (const auto &[t, s] : ranked) {
+    if (cands.size() > keep) break;
+    if (s.str() == def.str()) continue;
+    CudaCandidate c;
+    c.s = s, c.label = "model", c.model = t;
+    cands.push_back(c);
+  }
+  if (injectWrong) {
+    // The default's schedule again with its output corrupted after the
+    // check run: it must be rejected and never stored.
+    CudaCandidate c = dc;
+    c.label = "injected wrong", c.injected = true;
+    cands.insert(cands.begin() + 1, c);
+  }
+  return cands;
+}
+
+/// The table, plot and database entry of a measured shape. An exit code.
+int finishMeasured(const KernelPlan &plan, const std::string &specHash, const std::string &target, const std::string &card,
+                   const TuneShape &shape, bool decode, double defS, const std::vector<CudaCandidate> &cands,
+                   const std::string &device, double tuneS, const TuneOptions &o, const std::string &dbPath) {
+  const KernelDesc &d = plan.desc;
+  const bool emulated = device == "SIMT emulator";
+  int status = 0;
+  std::vector<const CudaCandidate *> order;
+  for (const CudaCandidate &c : cands) order.push_back(&c);
+  std::stable_sort(order.begin(), order.end(), [](const CudaCandidate *a, const CudaCandidate *b) {
+    return a->verified != b->verified ? a->verified : a->best < b->best;
+  });
+  const CudaCandidate *win = nullptr, *dflt = nullptr;
+  size_t built = 0, rejected = 0;
+  for (const CudaCandidate *c : order) {
+    if (c->verified && !c->injected && !win) win = c;
+    if (c->label == "default" && c->verified) dflt = c;
+    built += c->built, rejected += !c->rejected.empty();
+  }
+  const double flops = 2.0 * double(d.headDim + d.valueDim) * double(shape.batch) *
+                       double(d.heads - int64_t(d.prunedHeads.size())) * double(shape.seqQ) * double(shape.seqKv);
+  const cuda::Card *cardInfo = cuda::findCard(card);
+  const double roof = cardInfo ? (d.dtype == dsl::DType::F32 ? cardInfo->f32Tflops : cardInfo->tensorTflops) * 1e3 : 0;
+  std::printf("on %s: %zu candidates, %zu built, %zu rejected, %.1f s\n", device.c_str(), cands.size(), built, rejected,
+              tuneS);
+  std::printf("%-4s %-44s %11s %11s %9s %8s %5s  %s\n", "", "schedule", "time", "model", "TFLOP/s", "of roof", "regs",
+              "from");
+  int shown = 0;
+  for (const CudaCandidate *c : order) {
+    if (!c->verified || (shown >= 6 && c != dflt)) continue;
+    ++shown;
+    const double tf = flops / c->best / 1e12;
+    std::printf("%-4s %-44s %8.4f ms %8.4f ms %9.2f %8.3f %5s  %s\n", c == win ? "best" : "", c->s.str().c_str(),
+                c->best * 1e3, c->model * 1e3, tf, roof > 0 ? tf * 1e3 / roof : 0.0,
+                c->regs ? std::to_string(c->regs).c_str() : "-", c->label.c_str());
+  }
+  for (const CudaCandidate &c : cands)
+    if (!c.rejected.empty()) std::printf("rejected: %s (%s): %s\n", c.s.str().c_str(), c.label.c_str(), c.rejected.c_str());
+  if (!win) return report(ErrorId::tune_failed, "no candidate passed the check against the reference");
+  std::printf("roof: %.0f TFLOP/s (%s, published; FLOPs of every pair); the default %s %.4f ms, the tuned schedule "
+              "%.2fx it\n",
+              roof / 1e3, card.c_str(), dflt ? "runs" : "failed:", dflt ? dflt->best * 1e3 : 0.0,
+              dflt ? dflt->best / win->best : 0.0);
+  if (o.explain)
+    std::printf("explain: the cost model estimated %.4f ms for the default and %.4f ms for the winner; measured "
+                "%.4f and %.4f ms\n",
+                defS * 1e3, win->model * 1e3, dflt ? dflt->best * 1e3 : 0.0, win->best * 1e3);
+  if (!o.plot.empty()) {
+    std::vector<PlotBar> bars;
+    for (const CudaCandidate *c : order) {
+      PlotBar b;
+      b.text = c->s.str() + (c->injected ? " (injected)" : "");
+      b.gflops = c->verified ? flops / c->best / 1e9 : 0;
+      b.cls = !c->rejected.empty() ? "rejected" : c == win ? "winner" : c->label == "default" ? "default" : "candidate";
+      b.note = c->verified ? fmt::format("{:.1f} GFLOP/s", b.gflops) : "rejected";
+      bars.push_back(b);
+    }
+    std::ofstream f(o.plot, std::ios::binary);
+    f << svgBars(bars, fmt::format("attnc tune `{}` {} b{} q{} kv{} on {}: GFLOP/s of every candidate", d.name, target,
+                                   shape.batch, shape.seqQ, shape.seqKv, device));
+    if (!f) status = report(ErrorId::cannot_write, o.plot);
+  }
+  if (o.store) {
+    TuningEntry e;
+    e.kernel = d.name, e.specHash = specHash, e.target = target;
+    e.bucket = ShapeBucket::of(shape.batch, shape.seqQ, shape.seqKv);
+    e.variant = decode ? "decode" : "prefill";
+    e.schedule = win->s.str();
+    e.seconds = win->best, e.defaultSeconds = dflt ? dflt->best : 0;
+    e.how = emulated ? "measured (SIMT emulator)" : "measured";
+    e.candidates = int(cands.size()), e.tuneSeconds = tuneS;
+    e.key = currentMachine(target);
+    e.key.machine = device;
+    if (int rc = storeTuned(dbPath, e, emulated ? " (how: measured on the SIMT emulator)" : ""); rc) status = rc;
+  }
+  return status;
+}
+
+/// --import-job DIR: the results of an exported job (run.sh run on a GPU
+/// machine) checked against the reference here and stored.
+int importJob(const KernelPlan &plan, const std::string &specHash, const TuneOptions &o) {
+  const KernelDesc &d = plan.desc;
+  const std::string dbPath = TuningDb::resolvePath(o.db);
+  nlohmann::json j;
+  try {
+    std::ifstream in(o.importJob + "/tune.json");
+    if (!in) return report(ErrorId::tune_failed, "no tune.json in `" + o.importJob + "` (not an exported job)");
+    j = nlohmann::json::parse(in);
+    if (j.at("format") != "attnc-cuda-tune-job" || j.at("version") != 1)
+      return report(ErrorId::tune_failed, "`" + o.importJob + "/tune.json` is not an attnc tune job of this version");
+  } catch (const std::exception &e) {
+    return report(ErrorId::tune_failed, fmt::format("`{}/tune.json`: {}", o.importJob, e.what()));
+  }
+  int status = 0;
+  try {
+    if (j.at("kernel") != d.name || j.at("spec_hash") != specHash)
+      return report(ErrorId::tune_failed, fmt::format("the job in `{}` is for `{}` (spec hash {}), not this spec's `{}` ({})",
+                                                      o.importJob, j.at("kernel").get<std::string>(),
+                                                      j.at("spec_hash").get<std::string>(), d.name, specHash));
+    cuda::Arch arch;
+    const std::string archName = j.at("arch").get<std::string>();
+    if (!cuda::archFromName(archName, arch)) return report(ErrorId::unknown_arch, archName);
+    const std::string target = j.at("target").get<std::string>();
+    const uint32_t seed = j.at("seed").get<uint32_t>();
+    for (const nlohmann::json &sj : j.at("shapes")) {
+      TuneShape shape;
+      shape.batch = sj.at("batch"), shape.seqQ = sj.at("seq_q"), shape.seqKv = sj.at("seq_kv");
+      const bool decode = sj.at("decode");
+      const cuda::Schedule def = cuda::defaultSchedule(d, arch, decode);
+      std::vector<CudaCandidate> cands;
+      for (const nlohmann::json &cj : sj.at("candidates")) {
+        CudaCandidate c;
+        c.s = def;
+        std::string err;
+        if (!cuda::parseSchedule(cj.at("schedule").get<std::string>(), c.s, err))
+          return report(ErrorId::tune_failed, "the job's schedule: " + err);
+        c.label = cj.at("label"), c.model = cj.at("model"), c.injected = cj.at("injected");
+        c.rejected = cj.at("rejected"), c.dir = cj.at("dir");
+        cands.push_back(c);
+      }
+      const std::string dir = o.importJob + "/" + sj.at("dir").get<std::string>();
+      std::string err;
+      const std::string device = readJob(plan, decode, shape, seed, dir, cands, err);
+      std::printf("`%s`, batch %lld, seq_q %lld, seq_kv %lld (%s, %s): the job in %s\n", d.name.c_str(),
+                  (long long)shape.batch, (long long)shape.seqQ, (long long)shape.seqKv, decode ? "decode" : "prefill",
+                  target.c_str(), dir.c_str());
+      if (device.empty()) {
+        status = report(ErrorId::tune_failed, err);
+        continue;
+      }
+      const std::string card = cardFor(o.card, device, arch);
+      const double defS = cuda::modelSeconds(d, def, arch, card, shape.batch, shape.seqQ, shape.seqKv);
+      if (int rc = finishMeasured(plan, specHash, target, card, shape, decode, defS, cands, device, 0, o, dbPath); rc)
+        status = rc;
+    }
+  } catch (const std::exception &e) {
+    return report(ErrorId::tune_failed, fmt::format("`{}/tune.json`: {}", o.importJob, e.what()));
+  }
+  return status;
+}
+
 }  // namespace
 
 int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOptions &o) {
+  if (!o.importJob.empty()) return importJob(plan, specHash, o);
   const KernelDesc &d = plan.desc;
   cuda::Arch arch;
   if (!cuda::archFromName(o.arch, arch)) return report(ErrorId::unknown_arch, o.arch);
   const std::string target = std::string("cuda-") + cuda::archName(arch);
   const std::string dbPath = TuningDb::resolvePath(o.db);
   // How candidates are measured: on this machine's GPU (when it has one of
-  // the arch asked for, and nvcc), else by the cost model alone.
+  // the arch asked for, and nvcc), else by the cost model alone; an
+  // exported job on whatever machine runs it.
   std::string how = o.measure, gpuName, gpuArch;
-  const bool haveGpu = how != "model" && how != "emulator" && detectGpu(gpuName, gpuArch);
-  const std::string nvcc = nvccPath();
+  const bool exporting = !o.exportJob.empty();
   std::string whyModel;
-  if (how == "auto" || how == "gpu") {
+  if (exporting) {
+    if (how != "emulator") how = "gpu";
+  } else if (how == "auto" || how == "gpu") {
+    const bool haveGpu = detectGpu(gpuName, gpuArch);
     if (!haveGpu) whyModel = "no GPU here (nvidia-smi finds none)";
-    else if (gpuArch != cuda::archName(arch) && !(gpuArch == "sm_90a" && arch == cuda::Arch::Sm90a))
+    else if (gpuArch != cuda::archName(arch))
       whyModel = fmt::format("the GPU here ({}, {}) is not the arch asked for ({})", gpuName, gpuArch, o.arch);
-    else if (nvcc.empty()) whyModel = "nvcc not found (set NVCC)";
+    else if (nvccPath().empty()) whyModel = "nvcc not found (set NVCC)";
     if (!whyModel.empty() && how == "gpu") return report(ErrorId::tune_failed, "--measure gpu: " + whyModel);
     how = whyModel.empty() ? "gpu" : "model";
   }
+  const bool emulate = how == "emulator";
   const std::string card = cardFor(o.card, how == "gpu" ? gpuName : "", arch);
-  if (how == "model")
+  if (exporting)
+    std::fprintf(stderr, "attnc tune: `%s` for %s: writing a job to %s (run its run.sh on a %s, then --import-job)\n",
+                 d.name.c_str(), target.c_str(), o.exportJob.c_str(),
+                 emulate ? "machine with g++ (SIMT emulator)" : "GPU machine with nvcc");
+  else if (how == "model")
     std::fprintf(stderr, "attnc tune: `%s` for %s: %s, so candidates are ranked by the cost model (not timed)\n",
                  d.name.c_str(), target.c_str(), whyModel.empty() ? "--measure model" : whyModel.c_str());
   else
     std::fprintf(stderr, "attnc tune: `%s` for %s: candidates built and timed on %s, budget %.0f s per shape, database %s\n",
-                 d.name.c_str(), target.c_str(), how == "gpu" ? gpuName.c_str() : "the SIMT emulator (tests: its times are not a GPU's)",
+                 d.name.c_str(), target.c_str(), emulate ? "the SIMT emulator (tests: its times are not a GPU's)" : gpuName.c_str(),
                  o.budget, dbPath.c_str());
   Progress progress;
   int status = 0;
-  for (const TuneShape &shape : o.shapes) {
+  nlohmann::json jobShapes = nlohmann::json::array();
+  for (size_t si = 0; si < o.shapes.size(); ++si) {
+    const TuneShape &shape = o.shapes[si];
     const auto t0 = Clock::now();
     const bool decode = shape.seqQ * d.tileGroup() <= cuda::defaultSchedule(d, arch, true).blockM();
     const ShapeBucket bucket = ShapeBucket::of(shape.batch, shape.seqQ, shape.seqKv);
     const cuda::Schedule def = cuda::defaultSchedule(d, arch, decode);
-    std::vector<std::pair<double, cuda::Schedule>> ranked;
-    std::set<std::string> seen;
-    // The default first: among equal estimates (a stable sort) it stays ahead.
-    seen.insert(def.str());
-    ranked.push_back({cuda::modelSeconds(d, def, arch, card, shape.batch, shape.seqQ, shape.seqKv), def});
-    for (int wm : {1, 2, 4, 8})
-      for (int wn : {1, 2, 4})
-        for (int mt : {1, 2})
-          for (int n : {16, 32, 64, 128})
-            for (int st : {1, 2}) {
-              cuda::Schedule s = def;
-              s.warpsM = wm, s.warpsN = wn, s.mTiles = mt, s.blockN = n, s.stages = st;
-              std::string why;
-              if ((wn > 1 && wm > 1) || !cuda::legalize(d, arch, s, why) || !seen.insert(s.str()).second) continue;
-              ranked.push_back({cuda::modelSeconds(d, s, arch, card, shape.batch, shape.seqQ, shape.seqKv), s});
-            }
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+    std::vector<std::pair<double, cuda::Schedule>> ranked = rankSchedules(d, arch, card, shape, def);
     const size_t legal = ranked.size();
     double defS = cuda::modelSeconds(d, def, arch, card, shape.batch, shape.seqQ, shape.seqKv);
     if (how == "gpu" || how == "emulator") {
@@ -449,103 +649,44 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
                   d.name.c_str(), (long long)shape.batch, (long long)shape.seqQ, (long long)shape.seqKv,
                   decode ? "decode" : "prefill", target.c_str(), legal, card.c_str());
       // ---- Measured: the model's best few and the default, built, checked, timed.
-      const size_t keep = std::clamp<size_t>(size_t(o.budget / (how == "gpu" ? 6.0 : 10.0)), 2, 24);
-      std::vector<CudaCandidate> cands;
-      CudaCandidate dc;
-      dc.s = def, dc.label = "default", dc.model = defS;
-      cands.push_back(dc);
-      for (const auto &[t, s] : ranked) {
-        if (cands.size() > keep) break;
-        if (s.str() == def.str()) continue;
-        CudaCandidate c;
-        c.s = s, c.label = "model", c.model = t;
-        cands.push_back(c);
-      }
-      if (o.injectWrong) {
-        // (Tests) the default's schedule again with its output corrupted
-        // after the check run: it must be rejected and never stored.
-        CudaCandidate c = dc;
-        c.label = "injected wrong", c.injected = true;
-        cands.insert(cands.begin() + 1, c);
-      }
+      const size_t keep = std::clamp<size_t>(size_t(o.budget / (emulate ? 10.0 : 6.0)), 2, 24);
+      std::vector<CudaCandidate> cands = measuredCandidates(ranked, def, defS, keep, o.injectWrong);
+      const int rounds = emulate ? 2 : std::clamp(int(o.budget / 6), 5, 30);
       std::string err;
-      const std::string device = measure(plan, decode, shape, arch, how, o, cands, progress, err);
+      if (exporting) {
+        const std::string sub = fmt::format("shape-{}", si);
+        if (!writeJob(plan, decode, shape, arch, emulate, o.seed, rounds, cands, o.exportJob + "/" + sub, err))
+          return report(ErrorId::tune_failed, err);
+        nlohmann::json cj = nlohmann::json::array();
+        for (const CudaCandidate &c : cands)
+          cj.push_back({{"schedule", fullText(d, c.s)}, {"label", c.label}, {"model", c.model},
+                        {"injected", c.injected}, {"rejected", c.rejected}, {"dir", c.dir}});
+        jobShapes.push_back({{"dir", sub}, {"batch", shape.batch}, {"seq_q", shape.seqQ}, {"seq_kv", shape.seqKv},
+                             {"decode", decode}, {"candidates", cj}});
+        std::printf("  %zu candidates in %s/%s\n", cands.size(), o.exportJob.c_str(), sub.c_str());
+        continue;
+      }
+      char tmpl[] = "/tmp/attnc-tune-cuda-XXXXXX";
+      if (!::mkdtemp(tmpl)) return report(ErrorId::tune_failed, "no temporary directory");
+      struct Cleanup {
+        std::string dir;
+        ~Cleanup() {
+          std::error_code ec;
+          if (!std::getenv("ATTNC_TUNE_KEEP")) std::filesystem::remove_all(dir, ec);
+        }
+      } cleanup{tmpl};
+      std::string device;
+      if (writeJob(plan, decode, shape, arch, emulate, o.seed, rounds, cands, cleanup.dir, err)) {
+        runJob(cleanup.dir, cands, emulate, progress);
+        device = readJob(plan, decode, shape, o.seed, cleanup.dir, cands, err);
+      }
       if (device.empty()) {
         status = report(ErrorId::tune_failed, err);
         continue;
       }
-      std::vector<const CudaCandidate *> order;
-      for (const CudaCandidate &c : cands) order.push_back(&c);
-      std::stable_sort(order.begin(), order.end(), [](const CudaCandidate *a, const CudaCandidate *b) {
-        return a->verified != b->verified ? a->verified : a->best < b->best;
-      });
-      const CudaCandidate *win = nullptr, *dflt = nullptr;
-      size_t built = 0, rejected = 0;
-      for (const CudaCandidate *c : order) {
-        if (c->verified && !c->injected && !win) win = c;
-        if (c->label == "default" && c->verified) dflt = c;
-        built += c->built, rejected += !c->rejected.empty();
-      }
-      const double tuneS = since(t0);
-      const double flops = 2.0 * double(d.headDim + d.valueDim) * double(shape.batch) *
-                           double(d.heads - int64_t(d.prunedHeads.size())) * double(shape.seqQ) * double(shape.seqKv);
-      const cuda::Card *cardInfo = cuda::findCard(card);
-      const double roof = cardInfo ? (d.dtype == dsl::DType::F32 ? cardInfo->f32Tflops : cardInfo->tensorTflops) * 1e3 : 0;
-      std::printf("on %s: %zu candidates, %zu built, %zu rejected, %.1f s\n", device.c_str(), cands.size(), built,
-                  rejected, tuneS);
-      std::printf("%-4s %-44s %11s %11s %9s %8s %5s  %s\n", "", "schedule", "time", "model", "TFLOP/s", "of roof", "regs",
-                  "from");
-      int shown = 0;
-      for (const CudaCandidate *c : order) {
-        if (!c->verified || (shown >= 6 && c != dflt)) continue;
-        ++shown;
-        const double tf = flops / c->best / 1e12;
-        std::printf("%-4s %-44s %8.4f ms %8.4f ms %9.2f %8.3f %5s  %s\n", c == win ? "best" : "", c->s.str().c_str(),
-                    c->best * 1e3, c->model * 1e3, tf, roof > 0 ? tf * 1e3 / roof : 0.0,
-                    c->regs ? std::to_string(c->regs).c_str() : "-", c->label.c_str());
-      }
-      for (const CudaCandidate &c : cands)
-        if (!c.rejected.empty())
-          std::printf("rejected: %s (%s): %s\n", c.s.str().c_str(), c.label.c_str(), c.rejected.c_str());
-      if (!win) {
-        status = report(ErrorId::tune_failed, "no candidate passed the check against the reference");
-        continue;
-      }
-      std::printf("roof: %.0f TFLOP/s (%s, published; FLOPs of every pair); the default %s %.4f ms, the tuned schedule "
-                  "%.2fx it\n",
-                  roof / 1e3, card.c_str(), dflt ? "runs" : "failed:", dflt ? dflt->best * 1e3 : 0.0,
-                  dflt ? dflt->best / win->best : 0.0);
-      if (o.explain)
-        std::printf("explain: the cost model estimated %.4f ms for the default and %.4f ms for the winner; measured "
-                    "%.4f and %.4f ms\n",
-                    defS * 1e3, win->model * 1e3, dflt ? dflt->best * 1e3 : 0.0, win->best * 1e3);
-      if (!o.plot.empty()) {
-        std::vector<PlotBar> bars;
-        for (const CudaCandidate *c : order) {
-          PlotBar b;
-          b.text = c->s.str() + (c->injected ? " (injected)" : "");
-          b.gflops = c->verified ? flops / c->best / 1e9 : 0;
-          b.cls = !c->rejected.empty() ? "rejected" : c == win ? "winner" : c->label == "default" ? "default" : "candidate";
-          b.note = c->verified ? fmt::format("{:.1f} GFLOP/s", b.gflops) : "rejected";
-          bars.push_back(b);
-        }
-        std::ofstream f(o.plot, std::ios::binary);
-        f << svgBars(bars, fmt::format("attnc tune `{}` {} b{} q{} kv{} on {}: GFLOP/s of every candidate", d.name,
-                                       target, shape.batch, shape.seqQ, shape.seqKv, device));
-        if (!f) status = report(ErrorId::cannot_write, o.plot);
-      }
-      if (o.store) {
-        TuningEntry e;
-        e.kernel = d.name, e.specHash = specHash, e.target = target, e.bucket = bucket;
-        e.variant = decode ? "decode" : "prefill";
-        e.schedule = win->s.str();
-        e.seconds = win->best, e.defaultSeconds = dflt ? dflt->best : 0;
-        e.how = how == "gpu" ? "measured" : "measured (SIMT emulator)";
-        e.candidates = int(cands.size()), e.tuneSeconds = tuneS;
-        e.key = currentMachine(target);
-        e.key.machine = device;
-        if (int rc = storeTuned(dbPath, e, how == "gpu" ? "" : " (how: measured on the SIMT emulator)"); rc) status = rc;
-      }
+      if (int rc = finishMeasured(plan, specHash, target, card, shape, decode, defS, cands, device, since(t0), o, dbPath);
+          rc)
+        status = rc;
       continue;
     }
 
@@ -602,6 +743,22 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
       e.key = currentMachine(target);
       if (int rc = storeTuned(dbPath, e, " (how: cost model)"); rc) status = rc;
     }
+  }
+  if (exporting) {
+    nlohmann::json j = {{"format", "attnc-cuda-tune-job"}, {"version", 1},     {"kernel", d.name},
+                        {"spec_hash", specHash},         {"target", target}, {"arch", o.arch},
+                        {"seed", o.seed},                {"shapes", jobShapes}};
+    std::ofstream f(o.exportJob + "/tune.json");
+    f << j.dump(1) << "\n";
+    std::ofstream r(o.exportJob + "/run.sh");
+    r << "#!/bin/sh\n# attnc tune --export-job: builds and times every shape's candidates on this machine\n"
+         "# (docs/tuning.md); then carry the directory back and run attnc tune --import-job on it.\n"
+         "cd \"$(dirname \"$0\")\" || exit 2\nfor d in shape-*; do\n  sh \"$d/run.sh\"\n"
+         "  echo \"$d: $(grep -c '^TIME' \"$d/timer.out\") timings, $(grep -c '^CHECK [0-9]* 0' \"$d/timer.out\") checks run\"\n"
+         "done\n";
+    if (!f || !r) return report(ErrorId::cannot_write, o.exportJob);
+    std::printf("wrote %s: run `sh %s/run.sh` there, then `attnc tune SPEC -target cuda --import-job %s`\n",
+                o.exportJob.c_str(), o.exportJob.c_str(), o.exportJob.c_str());
   }
   return status;
 }

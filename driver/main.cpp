@@ -204,6 +204,10 @@ int main(int argc, char **argv) {
   tune->add_option("--measure", tuo.measure, "cuda: auto (time on the GPU when this machine has one of --arch, else "
                                            "rank by the cost model), gpu, model, or emulator (tests)")
       ->check(CLI::IsMember({"auto", "gpu", "model", "emulator"}));
+  tune->add_option("--export-job", tuo.exportJob, "cuda: write the candidates, a timer and run.sh to DIR, to run on a "
+                                                "GPU machine without attnc");
+  tune->add_option("--import-job", tuo.importJob, "cuda: check an exported job's results against the reference and store "
+                                                "the winner");
   tune->add_flag("--no-autoschedulers", noAuto, "x86: skip Halide's autoschedulers");
   tune->add_option("--ptxas", tuo.ptxas, "cuda: how many of the best schedules to compile with nvcc for their "
                                          "registers (default 4; 0: none)")

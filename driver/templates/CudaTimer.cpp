@@ -14,6 +14,7 @@
 //                       each argument in signature order (outputs last): its
 //                       extents on the check shape (c) and the timing shape (t)
 //   cand PATH.so        each candidate: NAME.cu built as a shared library
+//                       (a relative PATH is relative to JOB_DIR)
 // Inputs come from JOB_DIR/check-I.bin and time-I.bin (I: the argument's
 // index; contiguous, row-major). Every candidate runs once on the check
 // shape and its outputs go to JOB_DIR/out-C-I.bin (attnc compares them with
@@ -189,6 +190,7 @@ int main(int argc, char **argv) {
   std::fflush(stdout);
 
   for (Candidate &c : cands) {
+    if (!c.path.empty() && c.path[0] != '/') c.path = dir + "/" + c.path;  // (relative to the job)
     c.handle = dlopen(c.path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!c.handle) continue;  // (reported by the check)
     c.run = dlsym(c.handle, (name + "_cuda_ws").c_str());

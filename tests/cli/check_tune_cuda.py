@@ -18,7 +18,10 @@
   injected wrong candidate rejected and never stored, the plot, the entry
   (how "measured (SIMT emulator)") used by a compile, and outranked there by
   a cost-model entry of the same bucket; `--measure gpu` without a GPU is an
-  error, not a silent fallback."""
+  error, not a silent fallback;
+- --export-job writes a job that runs without attnc (its run.sh, here on
+  the emulator), and --import-job checks its results and stores the winner;
+  importing it for another spec is an error."""
 import json
 import os
 import re
@@ -119,4 +122,18 @@ g = run("tune", dspec, "-target", "cuda", "--arch", "sm_80", "--measure", "gpu",
         "--db", edb, ok=False)
 if subprocess.run("nvidia-smi -L", shell=True, capture_output=True).returncode != 0:
     assert g.returncode != 0 and "--measure gpu: no GPU here" in g.stderr, g.stderr
+# ---- An exported job, run by its own script, imported.
+job = os.path.join(out, "job")
+x = run("tune", dspec, "-target", "cuda", "--arch", "sm_80", "--measure", "emulator", "--seq-q", "1", "--seq-kv",
+        "300", "--budget", "20", "--export-job", job, "--inject-wrong-candidate")
+assert os.path.exists(os.path.join(job, "run.sh")) and os.path.exists(os.path.join(job, "tune.json")), x.stdout
+r = subprocess.run(["sh", os.path.join(job, "run.sh")], capture_output=True, text=True)
+assert r.returncode == 0 and "shape-0: 8 timings, 4 checks run" in r.stdout, r.stdout + r.stderr
+idb = os.path.join(out, "imported.json")
+i = run("tune", dspec, "-target", "cuda", "--import-job", job, "--db", idb)
+assert re.search(r"rejected: .* \(injected wrong\): wrong against the reference", i.stdout), i.stdout
+[e] = json.load(open(idb))["entries"]
+assert e["how"] == "measured (SIMT emulator)" and e["bucket"]["seq_kv"] == 512, e
+w = run("tune", spec, "-target", "cuda", "--import-job", job, "--db", idb, ok=False)
+assert w.returncode != 0 and "is for `" + dname + "`" in w.stderr, w.stderr
 print("ok")
