@@ -230,9 +230,7 @@ bool writeJob(const KernelPlan &plan, bool decode, const TuneShape &shape, cuda:
   KernelArgs va = makeArgs(d, 1, vq, vk, seed);
   scaleProjections(va);
   fillBlockMask(va, 0.5, seed);
-  const bool projections = d.lowRank != KernelDesc::LowRank::None;
-  KernelArgs ta = makeArgs(d, shape.batch, shape.seqQ, shape.seqKv, seed + 1, 1.0, projections);
-  if (projections) scaleProjections(ta);
+  KernelArgs ta = makeArgs(d, shape.batch, shape.seqQ, shape.seqKv, seed + 1, 1.0, false);
   fillBlockMask(ta, 0.25, seed + 1);
   std::ofstream job(dir + "/job.txt");
   job << "kernel " << d.name << "\n";
@@ -244,8 +242,12 @@ bool writeJob(const KernelPlan &plan, bool decode, const TuneShape &shape, cuda:
     for (const KernelArgs *a : {&va, &ta})
       for (int k = 0; k < 4; ++k) job << " " << (k < a->tensors[i].ndim ? a->tensors[i].shape[k] : 1);
     job << "\n";
+    // The timing shape's float inputs are the timer's to generate (their
+    // values do not change the time); integer ones (document ids, block
+    // masks, tables) are attnc's, since they decide the work.
     if (!va.sig[i].output &&
-        (!writeArg(va, i, fmt::format("{}/check-{}.bin", dir, i)) || !writeArg(ta, i, fmt::format("{}/time-{}.bin", dir, i))))
+        (!writeArg(va, i, fmt::format("{}/check-{}.bin", dir, i)) ||
+         (!dsl::isFloat(va.sig[i].dtype) && !writeArg(ta, i, fmt::format("{}/time-{}.bin", dir, i)))))
       return error = "cannot write the inputs in " + dir + " (disk full?)", false;
   }
   for (const CudaCandidate &c : cands) job << "cand " << c.dir << "/k.so\n";

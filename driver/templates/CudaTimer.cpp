@@ -16,7 +16,8 @@
 //   cand PATH.so        each candidate: NAME.cu built as a shared library
 //                       (a relative PATH is relative to JOB_DIR)
 // Inputs come from JOB_DIR/check-I.bin and time-I.bin (I: the argument's
-// index; contiguous, row-major). Every candidate runs once on the check
+// index; contiguous, row-major); a float input without its time-I.bin is
+// generated here (uniform in [-1, 1): its values do not change the time). Every candidate runs once on the check
 // shape and its outputs go to JOB_DIR/out-C-I.bin (attnc compares them with
 // the reference); then the candidates that ran are timed on the timing
 // shape. Standard output, one line each:
@@ -28,6 +29,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -96,6 +98,50 @@ std::vector<unsigned char> readFile(const std::string &path, size_t bytes) {
   return v;
 }
 
+// Host-side rounding to 16-bit floats (round to nearest even; the device
+// runtime's conversions are device functions under nvcc).
+uint16_t hostBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+uint16_t hostF16(float f) {  // (|f| <= 1 here: normal or subnormal, never overflowing)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a < 0x38800000u) {
+    float x;
+    std::memcpy(&x, &a, 4);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(x * 16777216.0f)));
+  }
+  uint32_t h = (((a >> 23) - 112) << 10) | ((a & 0x7fffffu) >> 13), rest = a & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+/// A float input of the timing shape that attnc left to the timer (its
+/// values do not change the time; carrying them would make jobs large):
+/// uniform in [-1, 1), from splitmix64.
+std::vector<unsigned char> generated(int dtype, size_t bytes) {
+  std::vector<unsigned char> v(bytes);
+  uint64_t state = 0x5eedull ^ bytes;
+  const size_t n = bytes / dtypeBytes(dtype);
+  for (size_t e = 0; e < n; ++e) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    const float u = static_cast<float>(static_cast<double>(z >> 11) / 9007199254740992.0 * 2 - 1);
+    if (dtype == ATTNC_F32) std::memcpy(&v[e * 4], &u, 4);
+    else {
+      const uint16_t h = dtype == ATTNC_BF16 ? hostBf16(u) : hostF16(u);
+      std::memcpy(&v[e * 2], &h, 2);
+    }
+  }
+  return v;
+}
+
 /// The arguments of shape `s` (0: check, 1: timing) in device memory.
 struct DeviceArgs {
   std::vector<attnc_tensor> t;
@@ -118,7 +164,8 @@ struct DeviceArgs {
       void *p = nullptr;
       if (attnc_dev::device_malloc(&p, n)) fail("cannot allocate " + std::to_string(n) + " bytes of device memory");
       if (!a.output) {
-        std::vector<unsigned char> h = readFile(dir + (s ? "/time-" : "/check-") + std::to_string(i) + ".bin", n);
+        const std::string file = dir + (s ? "/time-" : "/check-") + std::to_string(i) + ".bin";
+        std::vector<unsigned char> h = s && !std::ifstream(file) ? generated(a.dtype, n) : readFile(file, n);
         if (attnc_dev::device_copy(p, h.data(), n, true)) fail("cannot copy an input to the device");
       }
       x.data = p;
