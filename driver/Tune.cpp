@@ -354,7 +354,8 @@ int runTune(const KernelPlan &plan, const std::string &specHash, const TuneOptio
     HostTensor defOut, defLse;  // the prefill default's output on the timing shape
     bool haveDefault = false;
     for (Candidate &c : cands) {
-      if (spent() > 0.6 * o.budget && c.label != "default" && c.label != "autoscheduler") continue;
+      // (The default, the autoschedulers and an injected candidate are always built and checked.)
+      if (spent() > 0.6 * o.budget && c.label != "default" && c.label != "autoscheduler" && !c.injected) continue;
       progress.line(fmt::format("  building {:>2}/{}: {}  ({:.0f} s left)", built + rejected + 1, cands.size(),
                                 c.text(), std::max(0.0, o.budget - spent())));
       const auto autoStart = std::chrono::steady_clock::now();
