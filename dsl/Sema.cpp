@@ -232,6 +232,7 @@ private:
   std::map<std::string, Let> lets_;
   std::vector<Let *> letStack_;
   std::set<std::string> fileLetNames_;
+  std::set<std::string> refusedLets_;  // lets named as a builtin (reported once; their uses are not)
   size_t inlinedNodes_ = 0;
   bool letLimitHit_ = false;
   void collectLets(std::map<std::string, SourceRange> &declared);
@@ -369,6 +370,7 @@ void SpecChecker::collectLets(std::map<std::string, SourceRange> &declared) {
     if (item.broken || item.word.empty()) return;
     if (isReserved(item.word)) {
       if (!file || reportFileLets_) diags_.error(DiagKind::reserved_name, item.wordRange, item.word);
+      refusedLets_.insert(item.word);
       return;
     }
     auto [it, fresh] = declared.emplace(item.word, item.wordRange);
@@ -613,6 +615,7 @@ Value SpecChecker::checkName(Expr &e, Ctx ctx) {
       diags_.error(DiagKind::input_not_indexed, e.range, n, dimsText(inputs_[it->second].dims.size()));
     return errorValue();
   }
+  if (refusedLets_.count(n)) return errorValue();  // (its `let` was refused: said once, there)
   for (auto &f : kFunctions)
     if (f.name == n) {
       // A function named without a call: say how it is called.

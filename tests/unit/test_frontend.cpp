@@ -164,6 +164,8 @@ TEST_CASE("let: named expressions and functions inline to the IR written out by 
   CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n param n = 1\n let n = 2\n mask n > 0\n}\n") == 1);
   CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n let f(kv_idx) = kv_idx\n mask f(1) > 0\n}\n") == 1);
   CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n let exp = 1\n mask causal\n}\n") == 1);
+  // A let named as a builtin: one error there, none at its uses.
+  CHECK(errors("attention a {\n dtype f32\n heads 4\n head_dim 8\n let prefix = 5\n mask kv_idx < prefix\n}\n") == 1);
   // A file's let seen by two blocks: diagnosed once; unused: one warning.
   auto g = dsl::checkSource("g.attn", "let f(h) = h\nattention a {\n dtype f32\n heads 4\n head_dim 8\n}\n"
                                       "attention c {\n dtype f32\n heads 4\n head_dim 8\n}\n");
