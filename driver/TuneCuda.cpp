@@ -58,6 +58,27 @@ struct PtxasFigures {
   int regs = 0, spills = 0;
 };
 
+/// The most registers and spilled bytes of the attention_kernel
+/// instantiations in an `nvcc -Xptxas -v` log.
+PtxasFigures ptxasFigures(const std::string &log) {
+  PtxasFigures f;
+  std::ifstream in(log);
+  std::string line;
+  bool attention = false;
+  while (std::getline(in, line)) {
+    if (line.find("Compiling entry function") != std::string::npos) attention = line.find("attention_kernel") != std::string::npos;
+    if (!attention) continue;
+    if (line.find("bytes spill stores") != std::string::npos) {
+      // "N bytes stack frame, S bytes spill stores, L bytes spill loads"
+      int stack = 0, stores = 0, loads = 0;
+      std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack, &stores, &loads);
+      f.spills = std::max(f.spills, stores + loads);
+    }
+    if (auto at = line.find("Used "); at != std::string::npos) f.regs = std::max(f.regs, std::atoi(line.c_str() + at + 5));
+  }
+  return f;
+}
+
 /// The attention kernels' registers and spilled bytes (the most of the
 /// file's attention_kernel instantiations) with `s` as the prefill (or
 /// decode) schedule, from `nvcc -Xptxas -v`.
@@ -80,20 +101,7 @@ PtxasFigures ptxasOf(const KernelPlan &plan, const cuda::Schedule &s, bool decod
   const std::string cmd = fmt::format("'{}' -std=c++17 -O3 -arch={} -Xptxas -v -c '{}/k/{}.cu' -o '{}/k.o' > '{}' 2>&1", nvcc,
                                       arch == cuda::Arch::Sm90a ? "sm_90a" : cuda::archName(arch), dir, name, dir, log);
   const int rc = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string line;
-  bool attention = false;
-  while (std::getline(in, line)) {
-    if (line.find("Compiling entry function") != std::string::npos) attention = line.find("attention_kernel") != std::string::npos;
-    if (!attention) continue;
-    if (auto at = line.find("bytes spill stores"); at != std::string::npos) {
-      // "N bytes stack frame, S bytes spill stores, L bytes spill loads"
-      int stack = 0, stores = 0, loads = 0;
-      std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack, &stores, &loads);
-      f.spills = std::max(f.spills, stores + loads);
-    }
-    if (auto at = line.find("Used "); at != std::string::npos) f.regs = std::max(f.regs, std::atoi(line.c_str() + at + 5));
-  }
+  f = ptxasFigures(log);
   std::filesystem::remove_all(dir);
   if (rc != 0 || f.regs == 0) why = fmt::format("nvcc failed ({})", cmd);
   return f;
@@ -308,21 +316,8 @@ std::string readJob(const KernelPlan &plan, bool decode, const TuneShape &shape,
       continue;
     }
     // ptxas's registers and spills of the attention kernels (nvcc builds).
-    std::ifstream in(dir + "/" + c.dir + "/log.txt");
-    std::string line;
-    bool attention = false;
-    while (std::getline(in, line)) {
-      if (line.find("Compiling entry function") != std::string::npos)
-        attention = line.find("attention_kernel") != std::string::npos;
-      if (!attention) continue;
-      if (line.find("bytes spill stores") != std::string::npos) {
-        int stack = 0, stores = 0, loads = 0;
-        std::sscanf(line.c_str(), " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &stack, &stores,
-                    &loads);
-        c.spills = std::max(c.spills, stores + loads);
-      }
-      if (auto at = line.find("Used "); at != std::string::npos) c.regs = std::max(c.regs, std::atoi(line.c_str() + at + 5));
-    }
+    const PtxasFigures f = ptxasFigures(dir + "/" + c.dir + "/log.txt");
+    c.regs = f.regs, c.spills = f.spills;
     if (c.spills > 0) {
       c.rejected = fmt::format("spills {} bytes ({} registers, ptxas)", c.spills, c.regs);
       continue;
