@@ -307,6 +307,8 @@ std::string readJob(const KernelPlan &plan, bool decode, const TuneShape &shape,
     std::getline(in, l);
     return l;
   };
+  if (!std::filesystem::exists(dir + "/timer.rc"))
+    return error = "the job in " + dir + " has not run (run its run.sh first)", "";
   if (firstLine(dir + "/timer.rc") != "0")
     return error = "the timer did not build in " + dir + ":\n" + slurp(dir + "/timer.log"), "";
   for (CudaCandidate &c : cands) {

@@ -136,4 +136,15 @@ assert re.search(r"rejected: .* \(injected wrong\): wrong against the reference"
 assert e["how"] == "measured (SIMT emulator)" and e["bucket"]["seq_kv"] == 512, e
 w = run("tune", spec, "-target", "cuda", "--import-job", job, "--db", idb, ok=False)
 assert w.returncode != 0 and "is for `" + dname + "`" in w.stderr, w.stderr
+# A job that has not run, and a damaged tune.json: errors that say so, never a crash.
+job2 = os.path.join(out, "job-not-run")
+run("tune", dspec, "-target", "cuda", "--arch", "sm_80", "--measure", "emulator", "--seq-q", "1", "--seq-kv", "300",
+    "--budget", "20", "--export-job", job2)
+n = run("tune", dspec, "-target", "cuda", "--import-job", job2, "--db", idb, ok=False)
+assert n.returncode == 2 and "error[tune_failed]" in n.stderr and "has not run" in n.stderr, n.stderr
+for text in ("", "{", '{"format": "attnc-cuda-tune-job", "version": 1, "kernel": 3}', "[]"):
+    open(os.path.join(job2, "tune.json"), "w").write(text)
+    n = run("tune", dspec, "-target", "cuda", "--import-job", job2, "--db", idb, ok=False)
+    assert n.returncode == 2 and "error[tune_failed]" in n.stderr and "tune.json" in n.stderr, (text, n.stderr)
+assert len(json.load(open(idb))["entries"]) == 1
 print("ok")
