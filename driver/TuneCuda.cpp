@@ -425,10 +425,11 @@ std::vector<std::pair<double, cuda::Schedule>> rankSchedules(const KernelDesc &d
   return ranked;
 }
 
-/// The measured candidates of a shape: the default, the model's best few, and
-/// (tests) an injected wrong one.
+/// The measured candidates of a shape: the default, the model's best few,
+/// other split limits (decode), and (tests) an injected wrong one.
 std::vector<CudaCandidate> measuredCandidates(const std::vector<std::pair<double, cuda::Schedule>> &ranked,
-                                              const cuda::Schedule &def, double defS, size_t keep, bool injectWrong) {
+                                              const cuda::Schedule &def, double defS, size_t keep, bool decode,
+                                              bool injectWrong) {
   std::vector<CudaCandidate> cands;
   CudaCandidate dc;
   dc.s = def, dc.label = "default", dc.model = defS;
@@ -440,6 +441,19 @@ std::vector<CudaCandidate> measuredCandidates(const std::vector<std::pair<double
     c.s = s, c.label = "model", c.model = t;
     cands.push_back(c);
   }
+  // Split-KV's limit, which the cost model leaves to the host's rule (it
+  // does not price the combine): for decode, where splits matter most, the
+  // default with none and with four times its limit are timed too.
+  if (decode)
+    for (int v : {1, std::min(1024, def.maxSplits * 4)}) {
+      CudaCandidate c = dc;
+      c.s.maxSplits = v;
+      if (v == def.maxSplits ||
+          std::any_of(cands.begin(), cands.end(), [&](const CudaCandidate &x) { return x.s.str() == c.s.str(); }))
+        continue;
+      c.label = "split";
+      cands.push_back(c);
+    }
   if (injectWrong) {
     // The default's schedule again with its output corrupted after the
     // check run: it must be rejected and never stored.
@@ -649,7 +663,8 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
                   decode ? "decode" : "prefill", target.c_str(), legal, card.c_str());
       // ---- Measured: the model's best few and the default, built, checked, timed.
       const size_t keep = std::clamp<size_t>(size_t(o.budget / (emulate ? 10.0 : 6.0)), 2, 24);
-      std::vector<CudaCandidate> cands = measuredCandidates(ranked, def, defS, keep, o.injectWrong);
+      std::vector<CudaCandidate> cands = measuredCandidates(ranked, def, defS, keep, decode, o.injectWrong);
+      for (CudaCandidate &c : cands) c.model = cuda::modelSeconds(d, c.s, arch, card, shape.batch, shape.seqQ, shape.seqKv);
       const int rounds = emulate ? 2 : std::clamp(int(o.budget / 6), 5, 30);
       std::string err;
       if (exporting) {

@@ -128,7 +128,7 @@ x = run("tune", dspec, "-target", "cuda", "--arch", "sm_80", "--measure", "emula
         "300", "--budget", "20", "--export-job", job, "--inject-wrong-candidate")
 assert os.path.exists(os.path.join(job, "run.sh")) and os.path.exists(os.path.join(job, "tune.json")), x.stdout
 r = subprocess.run(["sh", os.path.join(job, "run.sh")], capture_output=True, text=True)
-assert r.returncode == 0 and "shape-0: 8 timings, 4 checks run" in r.stdout, r.stdout + r.stderr
+assert r.returncode == 0 and "shape-0: 12 timings, 6 checks run" in r.stdout, r.stdout + r.stderr
 idb = os.path.join(out, "imported.json")
 i = run("tune", dspec, "-target", "cuda", "--import-job", job, "--db", idb)
 assert re.search(r"rejected: .* \(injected wrong\): wrong against the reference", i.stdout), i.stdout
