@@ -414,13 +414,14 @@ std::vector<std::pair<double, cuda::Schedule>> rankSchedules(const KernelDesc &d
     for (int wn : {1, 2, 4})
       for (int mt : {1, 2})
         for (int n : {16, 32, 64, 128})
-          for (int st : {1, 2}) {
-            cuda::Schedule s = def;
-            s.warpsM = wm, s.warpsN = wn, s.mTiles = mt, s.blockN = n, s.stages = st;
-            std::string why;
-            if ((wn > 1 && wm > 1) || !cuda::legalize(d, arch, s, why) || !seen.insert(s.str()).second) continue;
-            ranked.push_back({cuda::modelSeconds(d, s, arch, card, shape.batch, shape.seqQ, shape.seqKv), s});
-          }
+          for (int st : {1, 2})
+            for (int split : {def.maxSplits, 1, 16, 256}) {
+              cuda::Schedule s = def;
+              s.warpsM = wm, s.warpsN = wn, s.mTiles = mt, s.blockN = n, s.stages = st, s.maxSplits = split;
+              std::string why;
+              if ((wn > 1 && wm > 1) || !cuda::legalize(d, arch, s, why) || !seen.insert(s.str()).second) continue;
+              ranked.push_back({cuda::modelSeconds(d, s, arch, card, shape.batch, shape.seqQ, shape.seqKv), s});
+            }
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
   return ranked;
 }
@@ -713,10 +714,19 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
         std::fprintf(stderr, "attnc tune: nvcc not found (set NVCC): registers not asked of ptxas\n");
       } else {
         std::vector<std::pair<double, cuda::Schedule>> checked;
+        // ptxas sees the kernel, not the host's split limit: the best few
+        // distinct kernels (and the default's) are compiled, and every
+        // ranked schedule of those kernels gets their registers.
+        auto kernelOf = [](cuda::Schedule s) {
+          s.maxSplits = 1;
+          return s.str();
+        };
         std::vector<cuda::Schedule> ask;
-        for (size_t i = 0; i < ranked.size() && int(ask.size()) < o.ptxas; ++i) ask.push_back(ranked[i].second);
-        if (std::find_if(ask.begin(), ask.end(), [&](const cuda::Schedule &x) { return x.str() == def.str(); }) == ask.end())
-          ask.push_back(def);
+        std::set<std::string> asked;
+        for (size_t i = 0; i < ranked.size() && int(ask.size()) < o.ptxas; ++i)
+          if (asked.insert(kernelOf(ranked[i].second)).second) ask.push_back(ranked[i].second);
+        if (asked.insert(kernelOf(def)).second) ask.push_back(def);
+        std::map<std::string, PtxasFigures> figures;  // by kernel; absent: failed or spilled
         for (const cuda::Schedule &s : ask) {
           std::string why;
           const PtxasFigures f = ptxasOf(plan, s, decode, arch, nvcc, why);
@@ -728,9 +738,14 @@ int tuneCuda(const KernelPlan &plan, const std::string &specHash, const TuneOpti
             std::printf("     %-48s ptxas: %d registers, %d bytes spilled: dropped\n", s.str().c_str(), f.regs, f.spills);
             continue;
           }
-          const double t = cuda::modelSeconds(d, s, arch, card, shape.batch, shape.seqQ, shape.seqKv, f.regs);
-          if (s.str() == def.str()) defS = t;
           std::printf("     %-48s ptxas: %d registers\n", s.str().c_str(), f.regs);
+          figures[kernelOf(s)] = f;
+        }
+        for (const auto &[model, s] : ranked) {
+          auto f = figures.find(kernelOf(s));
+          if (f == figures.end()) continue;
+          const double t = cuda::modelSeconds(d, s, arch, card, shape.batch, shape.seqQ, shape.seqKv, f->second.regs);
+          if (s.str() == def.str()) defS = t;
           checked.push_back({t, s});
         }
         if (!checked.empty()) {

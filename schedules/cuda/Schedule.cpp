@@ -278,7 +278,15 @@ double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std
   const double streamed = double(blocks) * double(kvTiles) / double(splits) * double(s.tileKv()) * (D + Dv) * eb;
   const double unique = double(batch) * double(kvHeads) * double(seqKv) * (D + Dv) * eb;
   const double memory = unique / (card->gbs * 1e9) + std::max(0.0, streamed - unique) / (2.5 * card->gbs * 1e9);
-  return std::max(compute, memory);
+  // Split-KV's price: each split's partial rows (Dv values and an lse, f32)
+  // written by the attention blocks and read back by combine_kernel, which
+  // is one more launch (about 4 us on these cards).
+  double combine = 0;
+  if (splits > 1) {
+    const double partial = double(batch) * double(d.heads) * double(seqQ) * double(splits) * (double(d.valueDim) + 1) * 4;
+    combine = 2 * partial / (card->gbs * 1e9) + 4e-6;
+  }
+  return std::max(compute, memory) + combine;
 }
 
 bool parseSchedule(const std::string &text, Schedule &s, std::string &error) {

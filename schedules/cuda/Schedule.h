@@ -125,7 +125,9 @@ std::string defaultCard(Arch a);
 /// blocks that fit on an SM at once (shared memory, threads), derated below
 /// 8 resident warps per SM (too few to hide latency), against the K/V bytes
 /// every block streams (once from memory, the re-reads of other query tiles
-/// from L2 at 2.5x the memory bandwidth). For ranking, not promising.
+/// from L2 at 2.5x the memory bandwidth), plus split-KV's combine (the
+/// partial rows written and read back, one more launch). For ranking, not
+/// promising.
 /// `regs` (from `ptxas -v`; 0 when unknown) limits the blocks per SM too
 /// (65536 registers per SM, allocated per warp in multiples of 8 per thread).
 double modelSeconds(const KernelDesc &d, const Schedule &s, Arch arch, const std::string &card, int64_t batch,

@@ -874,3 +874,22 @@ TEST_CASE("cuda tuned variants: each shape bucket runs its own schedule, the res
 }
 
 }  // namespace attnc::test
+
+namespace attnc::test {
+
+TEST_CASE("cuda cost model: split-KV pays for its combine", "[cuda][tuning]") {
+  Compiled c = compileExample("mqa_decode");
+  const KernelDesc desc = planOf(c, "mqa_decode").desc;
+  const cuda::Arch arch = cuda::Arch::Sm80;
+  cuda::Schedule dec = cuda::defaultSchedule(desc, arch, true), one = dec;
+  one.maxSplits = 1;
+  auto model = [&](const cuda::Schedule &s, int64_t skv) { return cuda::modelSeconds(desc, s, arch, "", 1, 1, skv); };
+  // A long cache on one block: splitting fills the device, worth the combine.
+  CHECK(model(dec, 131072) < 0.5 * model(one, 131072));
+  // A short one: a few kv tiles do not pay for partial rows and a launch.
+  CHECK(model(one, 300) < model(dec, 300));
+  // One kv tile: nothing to split, the same estimate.
+  CHECK(model(one, 32) == model(dec, 32));
+}
+
+}  // namespace attnc::test
