@@ -1,5 +1,6 @@
 // The x86 backend against the reference: every example spec the backend
 // accepts x dtype x layout x shapes x schedules (issue 3's correctness matrix).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -165,6 +166,21 @@ TEST_CASE("x86 matrix: bf16 prefill on AMX tiles (amx)", "[x86][matrix][amx]") {
   // Every example whose dims allow the tile products, both layouts, with
   // 32-multiple tiles. Without AMX here the JIT runs the library's twin (f32
   // products): checked too, and said.
+  if (x86::hostIsa() != x86::Isa::Avx512) {
+    // AMX tiles are an AVX-512 kernel (and so is its f32 twin): on an
+    // AVX2-only CPU there is nothing to run, and the legalizer must turn the
+    // knob off and say why.
+    WARN("this CPU has no AVX-512: the amx kernels cannot run here; checking that the legalizer refuses them");
+    Compiled c = compileText(readFile(sourcePath("examples/llama3_8b.attn")));
+    KernelDesc d = planOf(c, "llama3_8b").desc;
+    d.dtype = dsl::DType::BF16;
+    x86::Schedule s = x86::defaultSchedule(d, x86::Isa::Avx2, false);
+    s.amx = true;
+    const std::vector<std::string> notes = x86::legalize(s, d, x86::Isa::Avx2);
+    CHECK_FALSE(s.amx);
+    CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string &n) { return n == "amx -> off (AVX-512 only)"; }));
+    return;
+  }
   if (!x86::hostHasAmx()) WARN("this CPU has no AMX (or the OS refused it): the amx tests check the f32 twin only");
   int tested = 0;
   for (const std::string &ex : x86Examples()) {
